@@ -1,0 +1,106 @@
+// Command emulator serves a local emulator of the Microsoft Defender for
+// Endpoint live response API.
+//
+//	emulator [--addr 127.0.0.1:8080] [--fixtures FILE] [--clock real|manual]
+//	         [--time-scale N] [--profile default|current|unlimited]
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/mdelive/mde-emulator/emulator"
+	"github.com/mdelive/mde-emulator/emulator/clock"
+	"github.com/mdelive/mde-emulator/emulator/fixture"
+	"github.com/mdelive/mde-emulator/emulator/limits"
+)
+
+func main() {
+	if err := run(os.Args[1:]); err != nil {
+		fmt.Fprintln(os.Stderr, "emulator:", err)
+		os.Exit(1)
+	}
+}
+
+func run(args []string) error {
+	fs := flag.NewFlagSet("emulator", flag.ContinueOnError)
+	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on")
+	fixturesPath := fs.String("fixtures", "", "fixture file (YAML or JSON); default: the embedded fixtures/default.yaml")
+	clockMode := fs.String("clock", "real", "clock mode: real, or manual (time moves only through POST /_emulator/clock/advance)")
+	scale := fs.Float64("time-scale", 1, "speed of the real clock: 60 makes 10 emulated minutes take 10 seconds")
+	profile := fs.String("profile", "", "limits profile: "+strings.Join(limits.Names(), ", ")+" (default: the fixtures', else default)")
+	verbose := fs.Bool("v", false, "log every request")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	opts := emulator.Options{Clock: clock.Mode(*clockMode), TimeScale: *scale, Profile: *profile}
+	if *fixturesPath != "" {
+		set, err := fixture.Load(*fixturesPath)
+		if err != nil {
+			return err
+		}
+		opts.Fixtures = set
+	}
+	level := slog.LevelInfo
+	if *verbose {
+		level = slog.LevelDebug
+	}
+	opts.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	srv, err := emulator.New(opts)
+	if err != nil {
+		return err
+	}
+	defer srv.Close()
+
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return err
+	}
+	base := "http://" + ln.Addr().String()
+	printBanner(srv, base)
+
+	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	fmt.Fprintln(os.Stderr, "emulator: shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := hs.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// printBanner tells the user where the emulator listens and how to call it.
+func printBanner(srv *emulator.Server, base string) {
+	fmt.Printf("MDE live response emulator listening on %s\n", base)
+	tenant, app, ok := srv.DefaultApp()
+	if !ok {
+		fmt.Println("  (the fixtures have no app: no client can get a token)")
+		return
+	}
+	fmt.Printf("  tenant:        %s\n", tenant)
+	fmt.Printf("  client id:     %s\n", app.ClientID)
+	fmt.Printf("  client secret: %s\n", app.ClientSecret)
+	fmt.Printf("  token URL:     %s/%s/oauth2/v2.0/token  (scope https://api.securitycenter.microsoft.com/.default)\n", base, tenant)
+	fmt.Printf("  API base URL:  %s/api\n", base)
+	fmt.Printf("  clock:         %s, scale %g; profile %s\n", srv.Clock().Mode(), srv.Clock().Scale(), srv.Store().Profile().Name)
+	fmt.Printf("Try: curl -s %s/api/machines -H \"Authorization: Bearer $(curl -s -X POST %s/_emulator/tokens | sed 's/.*\"access_token\":\"\\([^\"]*\\)\".*/\\1/')\"\n", base, base)
+}

@@ -1,0 +1,104 @@
+package emulator
+
+import (
+	"errors"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/mdelive/mde-emulator/emulator/apierr"
+	"github.com/mdelive/mde-emulator/emulator/identity"
+	"github.com/mdelive/mde-emulator/emulator/state"
+)
+
+// Application permissions of the Defender for Endpoint API that each
+// endpoint accepts (any one of a list suffices).
+var (
+	rolesLiveResponse = []string{"Machine.LiveResponse"}
+	rolesRead         = []string{"Machine.Read.All", "Machine.ReadWrite.All"}
+	rolesDownload     = []string{"Machine.LiveResponse", "Machine.Read.All", "Machine.ReadWrite.All"}
+	rolesLibrary      = []string{"Library.Manage"}
+	rolesCancel       = []string{
+		"Machine.CollectForensics", "Machine.Isolate", "Machine.RestrictExecution",
+		"Machine.Scan", "Machine.Offboard", "Machine.StopAndQuarantine", "Machine.LiveResponse",
+	}
+)
+
+const principalKey = "mde.principal"
+
+// authenticate checks the bearer token of every /api call: 401 for a
+// missing, malformed, badly signed, expired or foreign token; 403 for a
+// token minted for another API (the service answered 403 to a wrong aud).
+func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		raw, err := identity.ParseAuthorization(c.Request().Header.Get(echo.HeaderAuthorization))
+		if err != nil {
+			return s.writeError(c, apierr.New(apierr.Unauthorized, "Unauthorized: %s", err))
+		}
+		s.acceptOwnAudience(c)
+		p, err := s.authority.Verify(raw)
+		if err != nil {
+			var ae *identity.AuthError
+			if errors.As(err, &ae) && ae.Kind == identity.WrongAudience {
+				return s.writeError(c, apierr.New(apierr.Forbidden, "Forbidden: %s", ae.Reason))
+			}
+			return s.writeError(c, apierr.New(apierr.Unauthorized, "Unauthorized: %s", reason(err)))
+		}
+		if _, ok := s.store.Tenant(p.TenantID); !ok {
+			return s.writeError(c, apierr.New(apierr.Unauthorized, "Unauthorized: tenant %s is not known to this service.", p.TenantID))
+		}
+		c.Set(principalKey, p)
+		return next(c)
+	}
+}
+
+// acceptOwnAudience makes the emulator's own address, as this request
+// reached it, an accepted audience: some clients ask for a token for the
+// base URL they are configured with. Each address is added once.
+func (s *Server) acceptOwnAudience(c echo.Context) {
+	base := baseURL(c)
+	if _, seen := s.ownAudiences.Load(base); !seen {
+		s.ownAudiences.Store(base, struct{}{})
+		s.authority.AcceptAudience(base)
+	}
+}
+
+func reason(err error) string {
+	var ae *identity.AuthError
+	if errors.As(err, &ae) {
+		return ae.Reason
+	}
+	return err.Error()
+}
+
+// principal returns the verified caller of an /api request.
+func principal(c echo.Context) *identity.Principal {
+	p, _ := c.Get(principalKey).(*identity.Principal)
+	return p
+}
+
+// caller returns who makes the request, for the domain.
+func caller(c echo.Context) state.Caller {
+	p := principal(c)
+	return state.Caller{TenantID: p.TenantID, AppID: p.ClientID, Name: p.DisplayName}
+}
+
+// tenant returns the tenant of the request's token.
+func (s *Server) tenant(c echo.Context) *state.Tenant {
+	t, _ := s.store.Tenant(principal(c).TenantID)
+	return t
+}
+
+// requireRoles refuses a token that has none of roles with 403 Forbidden,
+// naming the roles the endpoint requires.
+func requireRoles(roles ...string) echo.MiddlewareFunc {
+	msg := "Missing application roles. API required roles: " + strings.Join(roles, ", ")
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			if !principal(c).HasAny(roles...) {
+				return apierr.New(apierr.Forbidden, "%s", msg)
+			}
+			return next(c)
+		}
+	}
+}

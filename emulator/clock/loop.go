@@ -1,0 +1,55 @@
+package clock
+
+import "time"
+
+// run is the background goroutine. It sleeps on one wall-clock timer armed
+// for the earliest pending timer while time flows (Real mode, no Advance
+// running), and not at all otherwise; kick makes it re-arm.
+func (c *Clock) run() {
+	wt := time.NewTimer(time.Hour)
+	wt.Stop()
+	defer wt.Stop()
+	for {
+		c.loops.Add(1)
+		c.mu.Lock()
+		if c.closed {
+			c.mu.Unlock()
+			return
+		}
+		if b := c.base.Load(); b.flowing() && len(c.timers) > 0 {
+			wt.Reset(b.wallUntil(c.timers[0].due, time.Now()))
+		} else {
+			wt.Stop()
+		}
+		c.mu.Unlock()
+
+		select {
+		case <-c.done:
+			return
+		case <-c.wake:
+		case <-wt.C:
+			c.fireDue()
+		}
+	}
+}
+
+// fireDue fires, in order, every timer due by the flowing emulated time.
+// Each callback receives its own due instant.
+func (c *Clock) fireDue() {
+	c.fireMu.Lock()
+	defer c.fireMu.Unlock()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for len(c.timers) > 0 {
+		b := c.base.Load()
+		if !b.flowing() || c.timers[0].due.After(b.now()) {
+			return
+		}
+		t := c.timers.pop()
+		c.mu.Unlock()
+		func() {
+			defer c.mu.Lock()
+			t.f(t.due)
+		}()
+	}
+}

@@ -1,0 +1,148 @@
+package clock
+
+import "time"
+
+// Timer is a callback scheduled on a Clock by AfterFunc or AtFunc.
+type Timer struct {
+	c     *Clock
+	due   time.Time
+	seq   uint64
+	f     func(now time.Time)
+	index int // position in c.timers; -1 when not pending. Guarded by c.mu.
+}
+
+// Due returns the emulated instant the timer is, or was, due at. For a
+// timer scheduled in the past it is the clock's time when it was scheduled.
+func (t *Timer) Due() time.Time { return t.due }
+
+// Stop prevents the timer from firing. It returns true if it stopped the
+// timer, false if the timer had already fired (or started firing), had been
+// stopped, or was dropped by Reset or Close. Stop is O(log n).
+func (t *Timer) Stop() bool {
+	c := t.c
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if t.index < 0 {
+		return false
+	}
+	c.timers.remove(t.index)
+	return true
+}
+
+// AfterFunc schedules f to run when emulated time reaches Now()+d. f
+// receives its due instant. A d <= 0 makes the timer due now: it fires at
+// the next opportunity (at once in Real mode, at the next Advance in Manual
+// mode). It panics if f is nil.
+func (c *Clock) AfterFunc(d time.Duration, f func(now time.Time)) *Timer {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	now := c.base.Load().now()
+	return c.addLocked(now, now.Add(d), f)
+}
+
+// AtFunc schedules f to run when emulated time reaches t. f receives its due
+// instant. A t that is not after Now makes the timer due now (its due
+// instant, and f's argument, is the clock's time at the call): it fires at
+// the next opportunity (at once in Real mode, at the next Advance in Manual
+// mode). It panics if f is nil.
+func (c *Clock) AtFunc(t time.Time, f func(now time.Time)) *Timer {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.addLocked(c.base.Load().now(), t.UTC(), f)
+}
+
+func (c *Clock) addLocked(now, due time.Time, f func(time.Time)) *Timer {
+	if f == nil {
+		panic("clock: nil timer func")
+	}
+	if due.Before(now) {
+		due = now
+	}
+	c.seq++
+	t := &Timer{c: c, due: due, seq: c.seq, f: f, index: -1}
+	if c.closed {
+		return t
+	}
+	c.timers.push(t)
+	if t.index == 0 && c.base.Load().flowing() {
+		c.kick()
+	}
+	return t
+}
+
+// Advance moves emulated time forward by d, in any mode, and returns the new
+// time. Before it returns, every timer due up to the new time fires, one at
+// a time, in due order (ties in scheduling order), including timers already
+// late and timers that callbacks or other goroutines schedule meanwhile.
+// While a callback runs, Now returns its due instant. One Advance(72*time.Hour)
+// fires exactly what 259,200 calls of Advance(time.Second) fire, in the same
+// order and with the same instants. A negative d counts as 0; Advance(0)
+// fires what is already due.
+//
+// Advance must not be called from a timer callback: it would deadlock.
+// If a callback panics, the clock is left at that callback's due instant
+// (flowing again in Real mode) and the panic propagates.
+func (c *Clock) Advance(d time.Duration) time.Time {
+	return c.advance(func(now time.Time) time.Time { return now.Add(d) })
+}
+
+// AdvanceTo is Advance(t.Sub(Now())), computed atomically; if t is not after
+// Now, time does not move but what is already due fires.
+func (c *Clock) AdvanceTo(t time.Time) time.Time {
+	t = t.UTC()
+	return c.advance(func(time.Time) time.Time { return t })
+}
+
+func (c *Clock) advance(target func(now time.Time) time.Time) time.Time {
+	c.fireMu.Lock()
+	defer c.fireMu.Unlock()
+
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	gen := c.gen
+	now := c.base.Load().now()
+	end := target(now)
+	if end.Before(now) {
+		end = now
+	}
+	c.freezeLocked(now)
+	finished := false
+	defer func() {
+		// Normal return: resume at end. Panicking callback: resume where
+		// it stood. A Reset or Close meanwhile owns the time base.
+		if c.gen != gen {
+			return
+		}
+		b := *c.base.Load()
+		if finished {
+			b.emu = end
+		}
+		b.wall, b.frozen = time.Now(), false
+		c.base.Store(&b)
+		c.kick()
+	}()
+	for c.gen == gen && len(c.timers) > 0 && !c.timers[0].due.After(end) {
+		t := c.timers.pop()
+		if t.due.After(now) {
+			now = t.due
+			c.freezeLocked(now)
+		}
+		c.mu.Unlock()
+		func() {
+			defer c.mu.Lock()
+			t.f(t.due)
+		}()
+	}
+	finished = true
+	if c.gen != gen {
+		return c.base.Load().now()
+	}
+	return end
+}
+
+// freezeLocked stops time at now, keeping mode and scale.
+func (c *Clock) freezeLocked(now time.Time) {
+	b := *c.base.Load()
+	b.emu, b.frozen = now, true
+	c.base.Store(&b)
+}

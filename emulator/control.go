@@ -1,0 +1,172 @@
+package emulator
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/mdelive/mde-emulator/emulator/clock"
+	"github.com/mdelive/mde-emulator/emulator/identity"
+	"github.com/mdelive/mde-emulator/emulator/state"
+)
+
+// The control plane under /_emulator is the emulator's own JSON API for
+// tests: clock, machines, tokens, health. It is outside /api, its token
+// checks and its OpenAPI validation. Its errors are {"error":{"code",
+// "message"}} like the API's, with codes of its own.
+
+// controlError answers a control-plane request with status and message.
+func controlError(c echo.Context, status int, code, format string, args ...any) error {
+	return c.JSON(status, map[string]any{"error": map[string]string{"code": code, "message": fmt.Sprintf(format, args...)}})
+}
+
+// decodeControl reads a control-plane JSON body into v, strictly.
+func decodeControl(c echo.Context, v any) error {
+	b, err := readBody(c, maxJSONBody)
+	if err != nil {
+		return err
+	}
+	if len(b) == 0 {
+		return nil
+	}
+	dec := json.NewDecoder(bytesReader(b))
+	dec.DisallowUnknownFields()
+	return dec.Decode(v)
+}
+
+// health serves GET /_emulator/health.
+func (s *Server) health(c echo.Context) error {
+	p := s.store.Profile()
+	return s.writeJSON(c, http.StatusOK, map[string]any{
+		"status":  "ok",
+		"profile": p,
+		"clock":   s.clockView(),
+	})
+}
+
+// clockState is the clock as the control plane shows it.
+type clockState struct {
+	Now   state.Timestamp `json:"now"`
+	Mode  clock.Mode      `json:"mode"`
+	Scale float64         `json:"scale"`
+}
+
+func (s *Server) clockView() clockState {
+	return clockState{Now: state.Stamp(s.clock.Now()), Mode: s.clock.Mode(), Scale: s.clock.Scale()}
+}
+
+// getClock serves GET /_emulator/clock.
+func (s *Server) getClock(c echo.Context) error { return s.writeJSON(c, http.StatusOK, s.clockView()) }
+
+// putClock serves PUT /_emulator/clock {"mode": "manual"|"real", "scale": N}.
+func (s *Server) putClock(c echo.Context) error {
+	var req struct {
+		Mode  clock.Mode `json:"mode"`
+		Scale *float64   `json:"scale"`
+	}
+	if err := decodeControl(c, &req); err != nil {
+		return controlError(c, http.StatusBadRequest, "InvalidRequestBody", "Invalid request body: %v", err)
+	}
+	switch req.Mode {
+	case "":
+	case clock.Real, clock.Manual:
+		s.clock.SetMode(req.Mode)
+	default:
+		return controlError(c, http.StatusBadRequest, "InvalidInput", "mode must be \"real\" or \"manual\", not %q", req.Mode)
+	}
+	if req.Scale != nil {
+		if *req.Scale <= 0 {
+			return controlError(c, http.StatusBadRequest, "InvalidInput", "scale must be positive, not %v", *req.Scale)
+		}
+		s.clock.SetScale(*req.Scale)
+	}
+	return s.writeJSON(c, http.StatusOK, s.clockView())
+}
+
+// advanceClock serves POST /_emulator/clock/advance {"by": "10m"}: it
+// answers once everything due in between has happened.
+func (s *Server) advanceClock(c echo.Context) error {
+	var req struct {
+		By string `json:"by"`
+	}
+	if err := decodeControl(c, &req); err != nil {
+		return controlError(c, http.StatusBadRequest, "InvalidRequestBody", "Invalid request body: %v", err)
+	}
+	d, err := time.ParseDuration(req.By)
+	if err != nil || d < 0 {
+		return controlError(c, http.StatusBadRequest, "InvalidInput", "by must be a non-negative Go duration such as \"90s\" or \"72h\", not %q", req.By)
+	}
+	s.clock.Advance(d)
+	return s.writeJSON(c, http.StatusOK, s.clockView())
+}
+
+// patchMachine serves PATCH /_emulator/machines/{id} {"online": bool,
+// "remediationLevel": string, "tenantId": string}. The machine is looked
+// up in the tenant given, else in every tenant.
+func (s *Server) patchMachine(c echo.Context) error {
+	var req struct {
+		TenantID         string  `json:"tenantId"`
+		Online           *bool   `json:"online"`
+		RemediationLevel *string `json:"remediationLevel"`
+	}
+	if err := decodeControl(c, &req); err != nil {
+		return controlError(c, http.StatusBadRequest, "InvalidRequestBody", "Invalid request body: %v", err)
+	}
+	m, ok := s.findMachine(req.TenantID, c.Param("id"))
+	if !ok {
+		return controlError(c, http.StatusNotFound, "ResourceNotFound", "Machine %s was not found", c.Param("id"))
+	}
+	if req.RemediationLevel != nil {
+		if err := m.SetRemediationLevel(*req.RemediationLevel); err != nil {
+			return controlError(c, http.StatusBadRequest, "BadRequest", "%v", err)
+		}
+	}
+	if req.Online != nil {
+		m.SetOnline(*req.Online)
+	}
+	return s.writeJSON(c, http.StatusOK, m.View(s.clock.Now()))
+}
+
+func (s *Server) findMachine(tenantID, key string) (*state.Machine, bool) {
+	for _, t := range s.store.Tenants() {
+		if tenantID != "" && t.ID != tenantID {
+			continue
+		}
+		if m, err := t.Machine(key); err == nil {
+			return m, true
+		}
+	}
+	return nil, false
+}
+
+// mintToken serves POST /_emulator/tokens {"tenantId", "clientId",
+// "roles", "audience", "expiresIn"}: a token without the OAuth dance. An
+// empty body mints one for the default app with all its roles.
+func (s *Server) mintToken(c echo.Context) error {
+	var req struct {
+		TenantID  string   `json:"tenantId"`
+		ClientID  string   `json:"clientId"`
+		Roles     []string `json:"roles"`
+		Audience  string   `json:"audience"`
+		ExpiresIn string   `json:"expiresIn"`
+	}
+	if err := decodeControl(c, &req); err != nil {
+		return controlError(c, http.StatusBadRequest, "InvalidRequestBody", "Invalid request body: %v", err)
+	}
+	mr := identity.MintRequest{TenantID: req.TenantID, ClientID: req.ClientID, Roles: req.Roles, Audience: req.Audience}
+	if req.ExpiresIn != "" {
+		d, err := time.ParseDuration(req.ExpiresIn)
+		if err != nil {
+			return controlError(c, http.StatusBadRequest, "InvalidInput", "expiresIn must be a Go duration such as \"1h\", not %q", req.ExpiresIn)
+		}
+		mr.ExpiresIn = d
+	}
+	_, resp, err := s.authority.Mint(mr)
+	if err != nil {
+		return controlError(c, http.StatusBadRequest, "InvalidInput", "%v", err)
+	}
+	return s.writeJSON(c, http.StatusOK, resp)
+}

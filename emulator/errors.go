@@ -1,0 +1,78 @@
+package emulator
+
+import (
+	"errors"
+	"math"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/mdelive/mde-emulator/emulator/apierr"
+	"github.com/mdelive/mde-emulator/emulator/guid"
+)
+
+// errorBody is the service's error envelope.
+type errorBody struct {
+	Error errorDetail `json:"error"`
+}
+
+type errorDetail struct {
+	Code    apierr.Code `json:"code"`
+	Message string      `json:"message"`
+	Target  string      `json:"target"`
+}
+
+// writeError renders err in the service's error body. An error that is not
+// an *apierr.Error is an internal error.
+func (s *Server) writeError(c echo.Context, err error) error {
+	e := apierr.As(err)
+	if e == nil {
+		var he *echo.HTTPError
+		if errors.As(err, &he) {
+			e = httpErrorCode(he)
+		} else {
+			s.log.Error("internal error", "err", err, "path", c.Request().URL.Path)
+			e = apierr.New(apierr.InternalServerError, "An internal error occurred.")
+		}
+	}
+	h := c.Response().Header()
+	if e.Code == apierr.TooManyRequests {
+		h.Set(echo.HeaderRetryAfter, strconv.Itoa(s.retryAfterSeconds(e.RetryAfter)))
+	}
+	return s.writeJSON(c, e.Status(), errorBody{Error: errorDetail{Code: e.Code, Message: e.Message, Target: guid.New()}})
+}
+
+// retryAfterSeconds turns an emulated wait into whole wall-clock seconds,
+// rounded up and never 0, so that a client that waits exactly that long
+// succeeds, and a sped-up clock keeps an obedient client fast.
+func (s *Server) retryAfterSeconds(d time.Duration) int {
+	w := s.clock.WallDuration(d)
+	secs := int(math.Ceil(w.Seconds()))
+	if secs < 1 {
+		secs = 1
+	}
+	return secs
+}
+
+// httpErrorCode maps echo's own errors (no route, wrong method, body too
+// large) to the service's codes.
+func httpErrorCode(he *echo.HTTPError) *apierr.Error {
+	switch he.Code {
+	case http.StatusNotFound:
+		return apierr.New(apierr.NotFound, "Resource wasn't found.")
+	case http.StatusMethodNotAllowed:
+		return apierr.New(apierr.MethodNotAllowed, "The requested resource does not support this HTTP method.")
+	case http.StatusRequestEntityTooLarge:
+		return apierr.New(apierr.RequestEntityTooLarge, "The request body is too large.")
+	case http.StatusUnauthorized:
+		return apierr.New(apierr.Unauthorized, "Unauthorized")
+	case http.StatusUnsupportedMediaType:
+		return apierr.New(apierr.InvalidRequestBody, "Invalid request body: unsupported content type.")
+	}
+	if he.Code >= 500 {
+		return apierr.New(apierr.InternalServerError, "An internal error occurred.")
+	}
+	return apierr.New(apierr.BadRequest, "General Bad Request error message.")
+}

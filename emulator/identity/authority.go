@@ -1,0 +1,290 @@
+package identity
+
+import (
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha1"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+)
+
+// App is an app registration of a tenant: the client that asks for tokens
+// with the client-credentials grant, and the application permissions (app
+// roles) an admin granted it on the Defender for Endpoint API.
+type App struct {
+	TenantID     string
+	ClientID     string
+	ClientSecret string
+	DisplayName  string
+	Roles        []string
+}
+
+// Options configures an Authority.
+type Options struct {
+	// Key signs the tokens. Nil: New generates a 2048-bit RSA key, so the
+	// tokens of one emulator run do not verify in the next.
+	Key *rsa.PrivateKey
+	// Now is the emulator clock; required. Token lifetimes, expiry and the
+	// cache's expiry checks all read it.
+	Now func() time.Time
+	// Issuer returns the iss claim of tokens for a tenant. Nil:
+	// "https://sts.windows.net/{tid}/", the issuer of the v1.0 tokens Entra
+	// issues for the Defender for Endpoint API.
+	Issuer func(tenantID string) string
+	// CacheSize bounds the number of verified tokens Verify remembers.
+	// Zero: 16384.
+	CacheSize int
+}
+
+// Authority is the emulator's identity platform: a directory of tenants and
+// app registrations, a token endpoint, a signing key and the verification of
+// bearer tokens. It is safe for concurrent use.
+type Authority struct {
+	key    *rsa.PrivateKey
+	kid    string
+	now    func() time.Time
+	issuer func(string) string
+	parser *jwt.Parser
+	jwks   []byte
+
+	mu        sync.Mutex // serialises writers of dir and audiences
+	dir       atomic.Pointer[directory]
+	audiences atomic.Pointer[map[string]struct{}]
+	cache     *principalCache
+}
+
+// directory is one immutable snapshot of the tenants and apps. A new
+// snapshot replaces it whole; cache entries remember the snapshot they were
+// verified against.
+type directory struct {
+	apps       []*App            // in the order given, duplicates dropped
+	byKey      map[string]*App   // appKey(tenant, client) → app
+	tenants    map[string]string // lower-case id → id as configured
+	tenantList []string          // tenant ids in order of first appearance
+	extra      []string          // tenants set by SetTenants
+}
+
+// DefaultAudience is the audience Mint uses when the request names none,
+// and the resource the Defender for Endpoint documentation asks for.
+const DefaultAudience = "https://api.securitycenter.microsoft.com"
+
+// WindowsDefenderATPAppID is the well-known application id of the
+// "WindowsDefenderATP" resource app; Entra accepts it as a resource too.
+const WindowsDefenderATPAppID = "fc780465-2017-40d4-a0c5-307022471b92"
+
+// defaultAudiences are the audiences of the Defender for Endpoint API:
+// the resource's identifier URIs and app id, and the API hosts (commercial,
+// geo, US Gov and legacy) that some clients ask a token for.
+var defaultAudiences = []string{
+	"https://api.securitycenter.microsoft.com",
+	"https://api.security.microsoft.com",
+	"https://securitycenter.onmicrosoft.com/windowsatpservice",
+	WindowsDefenderATPAppID,
+	"https://us.api.security.microsoft.com",
+	"https://eu.api.security.microsoft.com",
+	"https://uk.api.security.microsoft.com",
+	"https://au.api.security.microsoft.com",
+	"https://swa.api.security.microsoft.com",
+	"https://api-gcc.securitycenter.microsoft.us",
+	"https://api-gov.securitycenter.microsoft.us",
+	"https://api.securitycenter.windows.com",
+	"https://api-eu.securitycenter.windows.com",
+	"https://api-us3.securitycenter.microsoft.com",
+}
+
+const defaultCacheSize = 16384
+
+// New returns an Authority with an empty directory; call SetApps to fill it.
+func New(opts Options) (*Authority, error) {
+	if opts.Now == nil {
+		return nil, errors.New("identity: Options.Now is required")
+	}
+	key := opts.Key
+	if key == nil {
+		var err error
+		key, err = rsa.GenerateKey(rand.Reader, 2048)
+		if err != nil {
+			return nil, fmt.Errorf("identity: generate signing key: %w", err)
+		}
+	}
+	cert, err := selfSignedCert(key)
+	if err != nil {
+		return nil, err
+	}
+	sum := sha1.Sum(cert)
+	a := &Authority{
+		key:    key,
+		kid:    b64(sum[:]), // Entra's kid is the certificate's x5t
+		now:    opts.Now,
+		issuer: opts.Issuer,
+	}
+	if a.issuer == nil {
+		a.issuer = func(tid string) string { return "https://sts.windows.net/" + tid + "/" }
+	}
+	a.parser = jwt.NewParser(
+		jwt.WithValidMethods([]string{jwt.SigningMethodRS256.Alg()}),
+		jwt.WithTimeFunc(a.now),
+		jwt.WithExpirationRequired(),
+		jwt.WithLeeway(0),
+	)
+	a.jwks = buildJWKS(key, a.kid, cert)
+	size := opts.CacheSize
+	if size <= 0 {
+		size = defaultCacheSize
+	}
+	a.cache = newPrincipalCache(size)
+	auds := make(map[string]struct{}, len(defaultAudiences))
+	for _, aud := range defaultAudiences {
+		auds[normalizeAudience(aud)] = struct{}{}
+	}
+	a.audiences.Store(&auds)
+	a.dir.Store(buildDirectory(nil, nil))
+	return a, nil
+}
+
+// SetApps replaces the whole directory of apps at once (at start and on a
+// fixture reload). The tenants are the TenantIDs of the apps plus those of
+// SetTenants. Apps without a TenantID or ClientID are ignored; of two apps
+// with the same tenant and client id (compared case-insensitively) the first
+// wins. Tokens of apps no longer in the directory stop verifying at once,
+// cached or not.
+func (a *Authority) SetApps(apps []App) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.dir.Store(buildDirectory(apps, a.dir.Load().extra))
+	a.cache.clear()
+}
+
+// SetTenants declares tenants that exist even without apps: the token
+// endpoint then answers "application not found" rather than "tenant not
+// found" for them, and their discovery documents exist. It replaces the
+// previous SetTenants list and keeps the apps.
+func (a *Authority) SetTenants(tenantIDs []string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	old := a.dir.Load()
+	apps := make([]App, len(old.apps))
+	for i, app := range old.apps {
+		apps[i] = *app
+	}
+	a.dir.Store(buildDirectory(apps, append([]string(nil), tenantIDs...)))
+	a.cache.clear()
+}
+
+// Apps returns a copy of the directory's apps, in the order SetApps got them.
+func (a *Authority) Apps() []App {
+	d := a.dir.Load()
+	out := make([]App, len(d.apps))
+	for i, app := range d.apps {
+		out[i] = *app
+		out[i].Roles = append([]string(nil), app.Roles...)
+	}
+	return out
+}
+
+// AcceptAudience adds aud to the audiences Verify accepts (compared without
+// case and without a trailing slash). The emulator adds its own base URL,
+// since some clients ask a token for the base URL they call.
+func (a *Authority) AcceptAudience(aud string) {
+	n := normalizeAudience(aud)
+	if n == "" {
+		return
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	old := *a.audiences.Load()
+	if _, ok := old[n]; ok {
+		return
+	}
+	next := make(map[string]struct{}, len(old)+1)
+	for k := range old {
+		next[k] = struct{}{}
+	}
+	next[n] = struct{}{}
+	a.audiences.Store(&next)
+}
+
+func (a *Authority) audienceAccepted(aud string) bool {
+	_, ok := (*a.audiences.Load())[normalizeAudience(aud)]
+	return ok
+}
+
+func normalizeAudience(aud string) string {
+	return strings.ToLower(strings.TrimSuffix(strings.TrimSpace(aud), "/"))
+}
+
+func buildDirectory(apps []App, extra []string) *directory {
+	d := &directory{
+		byKey:   make(map[string]*App, len(apps)),
+		tenants: make(map[string]string),
+		extra:   extra,
+	}
+	addTenant := func(id string) {
+		l := strings.ToLower(id)
+		if _, ok := d.tenants[l]; !ok {
+			d.tenants[l] = id
+			d.tenantList = append(d.tenantList, id)
+		}
+	}
+	for _, app := range apps {
+		if app.TenantID == "" || app.ClientID == "" {
+			continue
+		}
+		k := appKey(app.TenantID, app.ClientID)
+		if _, dup := d.byKey[k]; dup {
+			continue
+		}
+		c := app
+		c.Roles = append([]string(nil), app.Roles...)
+		d.apps = append(d.apps, &c)
+		d.byKey[k] = &c
+		addTenant(app.TenantID)
+	}
+	for _, id := range extra {
+		if id != "" {
+			addTenant(id)
+		}
+	}
+	return d
+}
+
+func appKey(tenantID, clientID string) string {
+	return strings.ToLower(tenantID) + "/" + strings.ToLower(clientID)
+}
+
+// tenant returns the configured id of the tenant named by id.
+func (d *directory) tenant(id string) (string, bool) {
+	t, ok := d.tenants[strings.ToLower(id)]
+	return t, ok
+}
+
+func (d *directory) app(tenantID, clientID string) *App {
+	return d.byKey[appKey(tenantID, clientID)]
+}
+
+// firstApp returns the first app of the tenant, or of the first tenant when
+// tenantID is empty.
+func (d *directory) firstApp(tenantID string) *App {
+	for _, app := range d.apps {
+		if tenantID == "" || strings.EqualFold(app.TenantID, tenantID) {
+			return app
+		}
+	}
+	return nil
+}
+
+// appByClient returns the first app with the client id, in any tenant.
+func (d *directory) appByClient(clientID string) *App {
+	for _, app := range d.apps {
+		if strings.EqualFold(app.ClientID, clientID) {
+			return app
+		}
+	}
+	return nil
+}

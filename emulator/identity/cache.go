@@ -1,0 +1,105 @@
+package identity
+
+import (
+	"hash/maphash"
+	"sync"
+	"time"
+)
+
+// cacheShards is the number of independently locked parts of the cache.
+const cacheShards = 32
+
+// principalCache remembers verified tokens: raw token → principal. It is
+// bounded: a full shard first drops the tokens that have expired, then
+// arbitrary ones, down to 7/8 of its capacity. Each entry remembers the
+// directory snapshot it was verified against and only matches that one.
+type principalCache struct {
+	seed     maphash.Seed
+	perShard int
+	shards   [cacheShards]cacheShard
+}
+
+type cacheShard struct {
+	mu sync.RWMutex
+	m  map[string]cacheEntry
+}
+
+type cacheEntry struct {
+	p   *Principal
+	dir *directory
+}
+
+func newPrincipalCache(size int) *principalCache {
+	per := max(size/cacheShards, 1)
+	c := &principalCache{seed: maphash.MakeSeed(), perShard: per}
+	for i := range c.shards {
+		c.shards[i].m = make(map[string]cacheEntry)
+	}
+	return c
+}
+
+func (c *principalCache) shard(raw string) *cacheShard {
+	return &c.shards[maphash.String(c.seed, raw)%cacheShards]
+}
+
+// get returns the principal cached for raw when it was verified against d.
+func (c *principalCache) get(raw string, d *directory) (*Principal, bool) {
+	s := c.shard(raw)
+	s.mu.RLock()
+	e, ok := s.m[raw]
+	s.mu.RUnlock()
+	if !ok || e.dir != d {
+		return nil, false
+	}
+	return e.p, true
+}
+
+// put caches p for raw, verified against d; now is the emulator clock's
+// time, used to drop expired tokens when the shard is full.
+func (c *principalCache) put(raw string, p *Principal, d *directory, now time.Time) {
+	s := c.shard(raw)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.m[raw]; !ok && len(s.m) >= c.perShard {
+		s.evict(now, c.perShard-c.perShard/8-1)
+	}
+	s.m[raw] = cacheEntry{p: p, dir: d}
+}
+
+// evict drops the entries expired at now,
+// then arbitrary entries until at most keep remain. The caller holds s.mu.
+func (s *cacheShard) evict(now time.Time, keep int) {
+	for k, e := range s.m {
+		if !now.Before(e.p.ExpiresAt) {
+			delete(s.m, k)
+		}
+	}
+	for k := range s.m {
+		if len(s.m) <= keep {
+			break
+		}
+		delete(s.m, k)
+	}
+}
+
+// clear drops every entry.
+func (c *principalCache) clear() {
+	for i := range c.shards {
+		s := &c.shards[i]
+		s.mu.Lock()
+		clear(s.m)
+		s.mu.Unlock()
+	}
+}
+
+// len returns the number of cached tokens.
+func (c *principalCache) len() int {
+	n := 0
+	for i := range c.shards {
+		s := &c.shards[i]
+		s.mu.RLock()
+		n += len(s.m)
+		s.mu.RUnlock()
+	}
+	return n
+}

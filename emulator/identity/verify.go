@@ -1,0 +1,201 @@
+package identity
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+)
+
+// Principal is the caller a verified token stands for. Verify may return the
+// same *Principal for every call with the same token: treat it as read-only.
+type Principal struct {
+	TenantID    string
+	ClientID    string
+	DisplayName string // the app's display name in the directory
+	Audience    string // the token's aud
+	Roles       []string
+	ExpiresAt   time.Time
+	NotBefore   time.Time
+}
+
+// HasAny reports whether p holds at least one of roles (exact match, as app
+// role values are case-sensitive).
+func (p *Principal) HasAny(roles ...string) bool {
+	for _, r := range roles {
+		if slices.Contains(p.Roles, r) {
+			return true
+		}
+	}
+	return false
+}
+
+// Kind classifies a failed verification by the answer the API gives.
+type Kind int
+
+const (
+	// Unauthorized is a missing, malformed, forged, expired or not yet
+	// valid token, or one of an unknown tenant or app: the API answers 401.
+	Unauthorized Kind = iota + 1
+	// WrongAudience is a token that is valid in every way but is for
+	// another API: the service answered 403 for that (contract §5).
+	WrongAudience
+)
+
+// String returns the kind's name.
+func (k Kind) String() string {
+	switch k {
+	case Unauthorized:
+		return "Unauthorized"
+	case WrongAudience:
+		return "WrongAudience"
+	default:
+		return fmt.Sprintf("Kind(%d)", int(k))
+	}
+}
+
+// AuthError is why a bearer token was refused. Reason is free text for logs
+// and messages; act on Kind.
+type AuthError struct {
+	Kind   Kind
+	Reason string
+}
+
+// Error returns the kind and the reason.
+func (e *AuthError) Error() string { return e.Kind.String() + ": " + e.Reason }
+
+func unauthorized(format string, args ...any) *AuthError {
+	return &AuthError{Kind: Unauthorized, Reason: fmt.Sprintf(format, args...)}
+}
+
+// ParseAuthorization returns the token of an Authorization header value
+// "Bearer {token}" (the scheme compared without case). Any other value is an
+// *AuthError of kind Unauthorized.
+func ParseAuthorization(header string) (string, error) {
+	header = strings.TrimSpace(header)
+	if header == "" {
+		return "", unauthorized("missing Authorization header")
+	}
+	scheme, raw, ok := strings.Cut(header, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", unauthorized("Authorization header is not a Bearer token")
+	}
+	raw = strings.TrimSpace(raw)
+	if raw == "" {
+		return "", unauthorized("empty Bearer token")
+	}
+	return raw, nil
+}
+
+// accessClaims are the claims Verify reads.
+type accessClaims struct {
+	jwt.RegisteredClaims
+	TenantID string   `json:"tid"`
+	AppID    string   `json:"appid"`
+	AZP      string   `json:"azp"`
+	Roles    []string `json:"roles"`
+}
+
+// Verify checks a bearer token and returns its principal. A token verifies
+// when it is an RS256 JWT signed by this Authority's key (alg none, HS256
+// and every other algorithm are refused), its exp is after the emulator
+// clock's now and its nbf not after it (exp is required; no leeway: a
+// token is invalid from the second of its exp), its iss is the issuer of its
+// tid, the tenant and the app (appid, else azp) are in the directory, and
+// its aud is an accepted audience. A failure is an *AuthError: WrongAudience
+// for the audience, Unauthorized for everything else.
+//
+// Verified tokens are cached, so a repeated token costs a map lookup and a
+// clock read: the cached principal's exp and nbf are checked against the
+// clock on every call, and SetApps and SetTenants drop the cache.
+func (a *Authority) Verify(raw string) (*Principal, error) {
+	if raw == "" {
+		return nil, unauthorized("missing bearer token")
+	}
+	d := a.dir.Load()
+	if p, ok := a.cache.get(raw, d); ok {
+		now := a.now()
+		if !now.Before(p.ExpiresAt) {
+			return nil, unauthorized("token is expired")
+		}
+		if now.Before(p.NotBefore) {
+			return nil, unauthorized("token is not valid yet")
+		}
+		return p, nil
+	}
+	var c accessClaims
+	if _, err := a.parser.ParseWithClaims(raw, &c, a.keyFunc); err != nil {
+		return nil, parseError(err)
+	}
+	if c.TenantID == "" {
+		return nil, unauthorized("token has no tid claim")
+	}
+	if want := a.issuer(c.TenantID); c.Issuer != want {
+		return nil, unauthorized("token issuer %q is not %q", c.Issuer, want)
+	}
+	tid, ok := d.tenant(c.TenantID)
+	if !ok {
+		return nil, unauthorized("tenant %q not found", c.TenantID)
+	}
+	clientID := c.AppID
+	if clientID == "" {
+		clientID = c.AZP
+	}
+	app := d.app(tid, clientID)
+	if app == nil {
+		return nil, unauthorized("application %q not found in tenant %q", clientID, tid)
+	}
+	aud, ok := a.acceptedAudience(c.Audience)
+	if !ok {
+		return nil, &AuthError{Kind: WrongAudience,
+			Reason: fmt.Sprintf("token audience %q is not this API", strings.Join(c.Audience, " "))}
+	}
+	p := &Principal{
+		TenantID:    app.TenantID,
+		ClientID:    app.ClientID,
+		DisplayName: app.DisplayName,
+		Audience:    aud,
+		Roles:       c.Roles,
+		ExpiresAt:   c.ExpiresAt.Time,
+	}
+	if c.NotBefore != nil {
+		p.NotBefore = c.NotBefore.Time
+	}
+	a.cache.put(raw, p, d, a.now())
+	return p, nil
+}
+
+func (a *Authority) keyFunc(t *jwt.Token) (any, error) {
+	if kid, ok := t.Header["kid"]; ok && kid != a.kid {
+		return nil, fmt.Errorf("unknown signing key %v", kid)
+	}
+	return &a.key.PublicKey, nil
+}
+
+func (a *Authority) acceptedAudience(auds jwt.ClaimStrings) (string, bool) {
+	for _, aud := range auds {
+		if a.audienceAccepted(aud) {
+			return aud, true
+		}
+	}
+	return "", false
+}
+
+// parseError turns an error of the JWT parser into an *AuthError.
+func parseError(err error) *AuthError {
+	switch {
+	case errors.Is(err, jwt.ErrTokenMalformed):
+		return unauthorized("malformed token: %v", err)
+	case errors.Is(err, jwt.ErrTokenSignatureInvalid), errors.Is(err, jwt.ErrTokenUnverifiable):
+		return unauthorized("invalid signature: %v", err)
+	case errors.Is(err, jwt.ErrTokenExpired):
+		return unauthorized("token is expired")
+	case errors.Is(err, jwt.ErrTokenNotValidYet):
+		return unauthorized("token is not valid yet")
+	default:
+		return unauthorized("invalid token: %v", err)
+	}
+}

@@ -1,0 +1,122 @@
+package emulator
+
+import (
+	"errors"
+	"io"
+	"mime/multipart"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/mdelive/mde-emulator/emulator/apierr"
+	"github.com/mdelive/mde-emulator/emulator/state"
+)
+
+// listLibraryFiles serves GET /api/libraryfiles.
+func (s *Server) listLibraryFiles(c echo.Context) error {
+	return s.writeJSON(c, http.StatusOK, collection[state.LibraryFileView]{
+		ODataContext: odataContext(c, "LibraryFiles"),
+		Value:        s.tenant(c).Library().List(),
+	})
+}
+
+// maxUploadBody bounds a library upload request: the 20 MB file plus the
+// form around it. A larger file is refused with the service's 400.
+const maxUploadBody = state.MaxLibraryFileSize + 1<<20
+
+// uploadLibraryFile serves POST /api/libraryfiles (multipart/form-data with
+// file or File, Description, ParametersDescription, HasParameters and
+// OverrideIfExists).
+func (s *Server) uploadLibraryFile(c echo.Context) error {
+	mr, err := c.Request().MultipartReader()
+	if err != nil {
+		return apierr.New(apierr.InvalidRequestBody, "Invalid request body: expected multipart/form-data: %v", err)
+	}
+	u := state.Upload{CreatedBy: caller(c).Name}
+	var gotFile bool
+	for {
+		part, err := mr.NextPart()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return uploadReadError(err)
+		}
+		name := part.FormName()
+		switch strings.ToLower(name) {
+		case "file":
+			u.FileName = fileNameOf(part)
+			u.Content, err = io.ReadAll(io.LimitReader(part, state.MaxLibraryFileSize+1))
+			if err != nil {
+				return uploadReadError(err)
+			}
+			gotFile = true
+			continue
+		}
+		b, err := io.ReadAll(io.LimitReader(part, 64<<10))
+		if err != nil {
+			return uploadReadError(err)
+		}
+		v := string(b)
+		switch strings.ToLower(name) {
+		case "description":
+			u.Description = v
+		case "parametersdescription":
+			u.ParametersDescription = v
+		case "hasparameters":
+			if u.HasParameters, err = parseFormBool(name, v); err != nil {
+				return err
+			}
+		case "overrideifexists":
+			if u.OverrideIfExists, err = parseFormBool(name, v); err != nil {
+				return err
+			}
+		}
+	}
+	if !gotFile {
+		return apierr.New(apierr.MissingRequiredParameter, "Parameter File is missing.")
+	}
+	v, err := s.tenant(c).Library().Put(u, s.clock.Now())
+	if err != nil {
+		return err
+	}
+	return s.writeJSON(c, http.StatusOK, v)
+}
+
+// fileNameOf returns the file name a multipart part carries.
+func fileNameOf(p *multipart.Part) string {
+	name := p.FileName()
+	if i := strings.LastIndexAny(name, `\/`); i >= 0 {
+		name = name[i+1:]
+	}
+	return name
+}
+
+func parseFormBool(name, v string) (bool, error) {
+	if v == "" {
+		return false, nil
+	}
+	b, err := strconv.ParseBool(strings.TrimSpace(v))
+	if err != nil {
+		return false, apierr.New(apierr.InvalidRequestBody, "Invalid request body: %s must be true or false, not %q.", name, v)
+	}
+	return b, nil
+}
+
+func uploadReadError(err error) error {
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return apierr.New(apierr.InvalidInput, "Invalid input: the file is larger than 20 MB, the largest library file the API accepts.")
+	}
+	return apierr.New(apierr.InvalidRequestBody, "Invalid request body: %v", err)
+}
+
+// deleteLibraryFile serves DELETE /api/libraryfiles/{fileName}.
+func (s *Server) deleteLibraryFile(c echo.Context) error {
+	if err := s.tenant(c).Library().Delete(c.Param("name")); err != nil {
+		return err
+	}
+	return c.NoContent(http.StatusNoContent)
+}

@@ -1,0 +1,193 @@
+package limits
+
+import (
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Key is what a rate limit counts calls for: one application of one tenant
+// on one endpoint. Endpoint is any stable name the HTTP layer chooses for a
+// route (for example "runliveresponse" or "machineactions").
+type Key struct {
+	Tenant, App, Endpoint string
+}
+
+// Class is the kind of limit an endpoint has.
+type Class int
+
+const (
+	// LiveResponse is runliveresponse: a per-minute limit only.
+	LiveResponse Class = iota
+	// Other is every other endpoint: a per-minute and a per-hour limit.
+	Other
+)
+
+// String returns the class's name.
+func (c Class) String() string {
+	switch c {
+	case LiveResponse:
+		return "LiveResponse"
+	case Other:
+		return "Other"
+	}
+	return "Class(unknown)"
+}
+
+// Limiter enforces the rate limits of a profile with sliding windows (see
+// the package documentation). It is safe for concurrent use, and calls for
+// different keys never wait for each other.
+type Limiter struct {
+	// state is replaced whole by SetProfile and Reset, which drops every
+	// window; Allow only loads it.
+	state atomic.Pointer[limiterState]
+	// mu serialises SetProfile and Reset, never Allow.
+	mu sync.Mutex
+}
+
+// limiterState is a profile and the windows counted under it.
+type limiterState struct {
+	profile Profile
+	windows sync.Map // windowKey → *window
+}
+
+// windowKey names the windows of one key and class.
+type windowKey struct {
+	Key
+	class Class
+}
+
+// window holds the rings of one key; the check and the recording of a call
+// happen under its mutex.
+type window struct {
+	mu    sync.Mutex
+	rings []ring
+}
+
+// ring holds the instants (Unix nanoseconds) of the last limit accepted
+// calls, oldest first from head, sorted by instant.
+type ring struct {
+	limit int
+	width int64 // the window's length in nanoseconds
+	buf   []int64
+	head  int // index of the oldest instant once buf is full; 0 before
+}
+
+// NewLimiter returns a limiter with p's limits and no calls counted.
+func NewLimiter(p Profile) *Limiter {
+	l := &Limiter{}
+	l.state.Store(&limiterState{profile: p})
+	return l
+}
+
+// Profile returns the limiter's profile.
+func (l *Limiter) Profile() Profile {
+	return l.state.Load().profile
+}
+
+// SetProfile replaces the limits with p's and forgets every counted call.
+func (l *Limiter) SetProfile(p Profile) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.state.Store(&limiterState{profile: p})
+}
+
+// Reset forgets every counted call and keeps the profile.
+func (l *Limiter) Reset() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.state.Store(&limiterState{profile: l.state.Load().profile})
+}
+
+// Allow reports whether a call for k of class c at instant now is within the
+// limits, and counts it if so. On refusal retryAfter is the exact time until
+// the call would be allowed (if no other call for k is accepted meanwhile);
+// it is always positive. On acceptance retryAfter is 0.
+func (l *Limiter) Allow(k Key, c Class, now time.Time) (retryAfter time.Duration, ok bool) {
+	st := l.state.Load()
+	if st.profile.Unlimited {
+		return 0, true
+	}
+	wk := windowKey{Key: k, class: c}
+	v, found := st.windows.Load(wk)
+	if !found {
+		v, _ = st.windows.LoadOrStore(wk, newWindow(st.profile, c))
+	}
+	w := v.(*window)
+	t := now.UnixNano()
+
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var wait int64
+	for i := range w.rings {
+		wait = max(wait, w.rings[i].wait(t))
+	}
+	if wait > 0 {
+		return time.Duration(wait), false
+	}
+	for i := range w.rings {
+		w.rings[i].add(t)
+	}
+	return 0, true
+}
+
+// newWindow returns the empty window for class c under p. A limit of zero
+// or less gets no ring: it never refuses.
+func newWindow(p Profile, c Class) *window {
+	type limit struct {
+		n     int
+		width time.Duration
+	}
+	var ls []limit
+	switch c {
+	case LiveResponse:
+		ls = []limit{{p.LiveResponsePerMinute, time.Minute}}
+	default:
+		ls = []limit{{p.OtherPerMinute, time.Minute}, {p.OtherPerHour, time.Hour}}
+	}
+	w := &window{}
+	for _, lim := range ls {
+		if lim.n > 0 {
+			w.rings = append(w.rings, ring{limit: lim.n, width: int64(lim.width)})
+		}
+	}
+	return w
+}
+
+// wait returns 0 when a call at t is within r's limit, or else the time
+// until the oldest counted call leaves the window (t-width, t].
+func (r *ring) wait(t int64) int64 {
+	if len(r.buf) < r.limit {
+		return 0
+	}
+	oldest := r.buf[r.head]
+	if oldest <= t-r.width {
+		return 0
+	}
+	return oldest + r.width - t
+}
+
+// add counts a call at t, dropping the oldest instant when the ring is
+// full. The ring stays sorted, so that calls recorded slightly out of order
+// by concurrent callers still leave the window in time order.
+func (r *ring) add(t int64) {
+	n := r.limit
+	if len(r.buf) < n {
+		r.buf = append(r.buf, t)
+		for i := len(r.buf) - 1; i > 0 && r.buf[i-1] > r.buf[i]; i-- {
+			r.buf[i-1], r.buf[i] = r.buf[i], r.buf[i-1]
+		}
+		return
+	}
+	i := r.head // the oldest slot becomes the newest
+	r.buf[i] = t
+	r.head = (r.head + 1) % n
+	for range n - 1 {
+		j := (i - 1 + n) % n
+		if r.buf[j] <= r.buf[i] {
+			break
+		}
+		r.buf[i], r.buf[j] = r.buf[j], r.buf[i]
+		i = j
+	}
+}

@@ -1,0 +1,159 @@
+package emulator
+
+import (
+	"encoding/json"
+	"net/http"
+	"strconv"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/mdelive/mde-emulator/emulator/apierr"
+	"github.com/mdelive/mde-emulator/emulator/odata"
+	"github.com/mdelive/mde-emulator/emulator/state"
+)
+
+// runLiveResponse serves POST /api/machines/{id}/runliveresponse.
+func (s *Server) runLiveResponse(c echo.Context) error {
+	var req state.SubmitRequest
+	if err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	v, err := s.tenant(c).Submit(caller(c), c.Param("id"), req)
+	if err != nil {
+		return err
+	}
+	v.ODataContext = odataContext(c, "MachineActions/$entity")
+	return s.writeJSON(c, http.StatusCreated, v)
+}
+
+// maxJSONBody bounds the JSON bodies the API reads.
+const maxJSONBody = 1 << 20
+
+// decodeJSON reads the request's JSON body into v.
+func decodeJSON(c echo.Context, v any) error {
+	b, err := readBody(c, maxJSONBody)
+	if err != nil {
+		if err == errBodyTooLarge {
+			return apierr.New(apierr.RequestEntityTooLarge, "The request body is larger than %d bytes.", maxJSONBody)
+		}
+		return apierr.New(apierr.InvalidRequestBody, "Request body is incorrect: %v", err)
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		return apierr.New(apierr.InvalidRequestBody, "Request body is incorrect: %v", err)
+	}
+	return nil
+}
+
+// getMachineAction serves GET /api/machineactions/{id}.
+func (s *Server) getMachineAction(c echo.Context) error {
+	a, err := s.tenant(c).Action(c.Param("id"))
+	if err != nil {
+		return err
+	}
+	v := a.View()
+	v.ODataContext = odataContext(c, "MachineActions/$entity")
+	return s.writeJSON(c, http.StatusOK, v)
+}
+
+// actionSchema lists the properties of a machine action that $filter and
+// $orderby accept.
+var actionSchema = odata.NewSchema(
+	odata.Field{Name: "id", Type: odata.String},
+	odata.Field{Name: "status", Type: odata.String},
+	odata.Field{Name: "machineId", Type: odata.String},
+	odata.Field{Name: "type", Type: odata.String},
+	odata.Field{Name: "requestor", Type: odata.String},
+	odata.Field{Name: "creationDateTimeUtc", Type: odata.DateTime},
+	odata.Field{Name: "lastUpdateDateTimeUtc", Type: odata.DateTime},
+	odata.Field{Name: "computerDnsName", Type: odata.String},
+)
+
+// maxPageSize is the largest page of the list endpoints.
+const maxPageSize = 10000
+
+// collection is the body of a list response.
+type collection[T any] struct {
+	ODataContext string `json:"@odata.context"`
+	Count        *int   `json:"@odata.count,omitempty"`
+	NextLink     string `json:"@odata.nextLink,omitempty"`
+	Value        []T    `json:"value"`
+}
+
+// listMachineActions serves GET /api/machineactions, newest first.
+func (s *Server) listMachineActions(c echo.Context) error {
+	q, err := odata.Parse(c.QueryParams(), actionSchema, odata.Options{MaxTop: maxPageSize})
+	if err != nil {
+		return odataError(err)
+	}
+	all := s.tenant(c).Actions()
+	recs := make([]*state.ActionView, len(all))
+	for i := range all {
+		recs[i] = &all[i]
+	}
+	return writePageOf(s, c, q, recs, "MachineActions", func(v *state.ActionView) state.ActionView { return *v })
+}
+
+// writePageOf filters, sorts and pages recs by q and writes the
+// collection, with @odata.count and @odata.nextLink when they apply.
+func writePageOf[R odata.Record, T any](s *Server, c echo.Context, q *odata.Query, recs []R, set string, conv func(R) T) error {
+	page := odata.Apply(q, recs)
+	body := collection[T]{ODataContext: odataContext(c, set), Value: make([]T, len(page.Items))}
+	for i, r := range page.Items {
+		body.Value[i] = conv(r)
+	}
+	if q.Count() {
+		n := page.Count
+		body.Count = &n
+	}
+	if page.More {
+		body.NextLink = baseURL(c) + c.Request().URL.Path + "?" + page.NextQuery(c.QueryParams())
+	}
+	return s.writeJSON(c, http.StatusOK, body)
+}
+
+func odataError(err error) error {
+	return apierr.New(apierr.ODataError, "%s", err.Error())
+}
+
+// cancelRequest is the body of a cancel call.
+type cancelRequest struct {
+	Comment string `json:"Comment"`
+}
+
+// cancelMachineAction serves POST /api/machineactions/{id}/cancel.
+func (s *Server) cancelMachineAction(c echo.Context) error {
+	var req cancelRequest
+	if err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	v, err := s.tenant(c).Cancel(caller(c), c.Param("id"), req.Comment)
+	if err != nil {
+		return err
+	}
+	v.ODataContext = odataContext(c, "MachineActions/$entity")
+	return s.writeJSON(c, http.StatusOK, v)
+}
+
+// downloadLink is the body of GetLiveResponseResultDownloadLink.
+type downloadLink struct {
+	ODataContext string `json:"@odata.context"`
+	Value        string `json:"value"`
+}
+
+// getLiveResponseResultDownloadLink serves GET
+// /api/machineactions/{id}/GetLiveResponseResultDownloadLink(index={n}).
+func (s *Server) getLiveResponseResultDownloadLink(c echo.Context) error {
+	m := downloadLinkSegment.FindStringSubmatch(c.Param("function"))
+	if m == nil {
+		return apierr.New(apierr.NotFound, "Resource %s wasn't found.", c.Request().URL.Path)
+	}
+	index, err := strconv.Atoi(m[1])
+	if err != nil {
+		return apierr.New(apierr.BadRequest, "Invalid index %s.", m[1])
+	}
+	link, err := s.tenant(c).DownloadLink(c.Param("id"), index, baseURL(c))
+	if err != nil {
+		return err
+	}
+	return s.writeJSON(c, http.StatusOK, downloadLink{ODataContext: odataContext(c, "Edm.String"), Value: link})
+}

@@ -1,0 +1,100 @@
+package emulator
+
+import (
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/mdelive/mde-emulator/emulator/odata"
+	"github.com/mdelive/mde-emulator/emulator/state"
+)
+
+// machineSchema lists the machine properties that $filter and $orderby
+// accept (the list of the service's "List machines" page).
+var machineSchema = odata.NewSchema(
+	odata.Field{Name: "computerDnsName", Type: odata.String},
+	odata.Field{Name: "id", Type: odata.String},
+	odata.Field{Name: "version", Type: odata.String},
+	odata.Field{Name: "deviceValue", Type: odata.String},
+	odata.Field{Name: "aadDeviceId", Type: odata.String},
+	odata.Field{Name: "machineTags", Type: odata.StringCollection},
+	odata.Field{Name: "lastSeen", Type: odata.DateTime},
+	odata.Field{Name: "firstSeen", Type: odata.DateTime},
+	odata.Field{Name: "exposureLevel", Type: odata.String},
+	odata.Field{Name: "onboardingStatus", Type: odata.String},
+	odata.Field{Name: "lastIpAddress", Type: odata.String},
+	odata.Field{Name: "healthStatus", Type: odata.String},
+	odata.Field{Name: "osPlatform", Type: odata.String},
+	odata.Field{Name: "riskScore", Type: odata.String},
+	odata.Field{Name: "rbacGroupId", Type: odata.Int},
+)
+
+// machineRecord adapts a machine view to OData.
+type machineRecord struct{ v state.MachineView }
+
+// Field returns the value of an OData-filterable property.
+func (r *machineRecord) Field(name string) any {
+	v := &r.v
+	switch name {
+	case "computerDnsName":
+		return v.ComputerDNSName
+	case "id":
+		return v.ID
+	case "version":
+		return v.Version
+	case "deviceValue":
+		return v.DeviceValue
+	case "aadDeviceId":
+		if v.AADDeviceID == nil {
+			return nil
+		}
+		return *v.AADDeviceID
+	case "machineTags":
+		return v.MachineTags
+	case "lastSeen":
+		return v.LastSeen.Time()
+	case "firstSeen":
+		return v.FirstSeen.Time()
+	case "exposureLevel":
+		return v.ExposureLevel
+	case "onboardingStatus":
+		return v.OnboardingStatus
+	case "lastIpAddress":
+		return v.LastIPAddress
+	case "healthStatus":
+		return v.HealthStatus
+	case "osPlatform":
+		return v.OSPlatform
+	case "riskScore":
+		return v.RiskScore
+	case "rbacGroupId":
+		return v.RBACGroupID
+	}
+	return nil
+}
+
+// listMachines serves GET /api/machines.
+func (s *Server) listMachines(c echo.Context) error {
+	q, err := odata.Parse(c.QueryParams(), machineSchema, odata.Options{MaxTop: maxPageSize})
+	if err != nil {
+		return odataError(err)
+	}
+	now := s.clock.Now()
+	ms := s.tenant(c).Machines()
+	recs := make([]*machineRecord, len(ms))
+	for i, m := range ms {
+		recs[i] = &machineRecord{v: m.View(now)}
+	}
+	return writePageOf(s, c, q, recs, "Machines", func(r *machineRecord) state.MachineView { return r.v })
+}
+
+// getMachine serves GET /api/machines/{id}, by id or computer name.
+func (s *Server) getMachine(c echo.Context) error {
+	m, err := s.tenant(c).Machine(c.Param("id"))
+	if err != nil {
+		return err
+	}
+	v := m.View(s.clock.Now())
+	v.ODataContext = odataContext(c, "Machines/$entity")
+	return s.writeJSON(c, http.StatusOK, v)
+}

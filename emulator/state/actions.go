@@ -1,0 +1,291 @@
+package state
+
+import (
+	"sync"
+	"time"
+
+	"github.com/mdelive/mde-emulator/emulator/apierr"
+	"github.com/mdelive/mde-emulator/emulator/clock"
+)
+
+// Action statuses, as the service names them.
+const (
+	StatusPending    = "Pending"
+	StatusInProgress = "InProgress"
+	StatusSucceeded  = "Succeeded"
+	StatusFailed     = "Failed"
+	StatusTimeOut    = "TimeOut"
+	StatusCancelled  = "Cancelled"
+)
+
+// Command statuses. InProgress for a running command is the emulator's
+// choice: the service documents only Created, Completed and Failed.
+const (
+	CommandCreated    = "Created"
+	CommandInProgress = "InProgress"
+	CommandCompleted  = "Completed"
+	CommandFailed     = "Failed"
+)
+
+// Command types, in the only order the service accepts them.
+const (
+	PutFile   = "PutFile"
+	RunScript = "RunScript"
+	GetFile   = "GetFile"
+)
+
+// Param is one key/value parameter of a command.
+type Param struct {
+	Key   string `json:"key"`
+	Value string `json:"value"`
+}
+
+// Command is a command as requested and echoed back.
+type Command struct {
+	Type   string  `json:"type"`
+	Params []Param `json:"params"`
+}
+
+// param returns the value of the parameter key.
+func (c Command) param(key string) (string, bool) {
+	for _, p := range c.Params {
+		if p.Key == key {
+			return p.Value, true
+		}
+	}
+	return "", false
+}
+
+// SubmitRequest is the body of runliveresponse. Property names are
+// case-sensitive, as the service's are.
+type SubmitRequest struct {
+	Comment  *string   `json:"Comment"`
+	Commands []Command `json:"Commands"`
+}
+
+// Caller identifies who makes a request: the tenant and app of the token.
+type Caller struct {
+	TenantID string
+	AppID    string
+	Name     string // the app's display name; becomes requestor
+}
+
+// Action is a machine action of type LiveResponse and its run state.
+type Action struct {
+	id        string
+	machine   *Machine
+	requestor string
+	comment   *string
+	created   time.Time
+
+	mu         sync.Mutex
+	status     string
+	lastUpdate time.Time
+	cancelBy   string
+	cancelNote *string
+	cancelAt   time.Time
+	commands   []commandState
+	settling   bool         // last command done, status not yet settled
+	timer      *clock.Timer // the next lifecycle step
+	gen        uint64       // bumped whenever the scheduled step changes
+}
+
+type commandState struct {
+	Command
+	index  int
+	status string
+	start  time.Time
+	end    time.Time
+	errors []string
+	result *result
+}
+
+// ID returns the action's GUID.
+func (a *Action) ID() string { return a.id }
+
+// MachineID returns the id of the action's machine.
+func (a *Action) MachineID() string { return a.machine.info.ID }
+
+func isFinal(status string) bool {
+	switch status {
+	case StatusSucceeded, StatusFailed, StatusTimeOut, StatusCancelled:
+		return true
+	}
+	return false
+}
+
+// Final reports whether the action has reached a final status.
+func (a *Action) Final() bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return isFinal(a.status)
+}
+
+// ActionView is a machine action as the API returns it, every property in
+// the real service's order.
+type ActionView struct {
+	ODataContext            string        `json:"@odata.context,omitempty"`
+	ID                      string        `json:"id"`
+	Type                    string        `json:"type"`
+	Title                   *string       `json:"title"`
+	Requestor               string        `json:"requestor"`
+	RequestorComment        *string       `json:"requestorComment"`
+	Status                  string        `json:"status"`
+	MachineID               string        `json:"machineId"`
+	ComputerDNSName         string        `json:"computerDnsName"`
+	CreationDateTimeUtc     Timestamp     `json:"creationDateTimeUtc"`
+	LastUpdateDateTimeUtc   Timestamp     `json:"lastUpdateDateTimeUtc"`
+	CancellationRequestor   *string       `json:"cancellationRequestor"`
+	CancellationComment     *string       `json:"cancellationComment"`
+	CancellationDateTimeUtc *Timestamp    `json:"cancellationDateTimeUtc"`
+	ErrorHResult            int           `json:"errorHResult"`
+	Scope                   *string       `json:"scope"`
+	ExternalID              *string       `json:"externalId"`
+	RequestSource           string        `json:"requestSource"`
+	RelatedFileInfo         *struct{}     `json:"relatedFileInfo"`
+	Commands                []CommandView `json:"commands"`
+	TroubleshootInfo        *struct{}     `json:"troubleshootInfo"`
+}
+
+// CommandView is one command of an action as the API returns it.
+type CommandView struct {
+	Index         int        `json:"index"`
+	StartTime     *Timestamp `json:"startTime"`
+	EndTime       *Timestamp `json:"endTime"`
+	CommandStatus string     `json:"commandStatus"`
+	Errors        []string   `json:"errors"`
+	Command       Command    `json:"command"`
+}
+
+// View returns a consistent snapshot of the action.
+func (a *Action) View() ActionView {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.viewLocked()
+}
+
+func (a *Action) viewLocked() ActionView {
+	v := ActionView{
+		ID:                      a.id,
+		Type:                    "LiveResponse",
+		Requestor:               a.requestor,
+		RequestorComment:        a.comment,
+		Status:                  a.status,
+		MachineID:               a.machine.info.ID,
+		ComputerDNSName:         a.machine.info.ComputerDNSName,
+		CreationDateTimeUtc:     Stamp(a.created),
+		LastUpdateDateTimeUtc:   Stamp(a.lastUpdate),
+		CancellationComment:     a.cancelNote,
+		CancellationDateTimeUtc: stampPtr(a.cancelAt),
+		RequestSource:           "PublicApi",
+		Commands:                make([]CommandView, len(a.commands)),
+	}
+	if a.cancelBy != "" {
+		by := a.cancelBy
+		v.CancellationRequestor = &by
+	}
+	for i := range a.commands {
+		c := &a.commands[i]
+		errs := c.errors
+		if errs == nil {
+			errs = []string{}
+		}
+		v.Commands[i] = CommandView{
+			Index:         c.index,
+			StartTime:     stampPtr(c.start),
+			EndTime:       stampPtr(c.end),
+			CommandStatus: c.status,
+			Errors:        errs,
+			Command:       c.Command,
+		}
+	}
+	return v
+}
+
+// Field returns the value of an OData-filterable property of v.
+func (v *ActionView) Field(name string) any {
+	switch name {
+	case "id":
+		return v.ID
+	case "status":
+		return v.Status
+	case "machineId":
+		return v.MachineID
+	case "type":
+		return v.Type
+	case "requestor":
+		return v.Requestor
+	case "creationDateTimeUtc":
+		return v.CreationDateTimeUtc.Time()
+	case "lastUpdateDateTimeUtc":
+		return v.LastUpdateDateTimeUtc.Time()
+	case "computerDnsName":
+		return v.ComputerDNSName
+	}
+	return nil
+}
+
+var commandRank = map[string]int{PutFile: 0, RunScript: 1, GetFile: 2}
+
+// allowedParams lists the parameter keys of each command type; the first
+// one is required.
+var allowedParams = map[string][]string{
+	PutFile:   {"FileName"},
+	RunScript: {"ScriptName", "Args"},
+	GetFile:   {"Path"},
+}
+
+// validateCommands checks a request's commands as the service does before
+// it creates the action.
+func (t *Tenant) validateCommands(cmds []Command) error {
+	if len(cmds) == 0 {
+		return apierr.New(apierr.InvalidRequestBody, "Invalid request body: Commands must contain at least one command.")
+	}
+	prev := ""
+	for i, c := range cmds {
+		rank, ok := commandRank[c.Type]
+		if !ok {
+			return apierr.New(apierr.InvalidRequestBody,
+				"Invalid request body: Commands[%d].type %q is not one of PutFile, RunScript, GetFile.", i, c.Type)
+		}
+		if prev != "" && rank < commandRank[prev] {
+			return apierr.New(apierr.InvalidRequestBody,
+				"Invalid request body: commands must be in the order PutFile, RunScript, GetFile; Commands[%d] is %s after %s.", i, c.Type, prev)
+		}
+		prev = c.Type
+		allowed := allowedParams[c.Type]
+		seen := map[string]bool{}
+		for _, p := range c.Params {
+			if !contains(allowed, p.Key) {
+				return apierr.New(apierr.InvalidRequestBody,
+					"Invalid request body: Commands[%d] (%s) has an unknown parameter %q; expected %v.", i, c.Type, p.Key, allowed)
+			}
+			if seen[p.Key] {
+				return apierr.New(apierr.InvalidRequestBody,
+					"Invalid request body: Commands[%d] (%s) has the parameter %s twice.", i, c.Type, p.Key)
+			}
+			seen[p.Key] = true
+		}
+		required := allowed[0]
+		v, ok := c.param(required)
+		if !ok || v == "" {
+			return apierr.New(apierr.MissingRequiredParameter, "Parameter %s is missing.", required)
+		}
+		if c.Type == PutFile || c.Type == RunScript {
+			if _, ok := t.library.Get(v); !ok {
+				return apierr.New(apierr.InvalidInput,
+					"Invalid input %s: the file was not found in the live response library.", v)
+			}
+		}
+	}
+	return nil
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,178 @@
+package state
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/mdelive/mde-emulator/emulator/apierr"
+	"github.com/mdelive/mde-emulator/emulator/fixture"
+)
+
+// MaxLibraryFileSize is the largest file the API accepts for the library
+// (the portal allows 250 MB; the API 20 MB).
+const MaxLibraryFileSize = 20 << 20
+
+var libraryFileName = regexp.MustCompile(`^[A-Za-z0-9._-]+$`)
+
+// Library is a tenant's live response library.
+type Library struct {
+	mu    sync.RWMutex
+	files map[string]*LibraryFile // by lower-case name
+}
+
+// LibraryFile is one file of the library with its simulated behaviour.
+type LibraryFile struct {
+	FileName              string
+	Description           string
+	HasParameters         bool
+	ParametersDescription string
+	CreatedBy             string
+	CreationTime          time.Time
+	LastUpdatedTime       time.Time
+	Content               []byte
+	SHA256                string
+	Behavior              fixture.Behavior
+	ByArgs                map[string]fixture.Behavior
+}
+
+// behaviorFor returns what a RunScript of f with args does.
+func (f *LibraryFile) behaviorFor(args string) fixture.Behavior {
+	if b, ok := f.ByArgs[args]; ok {
+		return b
+	}
+	return f.Behavior
+}
+
+// LibraryFileView is a library file as the API returns it.
+type LibraryFileView struct {
+	FileName              string    `json:"fileName"`
+	SHA256                string    `json:"sha256"`
+	Description           *string   `json:"description"`
+	CreationTime          Timestamp `json:"creationTime"`
+	LastUpdatedTime       Timestamp `json:"lastUpdatedTime"`
+	CreatedBy             string    `json:"createdBy"`
+	HasParameters         bool      `json:"hasParameters"`
+	ParametersDescription *string   `json:"parametersDescription"`
+}
+
+func (f *LibraryFile) view() LibraryFileView {
+	v := LibraryFileView{
+		FileName:        f.FileName,
+		SHA256:          f.SHA256,
+		CreationTime:    Stamp(f.CreationTime),
+		LastUpdatedTime: Stamp(f.LastUpdatedTime),
+		CreatedBy:       f.CreatedBy,
+		HasParameters:   f.HasParameters,
+	}
+	if f.Description != "" {
+		d := f.Description
+		v.Description = &d
+	}
+	if f.HasParameters || f.ParametersDescription != "" {
+		p := f.ParametersDescription
+		v.ParametersDescription = &p
+	}
+	return v
+}
+
+func newLibrary() *Library { return &Library{files: map[string]*LibraryFile{}} }
+
+func sha256Hex(b []byte) string {
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
+
+// Get returns the library file named name (names compare
+// case-insensitively).
+func (l *Library) Get(name string) (*LibraryFile, bool) {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	f, ok := l.files[strings.ToLower(name)]
+	return f, ok
+}
+
+// List returns the library's files ordered by name.
+func (l *Library) List() []LibraryFileView {
+	l.mu.RLock()
+	out := make([]LibraryFileView, 0, len(l.files))
+	for _, f := range l.files {
+		out = append(out, f.view())
+	}
+	l.mu.RUnlock()
+	slices.SortFunc(out, func(a, b LibraryFileView) int {
+		return strings.Compare(strings.ToLower(a.FileName), strings.ToLower(b.FileName))
+	})
+	return out
+}
+
+// Upload is a library upload as the multipart form carries it.
+type Upload struct {
+	FileName              string
+	Content               []byte
+	Description           string
+	HasParameters         bool
+	ParametersDescription string
+	OverrideIfExists      bool
+	CreatedBy             string
+}
+
+// Put adds or, with OverrideIfExists, replaces a library file. A file
+// replaced keeps its creation time and its declared behaviour.
+func (l *Library) Put(u Upload, now time.Time) (LibraryFileView, error) {
+	if u.FileName == "" {
+		return LibraryFileView{}, apierr.New(apierr.MissingRequiredParameter, "Parameter File is missing.")
+	}
+	if !libraryFileName.MatchString(u.FileName) {
+		return LibraryFileView{}, apierr.New(apierr.InvalidInput,
+			"Invalid input %s: a library file name may contain only letters, digits, '-', '_' and '.'.", u.FileName)
+	}
+	if len(u.Content) > MaxLibraryFileSize {
+		return LibraryFileView{}, apierr.New(apierr.InvalidInput,
+			"Invalid input %s: the file is %d bytes; the API accepts library files of up to 20 MB.", u.FileName, len(u.Content))
+	}
+	now = now.UTC().Truncate(Tick)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	key := strings.ToLower(u.FileName)
+	old, exists := l.files[key]
+	if exists && !u.OverrideIfExists {
+		return LibraryFileView{}, apierr.New(apierr.BadRequest,
+			"File %s already exists in the library. Set OverrideIfExists to replace it.", old.FileName)
+	}
+	f := &LibraryFile{
+		FileName:              u.FileName,
+		Description:           u.Description,
+		HasParameters:         u.HasParameters,
+		ParametersDescription: u.ParametersDescription,
+		CreatedBy:             u.CreatedBy,
+		CreationTime:          now,
+		LastUpdatedTime:       now,
+		Content:               u.Content,
+		SHA256:                sha256Hex(u.Content),
+		Behavior:              fixture.Behavior{Duration: fixture.Duration(defaultScriptDuration)},
+	}
+	if exists {
+		f.CreationTime = old.CreationTime
+		f.CreatedBy = old.CreatedBy
+		f.Behavior, f.ByArgs = old.Behavior, old.ByArgs
+	}
+	l.files[key] = f
+	return f.view(), nil
+}
+
+// Delete removes the file named name.
+func (l *Library) Delete(name string) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	key := strings.ToLower(name)
+	if _, ok := l.files[key]; !ok {
+		return apierr.New(apierr.ResourceNotFound, "Library file %s was not found", name)
+	}
+	delete(l.files, key)
+	return nil
+}

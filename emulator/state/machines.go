@@ -1,0 +1,248 @@
+package state
+
+import (
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/mdelive/mde-emulator/emulator/apierr"
+	"github.com/mdelive/mde-emulator/emulator/fixture"
+)
+
+// DeviceGroup is an RBAC device group. A group without a remediation
+// level refuses live response.
+type DeviceGroup struct {
+	ID   int64
+	Name string
+
+	mu               sync.RWMutex
+	remediationLevel string
+}
+
+// RemediationLevel returns the group's automation level ("" for none).
+func (g *DeviceGroup) RemediationLevel() string {
+	g.mu.RLock()
+	defer g.mu.RUnlock()
+	return g.remediationLevel
+}
+
+func (g *DeviceGroup) setRemediationLevel(level string) {
+	g.mu.Lock()
+	g.remediationLevel = level
+	g.mu.Unlock()
+}
+
+// Machine is one onboarded device and what the emulator knows of it.
+type Machine struct {
+	info   fixture.Machine // static fields from the fixture; ID lower case
+	group  *DeviceGroup    // nil: no group
+	tenant *Tenant
+
+	online atomic.Bool
+
+	mu           sync.Mutex
+	offlineSince time.Time
+	active       *Action // the live response action Pending or InProgress here
+
+	filesMu sync.Mutex // never held with mu
+	files   map[string]machineFile
+}
+
+// machineFile is a file on a machine. A file made from a fixture size has
+// no bytes stored; it only has a size.
+type machineFile struct {
+	path    string
+	content []byte
+	size    int64
+}
+
+// ID returns the machine's id (40 hex digits, lower case).
+func (m *Machine) ID() string { return m.info.ID }
+
+// ComputerDNSName returns the machine's computer name.
+func (m *Machine) ComputerDNSName() string { return m.info.ComputerDNSName }
+
+// Online reports whether the machine is connected.
+func (m *Machine) Online() bool { return m.online.Load() }
+
+func isWindows(platform string) bool { return strings.HasPrefix(platform, "Windows") }
+
+// fileKey normalizes a path the way the machine's file system compares
+// paths: case-insensitively and with either slash on Windows.
+func (m *Machine) fileKey(path string) string {
+	if isWindows(m.info.OSPlatform) {
+		return strings.ToLower(strings.ReplaceAll(path, "/", `\`))
+	}
+	return path
+}
+
+// putFileDir is where PutFile drops library files on the machine.
+func (m *Machine) putFileDir() string {
+	switch {
+	case isWindows(m.info.OSPlatform):
+		return `C:\ProgramData\Microsoft\Windows Defender Advanced Threat Protection\Downloads\`
+	case m.info.OSPlatform == "macOS":
+		return "/Library/Application Support/Microsoft/Defender/response/"
+	default:
+		return "/var/opt/microsoft/mdatp/response/"
+	}
+}
+
+func (m *Machine) putFile(name string, content []byte) string {
+	path := m.putFileDir() + name
+	m.filesMu.Lock()
+	m.files[m.fileKey(path)] = machineFile{path: path, content: content, size: int64(len(content))}
+	m.filesMu.Unlock()
+	return path
+}
+
+func (m *Machine) file(path string) (machineFile, bool) {
+	m.filesMu.Lock()
+	defer m.filesMu.Unlock()
+	f, ok := m.files[m.fileKey(path)]
+	return f, ok
+}
+
+// MachineView is a machine as the API returns it, in the real order.
+type MachineView struct {
+	ODataContext          string      `json:"@odata.context,omitempty"`
+	ID                    string      `json:"id"`
+	ComputerDNSName       string      `json:"computerDnsName"`
+	FirstSeen             Timestamp   `json:"firstSeen"`
+	LastSeen              Timestamp   `json:"lastSeen"`
+	OSPlatform            string      `json:"osPlatform"`
+	OSVersion             *string     `json:"osVersion"`
+	OSProcessor           string      `json:"osProcessor"`
+	Version               string      `json:"version"`
+	LastIPAddress         string      `json:"lastIpAddress"`
+	LastExternalIPAddress string      `json:"lastExternalIpAddress"`
+	AgentVersion          string      `json:"agentVersion"`
+	OSBuild               *int64      `json:"osBuild"`
+	HealthStatus          string      `json:"healthStatus"`
+	DeviceValue           string      `json:"deviceValue"`
+	RBACGroupID           int64       `json:"rbacGroupId"`
+	RBACGroupName         *string     `json:"rbacGroupName"`
+	RiskScore             string      `json:"riskScore"`
+	ExposureLevel         string      `json:"exposureLevel"`
+	IsAADJoined           bool        `json:"isAadJoined"`
+	AADDeviceID           *string     `json:"aadDeviceId"`
+	MachineTags           []string    `json:"machineTags"`
+	DefenderAVStatus      string      `json:"defenderAvStatus"`
+	OnboardingStatus      string      `json:"onboardingStatus"`
+	OSArchitecture        string      `json:"osArchitecture"`
+	ManagedBy             string      `json:"managedBy"`
+	ManagedByStatus       string      `json:"managedByStatus"`
+	IPAddresses           []IPAddress `json:"ipAddresses"`
+	VMMetadata            *struct{}   `json:"vmMetadata"`
+}
+
+// IPAddress is one network interface address of a machine.
+type IPAddress struct {
+	IPAddress         string `json:"ipAddress"`
+	MACAddress        string `json:"macAddress"`
+	Type              string `json:"type"`
+	OperationalStatus string `json:"operationalStatus"`
+}
+
+// lastSeenLag is how long ago an online machine last reported.
+const lastSeenLag = 3 * time.Minute
+
+// View returns the machine as the API shows it at now.
+func (m *Machine) View(now time.Time) MachineView {
+	in := &m.info
+	online := m.online.Load()
+	m.mu.Lock()
+	offlineSince := m.offlineSince
+	m.mu.Unlock()
+	lastSeen := in.LastSeen
+	if online {
+		if t := now.Add(-lastSeenLag).Truncate(time.Second); t.After(lastSeen) {
+			lastSeen = t
+		}
+	} else if !offlineSince.IsZero() && offlineSince.After(lastSeen) {
+		lastSeen = offlineSince
+	}
+	// Health follows connectivity: a machine that went offline is Inactive,
+	// one that came back online is Active (other states are kept).
+	health := in.HealthStatus
+	switch {
+	case !online && health == "Active":
+		health = "Inactive"
+	case online && health == "Inactive":
+		health = "Active"
+	}
+	v := MachineView{
+		ID:                    in.ID,
+		ComputerDNSName:       in.ComputerDNSName,
+		FirstSeen:             Stamp(in.FirstSeen),
+		LastSeen:              Stamp(lastSeen),
+		OSPlatform:            in.OSPlatform,
+		OSProcessor:           in.OSProcessor,
+		Version:               in.Version,
+		LastIPAddress:         in.LastIPAddress,
+		LastExternalIPAddress: in.LastExternalIPAddress,
+		AgentVersion:          in.AgentVersion,
+		HealthStatus:          health,
+		DeviceValue:           orDefault(in.DeviceValue, "Normal"),
+		RiskScore:             orDefault(in.RiskScore, "None"),
+		ExposureLevel:         orDefault(in.ExposureLevel, "None"),
+		IsAADJoined:           in.IsAADJoined,
+		MachineTags:           in.MachineTags,
+		DefenderAVStatus:      orDefault(in.DefenderAVStatus, "Updated"),
+		OnboardingStatus:      "Onboarded",
+		OSArchitecture:        in.OSArchitecture,
+		ManagedBy:             orDefault(in.ManagedBy, "MicrosoftDefenderForEndpoint"),
+		ManagedByStatus:       "Unknown",
+		IPAddresses:           []IPAddress{},
+	}
+	if in.OSVersion != "" {
+		v.OSVersion = &in.OSVersion
+	}
+	if in.OSBuild != 0 {
+		v.OSBuild = &in.OSBuild
+	}
+	if m.group != nil {
+		v.RBACGroupID = m.group.ID
+		v.RBACGroupName = &m.group.Name
+	}
+	if in.AADDeviceID != "" {
+		v.AADDeviceID = &in.AADDeviceID
+	}
+	if v.MachineTags == nil {
+		v.MachineTags = []string{}
+	}
+	if in.LastIPAddress != "" {
+		status := "Up"
+		if !online {
+			status = "Down"
+		}
+		v.IPAddresses = append(v.IPAddresses, IPAddress{
+			IPAddress: in.LastIPAddress, MACAddress: in.MACAddress,
+			Type: "Ethernet", OperationalStatus: status,
+		})
+	}
+	return v
+}
+
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+// liveResponseReady checks that live response may start a session on m:
+// a supported platform, and a device group with a remediation level. A
+// machine in no group is in the default group, which has one.
+func (m *Machine) liveResponseReady() error {
+	if !fixture.LiveResponseSupported(m.info.OSPlatform) {
+		return apierr.New(apierr.OsPlatformNotSupported,
+			"OS Platform %s isn't supported for this action.", m.info.OSPlatform)
+	}
+	if m.group != nil && m.group.RemediationLevel() == "" {
+		return apierr.New(apierr.DisallowedOperation,
+			"This device has no automation level assigned to it. You'll need to at least enable the minimum Remediation Level for a given Device Group.")
+	}
+	return nil
+}
