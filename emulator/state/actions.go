@@ -103,6 +103,9 @@ type commandState struct {
 // ID returns the action's GUID.
 func (a *Action) ID() string { return a.id }
 
+// Created returns when the action was created.
+func (a *Action) Created() time.Time { return a.created }
+
 // MachineID returns the id of the action's machine.
 func (a *Action) MachineID() string { return a.machine.info.ID }
 
@@ -288,4 +291,55 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// SubmitRequestFrom builds a SubmitRequest from a body already decoded
+// into generic JSON values and validated against the API's schema; ok is
+// false when v does not have the shape the schema promises.
+func SubmitRequestFrom(v any) (req SubmitRequest, ok bool) {
+	body, ok := v.(map[string]any)
+	if !ok {
+		return req, false
+	}
+	if c, present := body["Comment"]; present && c != nil {
+		s, ok := c.(string)
+		if !ok {
+			return req, false
+		}
+		req.Comment = &s
+	}
+	cmds, ok := body["Commands"].([]any)
+	if !ok {
+		return req, false
+	}
+	req.Commands = make([]Command, len(cmds))
+	for i, raw := range cmds {
+		cm, ok := raw.(map[string]any)
+		if !ok {
+			return req, false
+		}
+		typ, ok := cm["type"].(string)
+		if !ok {
+			return req, false
+		}
+		params, ok := cm["params"].([]any)
+		if !ok {
+			return req, false
+		}
+		cmd := Command{Type: typ, Params: make([]Param, len(params))}
+		for j, rp := range params {
+			pm, ok := rp.(map[string]any)
+			if !ok {
+				return req, false
+			}
+			key, ok1 := pm["key"].(string)
+			value, ok2 := pm["value"].(string)
+			if !ok1 || !ok2 {
+				return req, false
+			}
+			cmd.Params[j] = Param{Key: key, Value: value}
+		}
+		req.Commands[i] = cmd
+	}
+	return req, true
 }

@@ -162,7 +162,18 @@ func (t *Tenant) startCommand(a *Action, i int, now time.Time) bool {
 }
 
 // plan decides what command c of a does on the machine.
+// An outcome queued for the machine overrides what the fixtures say.
 func (t *Tenant) plan(a *Action, c *commandState) outcome {
+	script, _ := c.param("ScriptName")
+	if o, ok := a.machine.takeOutcome(c.Type, script); ok {
+		return t.planOverride(o, a, c)
+	}
+	return t.planFromFixtures(a, c)
+}
+
+// planFromFixtures decides what command c of a does from the library's
+// declared behaviour and the machine's files.
+func (t *Tenant) planFromFixtures(a *Action, c *commandState) outcome {
 	m := a.machine
 	switch c.Type {
 	case PutFile:

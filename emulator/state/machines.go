@@ -47,6 +47,9 @@ type Machine struct {
 
 	filesMu sync.Mutex // never held with mu
 	files   map[string]machineFile
+
+	outcomesMu sync.Mutex // never held with mu
+	outcomes   []Outcome  // queued by tests, used up by coming commands
 }
 
 // machineFile is a file on a machine. A file made from a fixture size has

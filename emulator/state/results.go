@@ -59,7 +59,12 @@ func (t *Tenant) DownloadLink(id string, index int, baseURL string) (string, err
 		return "", apierr.New(apierr.BadRequest,
 			"Command %d of machine action %s has no result: its status is %s.", index, a.id, c.status)
 	}
-	expiry := t.store.clock.Now().Add(t.store.Profile().LinkLifetime).UTC().Truncate(time.Second)
+	// se has whole seconds: round up, so that a link is valid for at least
+	// the whole lifetime, never a fraction of a second less.
+	expiry := t.store.clock.Now().Add(t.store.Profile().LinkLifetime).UTC()
+	if whole := expiry.Truncate(time.Second); whole.Before(expiry) {
+		expiry = whole.Add(time.Second)
+	}
 	se := expiry.Format(time.RFC3339)
 	path := fmt.Sprintf("%s%s/%s/CustomPlaybookCommandOutput/%d", BlobPrefix, t.ID, a.id, index)
 	q := url.Values{"se": {se}, "sp": {"r"}, "sv": {"2019-07-07"}, "sr": {"b"}, "sig": {t.sign(path, se)}}

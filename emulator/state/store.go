@@ -73,7 +73,9 @@ func (s *Store) SetProfile(p limits.Profile) {
 }
 
 // Load replaces the whole state with set. Actions of the old state are
-// forgotten; their pending steps act on the old state only.
+// forgotten; their pending steps act on the old state only. Times the
+// fixture leaves out (machines' first and last seen, library files'
+// creation) are filled in set relative to the clock's now.
 func (s *Store) Load(set *fixture.Set) {
 	w := &world{
 		tenants:  map[string]*Tenant{},
@@ -82,6 +84,7 @@ func (s *Store) Load(set *fixture.Set) {
 	}
 	_, _ = rand.Read(w.linkKey)
 	now := s.clock.Now()
+	set.FillTimes(now)
 	for i := range set.Tenants {
 		ft := &set.Tenants[i]
 		t := &Tenant{
@@ -100,7 +103,7 @@ func (s *Store) Load(set *fixture.Set) {
 			t.groups[g.ID] = &DeviceGroup{ID: g.ID, Name: g.Name, remediationLevel: g.RemediationLevel}
 		}
 		for j := range ft.Machines {
-			t.addMachine(&ft.Machines[j], now)
+			t.addMachine(&ft.Machines[j])
 		}
 		for _, lf := range ft.Library {
 			t.library.files[strings.ToLower(lf.FileName)] = libraryFileFrom(lf, now)
@@ -111,25 +114,10 @@ func (s *Store) Load(set *fixture.Set) {
 	s.world.Store(w)
 }
 
-// Seen times of machines whose fixture gives none, relative to the start.
-const (
-	defaultFirstSeenAge = 90 * 24 * time.Hour
-	defaultOfflineAge   = 2 * 24 * time.Hour
-)
-
-func (t *Tenant) addMachine(fm *fixture.Machine, now time.Time) {
+func (t *Tenant) addMachine(fm *fixture.Machine) {
 	m := &Machine{info: *fm, tenant: t, files: make(map[string]machineFile, len(fm.Files))}
 	m.online.Store(!fm.Offline)
 	m.info.ID = strings.ToLower(fm.ID)
-	if m.info.FirstSeen.IsZero() {
-		m.info.FirstSeen = now.Add(-defaultFirstSeenAge).Truncate(time.Second)
-	}
-	if m.info.LastSeen.IsZero() {
-		m.info.LastSeen = now.Add(-lastSeenLag).Truncate(time.Second)
-		if fm.Offline {
-			m.info.LastSeen = now.Add(-defaultOfflineAge).Truncate(time.Second)
-		}
-	}
 	if fm.RBACGroupID != 0 {
 		m.group = t.groups[fm.RBACGroupID]
 	}
