@@ -47,7 +47,12 @@ func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 		if _, ok := s.store.Tenant(p.TenantID); !ok {
 			return s.writeError(c, apierr.New(apierr.Unauthorized, "Unauthorized: tenant %s is not known to this service.", p.TenantID))
 		}
-		c.Set(principalKey, p)
+		if x := exchangeOf(c); x != nil {
+			x.principal = p
+			x.tenantID, x.appID = p.TenantID, p.ClientID
+		} else {
+			c.Set(principalKey, p)
+		}
 		return next(c)
 	}
 }
@@ -73,6 +78,9 @@ func reason(err error) string {
 
 // principal returns the verified caller of an /api request.
 func principal(c echo.Context) *identity.Principal {
+	if x := exchangeOf(c); x != nil {
+		return x.principal
+	}
 	p, _ := c.Get(principalKey).(*identity.Principal)
 	return p
 }

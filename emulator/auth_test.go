@@ -106,8 +106,8 @@ func TestPermissions(t *testing.T) {
 	id := e.submit(winMachine, runScriptThenGetFile)
 	tests := []struct {
 		name, token, method, path, body string
-		status                           int
-		missing                          string
+		status                          int
+		missing                         string
 	}{
 		{"read app cannot run live response", readOnly, "POST", "/api/machines/" + win10Machine + "/runliveresponse", runScriptThenGetFile, 403, "Machine.LiveResponse"},
 		{"read app reads actions", readOnly, "GET", "/api/machineactions/" + id, "", 200, ""},

@@ -9,6 +9,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/mdelive/mde-emulator/emulator/clock"
+	"github.com/mdelive/mde-emulator/emulator/fixture"
 	"github.com/mdelive/mde-emulator/emulator/identity"
 	"github.com/mdelive/mde-emulator/emulator/state"
 )
@@ -41,10 +42,29 @@ func decodeControl(c echo.Context, v any) error {
 func (s *Server) health(c echo.Context) error {
 	p := s.store.Profile()
 	return s.writeJSON(c, http.StatusOK, map[string]any{
-		"status":  "ok",
-		"profile": p,
-		"clock":   s.clockView(),
+		"status": "ok",
+		"profile": profileView{
+			Name: p.Name, LiveResponsePerMinute: p.LiveResponsePerMinute, OtherPerMinute: p.OtherPerMinute,
+			OtherPerHour: p.OtherPerHour, Sessions: p.Sessions, QueueTimeout: p.QueueTimeout.String(),
+			ScriptTimeout: p.ScriptTimeout.String(), LinkLifetime: p.LinkLifetime.String(),
+			PendingCountsAsSession: p.PendingCountsAsSession, Unlimited: p.Unlimited,
+		},
+		"clock": s.clockView(),
 	})
+}
+
+// profileView is a limits profile as the control plane shows it.
+type profileView struct {
+	Name                   string `json:"name"`
+	LiveResponsePerMinute  int    `json:"liveResponsePerMinute"`
+	OtherPerMinute         int    `json:"otherPerMinute"`
+	OtherPerHour           int    `json:"otherPerHour"`
+	Sessions               int    `json:"sessions"`
+	QueueTimeout           string `json:"queueTimeout"`
+	ScriptTimeout          string `json:"scriptTimeout"`
+	LinkLifetime           string `json:"linkLifetime"`
+	PendingCountsAsSession bool   `json:"pendingCountsAsSession"`
+	Unlimited              bool   `json:"unlimited"`
 }
 
 // clockState is the clock as the control plane shows it.
@@ -169,4 +189,79 @@ func (s *Server) mintToken(c echo.Context) error {
 		return controlError(c, http.StatusBadRequest, "InvalidInput", "%v", err)
 	}
 	return s.writeJSON(c, http.StatusOK, resp)
+}
+
+// reset serves POST /_emulator/reset: the state of the fixtures, the clock
+// at its start, limits' windows empty.
+func (s *Server) reset(c echo.Context) error {
+	s.Reset()
+	return s.writeJSON(c, http.StatusOK, map[string]any{"status": "reset", "clock": s.clockView()})
+}
+
+// maxFixtureBody bounds a fixture sent to PUT /_emulator/fixtures.
+const maxFixtureBody = 256 << 20
+
+// putFixtures serves PUT /_emulator/fixtures: the whole state replaced from
+// a YAML or JSON body. A bad fixture is refused with the line of each
+// problem, and nothing changes.
+func (s *Server) putFixtures(c echo.Context) error {
+	b, err := readBody(c, maxFixtureBody)
+	if err != nil {
+		return controlError(c, http.StatusBadRequest, "InvalidRequestBody", "Invalid request body: %v", err)
+	}
+	set, err := fixture.Parse("fixtures", b)
+	if err != nil {
+		return controlError(c, http.StatusBadRequest, "InvalidFixtures", "%v", err)
+	}
+	if err := s.LoadFixtures(set); err != nil {
+		return controlError(c, http.StatusBadRequest, "InvalidFixtures", "%v", err)
+	}
+	machines := 0
+	for _, t := range set.Tenants {
+		machines += len(t.Machines)
+	}
+	return s.writeJSON(c, http.StatusOK, map[string]any{"status": "loaded", "tenants": len(set.Tenants), "machines": machines})
+}
+
+// postNextOutcomes serves POST /_emulator/machines/{id}/next-outcomes
+// {"tenantId", "outcomes": [{"type","script","duration","exitCode","output",
+// "errors","fail","content"}]}: how the machine's coming commands end.
+func (s *Server) postNextOutcomes(c echo.Context) error {
+	var req struct {
+		TenantID string          `json:"tenantId"`
+		Outcomes []state.Outcome `json:"outcomes"`
+	}
+	if err := decodeControl(c, &req); err != nil {
+		return controlError(c, http.StatusBadRequest, "InvalidRequestBody", "Invalid request body: %v", err)
+	}
+	if len(req.Outcomes) == 0 {
+		return controlError(c, http.StatusBadRequest, "MissingRequiredParameter", "outcomes must list at least one outcome")
+	}
+	m, ok := s.findMachine(req.TenantID, c.Param("id"))
+	if !ok {
+		return controlError(c, http.StatusNotFound, "ResourceNotFound", "Machine %s was not found", c.Param("id"))
+	}
+	if err := m.QueueOutcomes(req.Outcomes); err != nil {
+		return controlError(c, http.StatusBadRequest, "InvalidInput", "%v", err)
+	}
+	return s.writeJSON(c, http.StatusOK, map[string]any{"outcomes": m.Outcomes()})
+}
+
+// getNextOutcomes serves GET /_emulator/machines/{id}/next-outcomes.
+func (s *Server) getNextOutcomes(c echo.Context) error {
+	m, ok := s.findMachine(c.QueryParam("tenantId"), c.Param("id"))
+	if !ok {
+		return controlError(c, http.StatusNotFound, "ResourceNotFound", "Machine %s was not found", c.Param("id"))
+	}
+	return s.writeJSON(c, http.StatusOK, map[string]any{"outcomes": m.Outcomes()})
+}
+
+// deleteNextOutcomes serves DELETE /_emulator/machines/{id}/next-outcomes.
+func (s *Server) deleteNextOutcomes(c echo.Context) error {
+	m, ok := s.findMachine(c.QueryParam("tenantId"), c.Param("id"))
+	if !ok {
+		return controlError(c, http.StatusNotFound, "ResourceNotFound", "Machine %s was not found", c.Param("id"))
+	}
+	m.ClearOutcomes()
+	return c.NoContent(http.StatusNoContent)
 }

@@ -1,6 +1,7 @@
 package emulator_test
 
 import (
+	"github.com/mdelive/mde-emulator/emulator/state"
 	"strings"
 	"testing"
 	"time"
@@ -87,5 +88,103 @@ func TestControlRemediationLevel(t *testing.T) {
 	}
 	if r := e.call("PATCH", "/_emulator/machines/"+winMachine, "", `{"online":"yes"}`); r.status != 400 {
 		t.Errorf("bad body: %d %s", r.status, r.body)
+	}
+}
+
+func TestControlReset(t *testing.T) {
+	e := newEnv(t)
+	id := e.submit(winMachine, runScriptThenGetFile)
+	if r := e.upload("file", "extra.ps1", []byte("x"), nil); r.status != 200 {
+		t.Fatalf("upload: %d", r.status)
+	}
+	e.advance(2 * time.Hour)
+	r := e.call("POST", "/_emulator/reset", "", "")
+	if r.status != 200 || !strings.Contains(string(r.body), `"now":"2026-01-05T10:00:00Z"`) {
+		t.Fatalf("reset: %d %s", r.status, r.body)
+	}
+	e.token = e.mint(`{}`)
+	if r := e.api("GET", "/api/machineactions/"+id, ""); r.status != 404 {
+		t.Errorf("action after reset: %d", r.status)
+	}
+	if r := e.api("DELETE", "/api/libraryfiles/extra.ps1", ""); r.status != 404 {
+		t.Errorf("uploaded file after reset: %d", r.status)
+	}
+	e.submit(winMachine, runScriptThenGetFile) // the machine is free again
+}
+
+func TestControlPutFixtures(t *testing.T) {
+	e := newEnv(t)
+	bad := "tenants:\n  - id: not-a-guid\n"
+	r := e.call("PUT", "/_emulator/fixtures", "", bad, "Content-Type", "application/yaml")
+	if r.status != 400 || !strings.Contains(string(r.body), "fixtures:2:") {
+		t.Fatalf("bad fixtures: %d %s", r.status, r.body)
+	}
+	// Nothing changed.
+	if r := e.api("GET", "/api/machines/"+winMachine, ""); r.status != 200 {
+		t.Fatalf("after a refused fixture: %d", r.status)
+	}
+	r = e.call("PUT", "/_emulator/fixtures", "", twoTenants, "Content-Type", "application/yaml")
+	if r.status != 200 {
+		t.Fatalf("put fixtures: %d %s", r.status, r.body)
+	}
+	// The old tenant is gone; the new one answers.
+	if r := e.api("GET", "/api/machines", ""); r.status != 401 {
+		t.Errorf("old token after the tenant left: %d %s", r.status, r.body)
+	}
+	e.token = e.mint(`{"tenantId":"11111111-1111-4111-8111-111111111111"}`)
+	if r := e.api("GET", "/api/machines/a1.alpha.local", ""); r.status != 200 {
+		t.Errorf("new machine: %d %s", r.status, r.body)
+	}
+	// Reset goes back to the fixtures last given.
+	e.call("POST", "/_emulator/reset", "", "")
+	e.token = e.mint(`{"tenantId":"11111111-1111-4111-8111-111111111111"}`)
+	if r := e.api("GET", "/api/machines/a1.alpha.local", ""); r.status != 200 {
+		t.Errorf("after reset: %d %s", r.status, r.body)
+	}
+}
+
+func TestControlNextOutcomes(t *testing.T) {
+	e := newEnv(t)
+	r := e.call("POST", "/_emulator/machines/"+winMachine+"/next-outcomes", "",
+		`{"outcomes":[{"script":"Get-Processes.ps1","exitCode":3,"output":"partial","errors":"access denied"},{"fail":"The script crashed."},{"duration":"11m"}]}`)
+	if r.status != 200 {
+		t.Fatalf("next-outcomes: %d %s", r.status, r.body)
+	}
+	run := func() state.ActionView {
+		t.Helper()
+		id := e.submit(winMachine, `{"Commands":[{"type":"RunScript","params":[{"key":"ScriptName","value":"Get-Processes.ps1"}]}]}`)
+		e.advance(15 * time.Minute)
+		return e.action(id)
+	}
+	// exit code 3: still Completed, the result carries it.
+	v := run()
+	if v.Status != "Succeeded" {
+		t.Fatalf("exit code 3: %+v", v)
+	}
+	res := e.call("GET", strings.TrimPrefix(e.downloadLink(v.ID, 0), testBase), "", "")
+	if !containsAll(string(res.body), `"exit_code":3`, `"script_output":"partial"`, `"script_errors":"access denied"`) {
+		t.Errorf("result: %s", res.body)
+	}
+	if v := run(); v.Status != "Failed" || v.Commands[0].Errors[0] != "The script crashed." {
+		t.Errorf("fail outcome: %+v", v)
+	}
+	e.token = e.mint(`{}`)
+	if v := run(); v.Status != "TimeOut" || v.Commands[0].EndTime.Time().Sub(v.Commands[0].StartTime.Time()) != 10*time.Minute {
+		t.Errorf("11-minute outcome: %+v", v)
+	}
+	if v := run(); v.Status != "Succeeded" {
+		t.Errorf("after the queue is used up: %+v", v)
+	}
+	for _, bad := range []string{`{"outcomes":[]}`, `{"outcomes":[{"type":"Reboot"}]}`, `{"outcomes":[{"type":"GetFile","exitCode":1}]}`} {
+		if r := e.call("POST", "/_emulator/machines/"+winMachine+"/next-outcomes", "", bad); r.status != 400 {
+			t.Errorf("%s: %d %s", bad, r.status, r.body)
+		}
+	}
+	e.call("POST", "/_emulator/machines/"+winMachine+"/next-outcomes", "", `{"outcomes":[{"fail":"x"}]}`)
+	if r := e.call("DELETE", "/_emulator/machines/"+winMachine+"/next-outcomes", "", ""); r.status != 204 {
+		t.Errorf("delete: %d", r.status)
+	}
+	if r := e.call("GET", "/_emulator/machines/"+winMachine+"/next-outcomes", "", ""); r.status != 200 || strings.Contains(string(r.body), `"fail"`) {
+		t.Errorf("after delete: %s", r.body)
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/mdelive/mde-emulator/emulator"
 	"github.com/mdelive/mde-emulator/emulator/clock"
 	"github.com/mdelive/mde-emulator/emulator/fixture"
+	"github.com/mdelive/mde-emulator/emulator/identity"
 	"github.com/mdelive/mde-emulator/openapi"
 )
 
@@ -48,7 +49,7 @@ type env struct {
 
 func newEnv(t *testing.T, opts ...func(*emulator.Options)) *env {
 	t.Helper()
-	o := emulator.Options{Clock: clock.Manual, Start: start}
+	o := emulator.Options{Clock: clock.Manual, Start: start, StrictResponses: true}
 	for _, f := range opts {
 		f(&o)
 	}
@@ -220,4 +221,15 @@ func containsAll(s string, subs ...string) bool {
 		}
 	}
 	return true
+}
+
+func identityDefault() identity.MintRequest { return identity.MintRequest{} }
+
+func newRequest(method, path, token string) (*http.Request, error) {
+	req, err := http.NewRequest(method, testBase+path, nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	return req, nil
 }

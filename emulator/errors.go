@@ -37,11 +37,14 @@ func (s *Server) writeError(c echo.Context, err error) error {
 			e = apierr.New(apierr.InternalServerError, "An internal error occurred.")
 		}
 	}
+	if x := exchangeOf(c); x != nil {
+		x.errorCode = e.Code
+	}
 	h := c.Response().Header()
 	if e.Code == apierr.TooManyRequests {
-		h.Set(echo.HeaderRetryAfter, strconv.Itoa(s.retryAfterSeconds(e.RetryAfter)))
+		h.Set(echo.HeaderRetryAfter, itoa(s.retryAfterSeconds(e.RetryAfter)))
 	}
-	return s.writeJSON(c, e.Status(), errorBody{Error: errorDetail{Code: e.Code, Message: e.Message, Target: guid.New()}})
+	return s.writeJSON(c, e.Status(), errorBody{Error: errorDetail{Code: e.Code, Message: e.Message, Target: newTarget()}})
 }
 
 // retryAfterSeconds turns an emulated wait into whole wall-clock seconds,
@@ -76,3 +79,8 @@ func httpErrorCode(he *echo.HTTPError) *apierr.Error {
 	}
 	return apierr.New(apierr.BadRequest, "General Bad Request error message.")
 }
+
+// newTarget returns the correlation id of an error body.
+func newTarget() string { return guid.New() }
+
+func itoa(i int) string { return strconv.Itoa(i) }

@@ -192,7 +192,7 @@ func TestProfiles(t *testing.T) {
 		t.Errorf("51st session under the current profile: %d", r.status)
 	}
 	r := e.call("GET", "/_emulator/health", "", "")
-	if r.status != 200 || !containsAll(string(r.body), `"Name":"current"`) {
+	if r.status != 200 || !containsAll(string(r.body), `"name":"current"`, `"sessions":50`, `"queueTimeout":"2h0m0s"`) {
 		t.Errorf("health: %s", r.body)
 	}
 }

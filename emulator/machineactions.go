@@ -10,20 +10,33 @@ import (
 	"github.com/mdelive/mde-emulator/emulator/apierr"
 	"github.com/mdelive/mde-emulator/emulator/odata"
 	"github.com/mdelive/mde-emulator/emulator/state"
+	"github.com/mdelive/mde-emulator/openapi"
 )
 
 // runLiveResponse serves POST /api/machines/{id}/runliveresponse.
 func (s *Server) runLiveResponse(c echo.Context) error {
-	var req state.SubmitRequest
-	if err := decodeJSON(c, &req); err != nil {
-		return err
+	// The validator decoded the body already; decode it again only when
+	// it did not.
+	req, ok := state.SubmitRequestFrom(validatedBody(c))
+	if !ok {
+		if err := decodeJSON(c, &req); err != nil {
+			return err
+		}
 	}
 	v, err := s.tenant(c).Submit(caller(c), c.Param("id"), req)
 	if err != nil {
 		return err
 	}
+	noteAction(c, v.ID)
 	v.ODataContext = odataContext(c, "MachineActions/$entity")
-	return s.writeJSON(c, http.StatusCreated, v)
+	return s.writeJSON(c, http.StatusCreated, &v)
+}
+
+// validatedBody returns the request body as the OpenAPI validator decoded
+// it, or nil.
+func validatedBody(c echo.Context) any {
+	v, _ := openapi.ValidatedBody(c.Request())
+	return v
 }
 
 // maxJSONBody bounds the JSON bodies the API reads.
@@ -50,9 +63,10 @@ func (s *Server) getMachineAction(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	noteAction(c, a.ID())
 	v := a.View()
 	v.ODataContext = odataContext(c, "MachineActions/$entity")
-	return s.writeJSON(c, http.StatusOK, v)
+	return s.writeJSON(c, http.StatusOK, &v)
 }
 
 // actionSchema lists the properties of a machine action that $filter and
@@ -126,12 +140,13 @@ func (s *Server) cancelMachineAction(c echo.Context) error {
 	if err := decodeJSON(c, &req); err != nil {
 		return err
 	}
+	noteAction(c, c.Param("id"))
 	v, err := s.tenant(c).Cancel(caller(c), c.Param("id"), req.Comment)
 	if err != nil {
 		return err
 	}
 	v.ODataContext = odataContext(c, "MachineActions/$entity")
-	return s.writeJSON(c, http.StatusOK, v)
+	return s.writeJSON(c, http.StatusOK, &v)
 }
 
 // downloadLink is the body of GetLiveResponseResultDownloadLink.
@@ -151,6 +166,7 @@ func (s *Server) getLiveResponseResultDownloadLink(c echo.Context) error {
 	if err != nil {
 		return apierr.New(apierr.BadRequest, "Invalid index %s.", m[1])
 	}
+	noteAction(c, c.Param("id"))
 	link, err := s.tenant(c).DownloadLink(c.Param("id"), index, baseURL(c))
 	if err != nil {
 		return err

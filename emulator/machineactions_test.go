@@ -238,7 +238,6 @@ func (e *env) downloadLink(id string, index int) string {
 	return l.Value
 }
 
-
 func TestDownloadLinkErrors(t *testing.T) {
 	e := newEnv(t)
 	id := e.submit(winMachine, `{"Commands":[{"type":"PutFile","params":[{"key":"FileName","value":"tools.zip"}]},

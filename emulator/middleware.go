@@ -32,25 +32,59 @@ func (s *Server) rateLimit(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-// validate checks the request against the OpenAPI document and answers
-// the service's 400 when it does not match.
-func (s *Server) validate(next echo.HandlerFunc) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		r := c.Request()
-		upload := r.Method == http.MethodPost && c.Path() == "/api/libraryfiles"
-		limit := int64(maxJSONBody)
-		if upload {
-			limit = maxUploadBody
-		}
-		r.Body = http.MaxBytesReader(c.Response(), r.Body, limit)
-		if e := s.validator.ValidateRequest(r); e != nil {
-			if upload && e.Code == apierr.RequestEntityTooLarge {
-				e = apierr.New(apierr.InvalidInput, "Invalid input: the file is larger than 20 MB, the largest library file the API accepts.")
-			}
-			return s.writeError(c, e)
-		}
-		return next(c)
+// validate checks the request against the operation method and docPath
+// of the OpenAPI document and answers the service's 400 when it does not
+// match. The route is known from echo's routing, so the validator skips
+// its own lookup.
+func (s *Server) validate(method, docPath string) echo.MiddlewareFunc {
+	upload := method == http.MethodPost && docPath == "/libraryfiles"
+	limit := int64(maxJSONBody)
+	if upload {
+		limit = maxUploadBody
 	}
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			params, ok := documentParams(c)
+			if !ok {
+				return next(c) // not an operation of the document: the handler answers 404
+			}
+			r := c.Request()
+			r.Body = http.MaxBytesReader(c.Response(), r.Body, limit)
+			if e := s.validator.ValidateOperation(r, method, docPath, params); e != nil {
+				if upload && e.Code == apierr.RequestEntityTooLarge {
+					e = apierr.New(apierr.InvalidInput, "Invalid input: the file is larger than 20 MB, the largest library file the API accepts.")
+				}
+				return s.writeError(c, e)
+			}
+			return next(c)
+		}
+	}
+}
+
+// documentParams returns the path parameters of the request under the
+// OpenAPI document's names.
+func documentParams(c echo.Context) (map[string]string, bool) {
+	names := c.ParamNames()
+	if len(names) == 0 {
+		return nil, true
+	}
+	params := make(map[string]string, len(names))
+	for _, n := range names {
+		v := c.Param(n)
+		switch n {
+		case "name":
+			params["fileName"] = v
+		case "function":
+			m := downloadLinkSegment.FindStringSubmatch(v)
+			if m == nil {
+				return nil, false
+			}
+			params["index"] = m[1]
+		default:
+			params[n] = v
+		}
+	}
+	return params, true
 }
 
 // handleHTTPError renders every error that reaches echo in the service's

@@ -31,6 +31,9 @@ func canonicalAPIPath(next echo.HandlerFunc) echo.HandlerFunc {
 		if len(p) < 4 || !strings.EqualFold(p[:4], "/api") || (len(p) > 4 && p[4] != '/') {
 			return next(c)
 		}
+		if isCanonicalFast(p) {
+			return next(c)
+		}
 		segs := strings.Split(p[1:], "/")
 		changed := false
 		for i, seg := range segs {
@@ -64,4 +67,17 @@ func isParamSlot(segs []string, i int) bool {
 		return i == 2
 	}
 	return false
+}
+
+// isCanonicalFast reports, without allocating, that p needs no rewriting:
+// it has no upper-case letter (so every literal is in its lower-case
+// canonical spelling) and no download-link segment (whose canonical
+// spelling is mixed-case).
+func isCanonicalFast(p string) bool {
+	for i := 0; i < len(p); i++ {
+		if c := p[i]; 'A' <= c && c <= 'Z' {
+			return false
+		}
+	}
+	return !strings.Contains(p, "getliveresponseresultdownloadlink")
 }

@@ -9,13 +9,16 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/labstack/echo/v4"
 
 	"github.com/mdelive/mde-emulator/emulator/clock"
+	"github.com/mdelive/mde-emulator/emulator/faults"
 	"github.com/mdelive/mde-emulator/emulator/fixture"
 	"github.com/mdelive/mde-emulator/emulator/identity"
+	"github.com/mdelive/mde-emulator/emulator/journal"
 	"github.com/mdelive/mde-emulator/emulator/limits"
 	"github.com/mdelive/mde-emulator/emulator/state"
 	"github.com/mdelive/mde-emulator/fixtures"
@@ -42,6 +45,15 @@ type Options struct {
 	// "current" (newer documentation: 50 sessions, 2-hour queue) or
 	// "unlimited". Empty: the fixtures' profile, else "default".
 	Profile string
+	// JournalSize is how many requests the journal keeps (the oldest go
+	// first). Zero: 10,000.
+	JournalSize int
+	// JournalBodyCap is how many bytes of each request body the journal
+	// keeps. Zero: 16 KiB.
+	JournalBodyCap int
+	// SeparateControl leaves the control plane (/_emulator) out of Handler;
+	// serve ControlHandler on an address of its own.
+	SeparateControl bool
 	// StrictResponses validates every /api response against the OpenAPI
 	// document and turns a mismatch into a 500 (for tests).
 	StrictResponses bool
@@ -52,15 +64,21 @@ type Options struct {
 // Server is a running emulator. Its Handler serves the API, the token
 // endpoints, result downloads and the control plane.
 type Server struct {
-	opts      Options
-	log       *slog.Logger
-	clock     *clock.Clock
-	store     *state.Store
-	fixtures  *fixture.Set
-	authority *identity.Authority
-	limiter   *limits.Limiter
-	validator *openapi.Validator
-	echo      *echo.Echo
+	opts       Options
+	log        *slog.Logger
+	clock      *clock.Clock
+	start      time.Time // where the clock started, for Reset
+	startMode  clock.Mode
+	startScale float64
+	store      *state.Store
+	fixtures   atomic.Pointer[fixture.Set]
+	authority  *identity.Authority
+	limiter    *limits.Limiter
+	validator  *openapi.Validator
+	journal    *journal.Journal
+	faults     *faults.Injector
+	echo       *echo.Echo
+	control    *echo.Echo
 
 	ownAudiences sync.Map // base URLs already accepted as audiences
 }
@@ -76,18 +94,14 @@ func New(opts Options) (*Server, error) {
 			return nil, fmt.Errorf("emulator: default fixtures: %w", err)
 		}
 	}
-	profileName := opts.Profile
-	if profileName == "" {
-		profileName = set.Profile
-	}
-	if profileName == "" {
-		profileName = "default"
-	}
-	profile, err := limits.Lookup(profileName)
+	profile, err := profileFor(opts, set)
 	if err != nil {
-		return nil, fmt.Errorf("emulator: %w", err)
+		return nil, err
 	}
-	profile = profile.Override(set.Limits)
+	key, err := set.ParseSigningKey()
+	if err != nil {
+		return nil, fmt.Errorf("emulator: fixtures: signingKey: %w", err)
+	}
 
 	start := opts.Start
 	if start.IsZero() {
@@ -106,22 +120,39 @@ func New(opts Options) (*Server, error) {
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	s := &Server{opts: opts, log: log, clock: clk, fixtures: set}
+	s := &Server{opts: opts, log: log, clock: clk, start: clk.Now(), startMode: clk.Mode(), startScale: clk.Scale()}
 	s.store = state.New(clk, profile, set)
+	s.journal = journal.New(opts.JournalSize, opts.JournalBodyCap)
+	s.faults = faults.New()
 	s.limiter = limits.NewLimiter(profile)
-	s.authority, err = identity.New(identity.Options{Now: clk.Now})
+	s.authority, err = identity.New(identity.Options{Now: clk.Now, Key: key})
 	if err != nil {
 		clk.Close()
 		return nil, fmt.Errorf("emulator: %w", err)
 	}
+	s.fixtures.Store(set)
 	s.loadIdentity(set)
 	s.validator, err = openapi.NewValidator()
 	if err != nil {
 		clk.Close()
 		return nil, fmt.Errorf("emulator: %w", err)
 	}
-	s.echo = s.routes()
+	s.echo, s.control = s.routes()
 	return s, nil
+}
+
+// profileFor returns the limits of opts' profile, else the fixtures', with
+// the fixtures' overrides.
+func profileFor(opts Options, set *fixture.Set) (limits.Profile, error) {
+	name := opts.Profile
+	if name == "" {
+		name = set.Profile
+	}
+	p, err := limits.Lookup(name)
+	if err != nil {
+		return limits.Profile{}, fmt.Errorf("emulator: %w", err)
+	}
+	return p.Override(set.Limits), nil
 }
 
 // loadIdentity gives the identity platform the tenants and apps of set.
@@ -141,8 +172,48 @@ func (s *Server) loadIdentity(set *fixture.Set) {
 	s.authority.SetApps(apps)
 }
 
-// Handler returns the emulator's HTTP handler.
+// Reset puts the emulator back where it started: the fixtures it was
+// started with (or last given), the clock at its start instant in the mode
+// and scale it started with, no pending lifecycle step, rate-limit windows
+// empty, the journal and the fault rules cleared.
+func (s *Server) Reset() {
+	s.clock.Reset(s.start, s.startMode, s.startScale)
+	s.limiter.Reset()
+	s.journal.Clear()
+	s.faults.Reset()
+	s.store.Load(s.fixtures.Load())
+}
+
+// LoadFixtures replaces the whole state with set: tenants, apps, machines,
+// library, limits; actions are forgotten and their pending steps dropped.
+// The clock keeps its time. The signing key stays the one of the start.
+func (s *Server) LoadFixtures(set *fixture.Set) error {
+	profile, err := profileFor(s.opts, set)
+	if err != nil {
+		return err
+	}
+	s.clock.Reset(s.clock.Now(), s.clock.Mode(), s.clock.Scale())
+	s.fixtures.Store(set)
+	s.store.SetProfile(profile)
+	s.limiter.SetProfile(profile)
+	s.store.Load(set)
+	s.loadIdentity(set)
+	return nil
+}
+
+// Handler returns the emulator's HTTP handler: the API, the token
+// endpoints, result downloads and, unless Options.SeparateControl, the
+// control plane.
 func (s *Server) Handler() http.Handler { return s.echo }
+
+// ControlHandler returns a handler of the control plane (/_emulator) alone.
+func (s *Server) ControlHandler() http.Handler { return s.control }
+
+// Journal returns the emulator's request journal.
+func (s *Server) Journal() *journal.Journal { return s.journal }
+
+// Faults returns the emulator's fault rules.
+func (s *Server) Faults() *faults.Injector { return s.faults }
 
 // Clock returns the emulator's clock.
 func (s *Server) Clock() *clock.Clock { return s.clock }
@@ -156,7 +227,7 @@ func (s *Server) Authority() *identity.Authority { return s.authority }
 // DefaultApp returns the first app of the first tenant: the credentials a
 // client uses when nothing else is configured.
 func (s *Server) DefaultApp() (tenantID string, app fixture.App, ok bool) {
-	for _, t := range s.fixtures.Tenants {
+	for _, t := range s.fixtures.Load().Tenants {
 		if len(t.Apps) > 0 {
 			return t.ID, t.Apps[0], true
 		}
@@ -211,6 +282,11 @@ func (s *Server) writeJSON(c echo.Context, status int, v any) error {
 			jsonBuffers.Put(buf)
 		}
 	}()
+	if a, ok := v.(jsonAppender); ok {
+		buf.Grow(2048)
+		b := a.AppendJSON(buf.AvailableBuffer())
+		return c.Blob(status, jsonContentType, b)
+	}
 	enc := json.NewEncoder(buf)
 	enc.SetEscapeHTML(false)
 	if err := enc.Encode(v); err != nil {
@@ -220,8 +296,16 @@ func (s *Server) writeJSON(c echo.Context, status int, v any) error {
 	return c.Blob(status, jsonContentType, b[:len(b)-1])
 }
 
+// jsonAppender is a value that writes its own JSON, the same bytes
+// encoding/json would, faster.
+type jsonAppender interface {
+	AppendJSON(b []byte) []byte
+}
+
 const jsonContentType = "application/json; charset=utf-8"
 
 var jsonBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 func bytesReader(b []byte) io.Reader { return bytes.NewReader(b) }
+
+func readCloser(b []byte) io.ReadCloser { return io.NopCloser(bytes.NewReader(b)) }

@@ -1,6 +1,7 @@
 package emulator
 
 import (
+	"errors"
 	"net/http"
 	"net/http/httptest"
 )
@@ -15,14 +16,27 @@ func (s *Server) Client() *http.Client {
 // handlerTransport is a RoundTripper that serves requests with a handler.
 type handlerTransport struct{ h http.Handler }
 
-// RoundTrip serves r in memory.
-func (t handlerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+// RoundTrip serves r in memory. A handler that aborts (a fault rule that
+// drops the connection) gives an error, as a reset connection does.
+func (t handlerTransport) RoundTrip(r *http.Request) (resp *http.Response, err error) {
 	if r.Host == "" {
 		r.Host = r.URL.Host
 	}
+	defer func() {
+		if v := recover(); v != nil {
+			if v != http.ErrAbortHandler {
+				panic(v)
+			}
+			resp, err = nil, errConnectionReset
+		}
+	}()
 	w := httptest.NewRecorder()
 	t.h.ServeHTTP(w, r)
-	resp := w.Result()
+	resp = w.Result()
 	resp.Request = r
 	return resp, nil
 }
+
+// errConnectionReset is what an in-memory client sees when the emulator
+// drops the connection.
+var errConnectionReset = errors.New("emulator: connection reset by peer (a fault rule dropped it)")

@@ -24,6 +24,7 @@ import (
 // A Validator is safe for concurrent use.
 type Validator struct {
 	router   routers.Router
+	routes   map[string]*routers.Route // "METHOD /document/path" → route
 	request  *openapi3filter.Options
 	response *openapi3filter.Options
 }
@@ -51,14 +52,24 @@ func NewValidator() (*Validator, error) {
 	if err != nil {
 		return nil, fmt.Errorf("openapi: build router: %w", err)
 	}
+	routes := map[string]*routers.Route{}
+	for path, item := range doc.Paths.Map() {
+		for method, op := range item.Operations() {
+			routes[method+" "+path] = &routers.Route{Spec: doc, Path: path, PathItem: item, Method: method, Operation: op}
+		}
+	}
 	return &Validator{
 		router: router,
+		routes: routes,
 		request: &openapi3filter.Options{
 			MultiError:         false,
 			AuthenticationFunc: openapi3filter.NoopAuthenticationFunc,
 			// The request body is handed on unchanged: no defaults are
 			// written into it.
 			SkipSettingDefaults: true,
+			// The decoded body stays on the request (ValidatedBody), so a
+			// handler need not decode it a second time.
+			KeepValidatedValue: true,
 		},
 		response: &openapi3filter.Options{
 			MultiError:            true,
@@ -148,6 +159,29 @@ func (v *Validator) ValidateRequest(r *http.Request) *apierr.Error {
 	route, params, err := v.findRoute(r)
 	if err != nil {
 		return nil
+	}
+	in := openapi3filter.RequestValidationInput{
+		Request:    r,
+		PathParams: params,
+		Route:      route,
+		Options:    v.request,
+	}
+	if err := openapi3filter.ValidateRequest(r.Context(), &in); err != nil {
+		return requestError(r, err)
+	}
+	return nil
+}
+
+// ValidateOperation is ValidateRequest for a request whose operation the
+// caller has already routed: method and path name the operation as the
+// document writes it ("POST", "/machines/{id}/runliveresponse"), params
+// are its path parameters. It skips the route lookup, the costliest part
+// of validation after the body. An operation the document does not have
+// is validated as ValidateRequest does.
+func (v *Validator) ValidateOperation(r *http.Request, method, path string, params map[string]string) *apierr.Error {
+	route, ok := v.routes[method+" "+path]
+	if !ok {
+		return v.ValidateRequest(r)
 	}
 	in := openapi3filter.RequestValidationInput{
 		Request:    r,
@@ -359,4 +393,15 @@ func (v *Validator) ValidateResponse(r *http.Request, status int, header http.He
 		return fmt.Errorf("openapi: response %d to %s %s: body must be empty, got %d bytes", status, r.Method, r.URL.Path, len(body))
 	}
 	return nil
+}
+
+// ValidatedBody returns the request body as ValidateRequest decoded and
+// validated it (a JSON body as map[string]any, []any, string, float64,
+// bool or nil), and false when r's body was not validated.
+func ValidatedBody(r *http.Request) (any, bool) {
+	vb, ok := r.Body.(interface{ ValidatedValue() any })
+	if !ok {
+		return nil, false
+	}
+	return vb.ValidatedValue(), true
 }

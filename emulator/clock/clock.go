@@ -1,6 +1,7 @@
 package clock
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"sync"
@@ -237,5 +238,26 @@ func (c *Clock) kick() {
 	select {
 	case c.wake <- struct{}{}:
 	default:
+	}
+}
+
+// Wall returns the wall clock's time. It is for what is really measured in
+// wall time (request durations, journal wall stamps), never for emulated
+// time: use Now for that.
+func Wall() time.Time { return time.Now() }
+
+// SleepWall waits for d of wall time or until ctx is done, whichever comes
+// first (injected latency is wall time: a client's timeouts are).
+func SleepWall(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 }

@@ -1,0 +1,204 @@
+// Package emulatortest runs the MDE live response emulator inside Go tests,
+// the way net/http/httptest runs a server: NewServer(t) starts one on a
+// manual clock, cleans it up with the test, and gives Go methods for what
+// the control plane does (advance time, take machines offline, queue
+// command outcomes, inject faults, read and wait on the request journal).
+//
+//	srv := emulatortest.NewServer(t)
+//	client := myclient.New(srv.URL, srv.TokenURL(), srv.ClientID, srv.ClientSecret, srv.Client())
+//	id := client.RunScript(ctx, machine, "Get-Processes.ps1")
+//	srv.Advance(time.Minute)
+//	...
+package emulatortest
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/mdelive/mde-emulator/emulator"
+	"github.com/mdelive/mde-emulator/emulator/clock"
+	"github.com/mdelive/mde-emulator/emulator/faults"
+	"github.com/mdelive/mde-emulator/emulator/fixture"
+	"github.com/mdelive/mde-emulator/emulator/identity"
+	"github.com/mdelive/mde-emulator/emulator/journal"
+	"github.com/mdelive/mde-emulator/emulator/state"
+)
+
+// DefaultStart is the instant the manual clock of a test server starts at,
+// unless an option says otherwise.
+var DefaultStart = time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)
+
+// inMemoryURL is the base URL of a server with no listener.
+const inMemoryURL = "http://emulator.test"
+
+// Server is an emulator running for a test.
+type Server struct {
+	*emulator.Server
+
+	// URL is the emulator's base URL: the API is at URL+"/api", the token
+	// endpoints at URL+"/{tenant}/oauth2/...".
+	URL string
+	// TenantID, ClientID and ClientSecret are the default app's
+	// credentials (the first app of the first tenant).
+	TenantID, ClientID, ClientSecret string
+
+	listener *httptest.Server
+	client   *http.Client
+}
+
+type config struct {
+	opts     emulator.Options
+	listener bool
+	err      error
+}
+
+// An Option configures a test server.
+type Option func(*config)
+
+// WithFixtures starts the server with set instead of the default fixtures.
+func WithFixtures(set *fixture.Set) Option { return func(c *config) { c.opts.Fixtures = set } }
+
+// WithFixturesYAML starts the server with the fixtures in yaml.
+func WithFixturesYAML(yaml string) Option {
+	return func(c *config) {
+		set, err := fixture.Parse("emulatortest.yaml", []byte(yaml))
+		if err != nil {
+			c.err = err
+			return
+		}
+		c.opts.Fixtures = set
+	}
+}
+
+// WithProfile selects the limits profile ("default", "current",
+// "unlimited").
+func WithProfile(name string) Option { return func(c *config) { c.opts.Profile = name } }
+
+// WithStart starts the clock at t.
+func WithStart(t time.Time) Option { return func(c *config) { c.opts.Start = t } }
+
+// WithRealClock runs the clock in real time, sped up by scale, instead of
+// the default manual clock.
+func WithRealClock(scale float64) Option {
+	return func(c *config) { c.opts.Clock, c.opts.TimeScale = clock.Real, scale }
+}
+
+// WithListener serves the emulator on a loopback port, for clients that
+// cannot take an *http.Client. Without it the server has no listener and
+// Client serves requests in memory.
+func WithListener() Option { return func(c *config) { c.listener = true } }
+
+// WithOptions sets any emulator option not covered by the others.
+func WithOptions(f func(*emulator.Options)) Option { return func(c *config) { f(&c.opts) } }
+
+// New starts an emulator for use outside a test; call Close when done.
+// Most callers want NewServer.
+func New(options ...Option) (*Server, error) {
+	c := config{opts: emulator.Options{Clock: clock.Manual, Start: DefaultStart, StrictResponses: true}}
+	for _, o := range options {
+		o(&c)
+	}
+	if c.err != nil {
+		return nil, c.err
+	}
+	srv, err := emulator.New(c.opts)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{Server: srv, URL: inMemoryURL, client: srv.Client()}
+	if c.listener {
+		s.listener = httptest.NewServer(srv.Handler())
+		s.URL = s.listener.URL
+		s.client = s.listener.Client()
+	}
+	if tenant, app, ok := srv.DefaultApp(); ok {
+		s.TenantID, s.ClientID, s.ClientSecret = tenant, app.ClientID, app.ClientSecret
+	}
+	return s, nil
+}
+
+// NewServer starts an emulator for t on a manual clock, with the default
+// fixtures and no listener, and stops it when t ends.
+func NewServer(t testing.TB, options ...Option) *Server {
+	t.Helper()
+	s, err := New(options...)
+	if err != nil {
+		t.Fatalf("emulatortest: %v", err)
+	}
+	t.Cleanup(s.Close)
+	return s
+}
+
+// Close stops the emulator and its listener.
+func (s *Server) Close() {
+	if s.listener != nil {
+		s.listener.Close()
+	}
+	_ = s.Server.Close()
+}
+
+// Client returns the client to call the emulator with: in memory, or to
+// the loopback listener with WithListener.
+func (s *Server) Client() *http.Client { return s.client }
+
+// TokenURL returns the v2 token endpoint of the default tenant.
+func (s *Server) TokenURL() string { return s.URL + "/" + s.TenantID + "/oauth2/v2.0/token" }
+
+// Token mints a token for the default app with all its roles, or with
+// only roles when given.
+func (s *Server) Token(roles ...string) string {
+	tok, _, err := s.Authority().Mint(identity.MintRequest{Roles: roles})
+	if err != nil {
+		panic(fmt.Sprintf("emulatortest: %v", err))
+	}
+	return tok
+}
+
+// Advance moves the clock forward by d; everything due happens, in order,
+// before it returns.
+func (s *Server) Advance(d time.Duration) { s.Clock().Advance(d) }
+
+// Now returns the emulated time.
+func (s *Server) Now() time.Time { return s.Clock().Now() }
+
+// machine finds a machine of any tenant by id or computer name.
+func (s *Server) machine(key string) *state.Machine {
+	for _, t := range s.Store().Tenants() {
+		if m, err := t.Machine(key); err == nil {
+			return m
+		}
+	}
+	panic("emulatortest: no machine " + key)
+}
+
+// SetOnline connects or disconnects a machine (by id or computer name).
+func (s *Server) SetOnline(machine string, online bool) { s.machine(machine).SetOnline(online) }
+
+// NextOutcomes decides how the coming commands on a machine end.
+func (s *Server) NextOutcomes(machine string, outcomes ...state.Outcome) error {
+	return s.machine(machine).QueueOutcomes(outcomes)
+}
+
+// AddFault adds a fault rule and returns it with its id.
+func (s *Server) AddFault(r faults.Rule) (faults.Rule, error) { return s.Faults().Add(r) }
+
+// Requests returns the journal's requests that match f.
+func (s *Server) Requests(f journal.Filter) []journal.Entry { return s.Journal().Query(f) }
+
+// WaitForRequests waits, up to timeout of wall time, until count requests
+// matching f are in the journal, and returns them; it fails t when they do
+// not arrive.
+func (s *Server) WaitForRequests(t testing.TB, f journal.Filter, count int, timeout time.Duration) []journal.Entry {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	got, err := s.Journal().Wait(ctx, f, count)
+	if err != nil {
+		t.Fatalf("emulatortest: %d of %d requests matching %+v after %s: %v", len(got), count, f, timeout, err)
+	}
+	return got
+}

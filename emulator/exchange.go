@@ -1,0 +1,189 @@
+package emulator
+
+import (
+	"io"
+	"net/http"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/mdelive/mde-emulator/emulator/apierr"
+	"github.com/mdelive/mde-emulator/emulator/clock"
+	"github.com/mdelive/mde-emulator/emulator/faults"
+	"github.com/mdelive/mde-emulator/emulator/identity"
+	"github.com/mdelive/mde-emulator/emulator/journal"
+)
+
+// exchange is what the emulator learns of one request as it goes through
+// the middleware and the handler; the journal records it at the end.
+type exchange struct {
+	principal       *identity.Principal // set by authenticate
+	tenantID, appID string
+	actionID        string
+	errorCode       apierr.Code
+	fault           string
+}
+
+const exchangeKey = "mde.exchange"
+
+// exchangeOf returns the request's exchange, or nil outside the journaled
+// routes.
+func exchangeOf(c echo.Context) *exchange {
+	x, _ := c.Get(exchangeKey).(*exchange)
+	return x
+}
+
+// noteAction records the machine action a request created or read.
+func noteAction(c echo.Context, id string) {
+	if x := exchangeOf(c); x != nil {
+		x.actionID = id
+	}
+}
+
+// journaled records every request through it in the journal: method, path,
+// caller, status, Retry-After, the action it touched, the error code, the
+// fault that fired, and the start of the body.
+func (s *Server) journaled(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		r := c.Request()
+		wall := clock.Wall()
+		x := &exchange{}
+		c.Set(exchangeKey, x)
+		var rec *bodyRecorder
+		if r.Body != nil && r.Body != http.NoBody {
+			rec = &bodyRecorder{rc: r.Body, limit: s.journal.BodyCap()}
+			r.Body = rec
+		}
+		err := next(c)
+		if err != nil {
+			c.Error(err)
+		}
+		res := c.Response()
+		if x.appID == "" && r.PostForm != nil {
+			x.appID = r.PostForm.Get("client_id") // token endpoints
+		}
+		if x.tenantID == "" {
+			x.tenantID = c.Param("tenant")
+		}
+		var body string
+		var truncated bool
+		if rec != nil {
+			body, truncated = rec.recorded()
+		}
+		s.journal.Record(journal.Entry{
+			Time:          s.clock.Now(),
+			Wall:          wall,
+			Method:        r.Method,
+			Path:          r.URL.Path,
+			Query:         r.URL.RawQuery,
+			TenantID:      x.tenantID,
+			AppID:         x.appID,
+			Status:        res.Status,
+			RetryAfter:    res.Header().Get(echo.HeaderRetryAfter),
+			ActionID:      x.actionID,
+			ErrorCode:     string(x.errorCode),
+			Fault:         x.fault,
+			RequestBody:   body,
+			BodyTruncated: truncated,
+			DurationMs:    float64(clock.Wall().Sub(wall).Microseconds()) / 1000,
+		})
+		return nil
+	}
+}
+
+// bodyRecorder keeps the first limit bytes of a request body as the
+// handlers read it, for the journal, without reading it ahead of them.
+type bodyRecorder struct {
+	rc    io.ReadCloser
+	limit int
+	head  []byte
+	more  bool // more than limit bytes were read
+	done  bool // the body was read to its end
+}
+
+func (b *bodyRecorder) Read(p []byte) (int, error) {
+	n, err := b.rc.Read(p)
+	b.keep(p[:n])
+	if err == io.EOF {
+		b.done = true
+	}
+	return n, err
+}
+
+func (b *bodyRecorder) keep(p []byte) {
+	if room := b.limit - len(b.head); room > 0 {
+		if len(p) > room {
+			p, b.more = p[:room], true
+		}
+		b.head = append(b.head, p...)
+	} else if len(p) > 0 {
+		b.more = true
+	}
+}
+
+func (b *bodyRecorder) Close() error { return b.rc.Close() }
+
+// recorded returns the start of the body and whether it was cut. A body
+// the handlers left unread (a request refused before its body mattered)
+// is read now, up to the limit.
+func (b *bodyRecorder) recorded() (string, bool) {
+	if !b.done && !b.more {
+		rest, _ := io.ReadAll(io.LimitReader(b.rc, int64(b.limit-len(b.head)+1)))
+		b.keep(rest)
+	}
+	return string(b.head), b.more
+}
+
+// injectFaults applies the first fault rule that fires for the request:
+// added latency, an error status in the service's body, a dropped
+// connection, or (for GET /api/machineactions/{id}) a 404 while the action
+// is younger than the rule says.
+func (s *Server) injectFaults(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		r := c.Request()
+		req := faults.Request{Method: r.Method, Path: r.URL.Path}
+		if p := principal(c); p != nil {
+			req.TenantID, req.AppID = p.TenantID, p.ClientID
+		} else {
+			req.TenantID = c.Param("tenant")
+		}
+		d, ok := s.faults.Decide(req)
+		if !ok {
+			return next(c)
+		}
+		if x := exchangeOf(c); x != nil {
+			x.fault = d.RuleID
+		}
+		if d.Drop {
+			panic(http.ErrAbortHandler) // net/http closes the connection without a response
+		}
+		if err := clock.SleepWall(r.Context(), d.Latency); err != nil {
+			return err
+		}
+		if d.Status != 0 {
+			return s.writeFault(c, d)
+		}
+		if d.NotFoundFor > 0 && r.Method == http.MethodGet && c.Path() == "/api/machineactions/:id" {
+			if a, err := s.tenant(c).Action(c.Param("id")); err == nil && s.clock.Now().Sub(a.Created()) < d.NotFoundFor {
+				return apierr.New(apierr.ResourceNotFound, "Machine action %s was not found", c.Param("id"))
+			}
+		}
+		return next(c)
+	}
+}
+
+// writeFault answers with an injected error: the rule's status and code in
+// the service's error body, with Retry-After on a 429.
+func (s *Server) writeFault(c echo.Context, d faults.Decision) error {
+	if d.Status == http.StatusTooManyRequests {
+		c.Response().Header().Set(echo.HeaderRetryAfter, itoa(s.retryAfterSeconds(d.RetryAfter)))
+	}
+	if x := exchangeOf(c); x != nil {
+		x.errorCode = apierr.Code(d.Code)
+	}
+	if strings.HasPrefix(c.Request().URL.Path, "/api/") {
+		return s.writeJSON(c, d.Status, errorBody{Error: errorDetail{Code: apierr.Code(d.Code), Message: d.Message, Target: newTarget()}})
+	}
+	// The token endpoints answer in the identity platform's terms.
+	return s.writeJSON(c, d.Status, map[string]any{"error": strings.ToLower(d.Code), "error_description": d.Message})
+}

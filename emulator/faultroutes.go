@@ -1,0 +1,50 @@
+package emulator
+
+import (
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/mdelive/mde-emulator/emulator/faults"
+)
+
+// listFaults serves GET /_emulator/faults: the rules with how often each
+// fired.
+func (s *Server) listFaults(c echo.Context) error {
+	rules := s.faults.List()
+	if rules == nil {
+		rules = []faults.Rule{}
+	}
+	return s.writeJSON(c, http.StatusOK, map[string]any{"rules": rules})
+}
+
+// addFault serves POST /_emulator/faults with a rule.
+func (s *Server) addFault(c echo.Context) error {
+	b, err := readBody(c, maxJSONBody)
+	if err != nil {
+		return controlError(c, http.StatusBadRequest, "InvalidRequestBody", "Invalid request body: %v", err)
+	}
+	r, err := faults.ParseRule(b)
+	if err != nil {
+		return controlError(c, http.StatusBadRequest, "InvalidInput", "%v", err)
+	}
+	r, err = s.faults.Add(r)
+	if err != nil {
+		return controlError(c, http.StatusBadRequest, "InvalidInput", "%v", err)
+	}
+	return s.writeJSON(c, http.StatusCreated, r)
+}
+
+// clearFaults serves DELETE /_emulator/faults.
+func (s *Server) clearFaults(c echo.Context) error {
+	s.faults.Clear()
+	return c.NoContent(http.StatusNoContent)
+}
+
+// deleteFault serves DELETE /_emulator/faults/{id}.
+func (s *Server) deleteFault(c echo.Context) error {
+	if !s.faults.Remove(c.Param("id")) {
+		return controlError(c, http.StatusNotFound, "ResourceNotFound", "Fault rule %s was not found", c.Param("id"))
+	}
+	return c.NoContent(http.StatusNoContent)
+}
