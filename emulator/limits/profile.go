@@ -123,6 +123,9 @@ func (p Profile) Override(o fixture.Limits) Profile {
 	setDur(&p.QueueTimeout, o.QueueTimeout)
 	setDur(&p.ScriptTimeout, o.ScriptTimeout)
 	setDur(&p.LinkLifetime, o.LinkLifetime)
+	if o.PendingCountsAsSession != nil {
+		p.PendingCountsAsSession = *o.PendingCountsAsSession
+	}
 	if o.Unlimited {
 		p.Unlimited = true
 	}

@@ -86,6 +86,7 @@ type Action struct {
 	cancelAt   time.Time
 	commands   []commandState
 	settling   bool         // last command done, status not yet settled
+	session    bool         // the action holds one of the tenant's sessions
 	timer      *clock.Timer // the next lifecycle step
 	gen        uint64       // bumped whenever the scheduled step changes
 }

@@ -73,7 +73,13 @@ func (t *Tenant) finished(a *Action) {
 		m.active = nil
 	}
 	m.mu.Unlock()
-	t.sessions.Release(t.ID)
+	a.mu.Lock()
+	held := a.session
+	a.session = false
+	a.mu.Unlock()
+	if held {
+		t.sessions.Release(t.ID)
+	}
 }
 
 // schedulePickup makes an online machine pick a up after its pickup delay;
@@ -88,10 +94,32 @@ func (t *Tenant) schedulePickup(a *Action, now time.Time) {
 	if delay <= 0 {
 		delay = defaultPickupDelay
 	}
-	t.at(a, now.Add(delay), func(now time.Time) bool {
+	t.schedulePickupAt(a, now.Add(delay))
+}
+
+// schedulePickupAt makes the machine pick a up at when, if it is online
+// then and a session is free.
+func (t *Tenant) schedulePickupAt(a *Action, when time.Time) {
+	m := a.machine
+	t.at(a, when, func(now time.Time) bool {
 		if !m.Online() {
 			t.scheduleExpiry(a, now)
 			return false
+		}
+		if !a.session {
+			// Pending actions do not hold a session in this profile: the
+			// machine takes one now, or the action waits for one (until
+			// the queue timeout).
+			if !t.sessions.Acquire(t.ID) {
+				if deadline := a.created.Add(t.store.Profile().QueueTimeout); !now.Before(deadline) {
+					a.status = StatusTimeOut
+					a.lastUpdate = now
+					return true
+				}
+				t.schedulePickupAt(a, now.Add(sessionRetryAfter))
+				return false
+			}
+			a.session = true
 		}
 		a.status = StatusInProgress
 		a.lastUpdate = now

@@ -284,13 +284,12 @@ func (t *Tenant) Submit(c Caller, machineKey string, req SubmitRequest) (ActionV
 		m.mu.Unlock()
 		return ActionView{}, apierr.New(apierr.ActiveRequestAlreadyExists, "Action is already in progress")
 	}
-	if !t.sessions.Acquire(t.ID) {
-		m.mu.Unlock()
-		p := s.Profile()
-		e := apierr.New(apierr.TooManyRequests,
-			"Too many requests: the tenant has reached its limit of %d concurrent live response sessions.", p.Sessions)
-		e.RetryAfter = sessionRetryAfter
-		return ActionView{}, e
+	if s.Profile().PendingCountsAsSession {
+		if !t.sessions.Acquire(t.ID) {
+			m.mu.Unlock()
+			return ActionView{}, t.sessionsExhausted()
+		}
+		a.session = true
 	}
 	m.active = a
 	a.mu.Lock()
@@ -304,6 +303,14 @@ func (t *Tenant) Submit(c Caller, machineKey string, req SubmitRequest) (ActionV
 	t.byID[a.id] = a
 	t.mu.Unlock()
 	return view, nil
+}
+
+// sessionsExhausted is the error of a submit over the session limit.
+func (t *Tenant) sessionsExhausted() error {
+	e := apierr.New(apierr.TooManyRequests,
+		"Too many requests: the tenant has reached its limit of %d concurrent live response sessions.", t.store.Profile().Sessions)
+	e.RetryAfter = sessionRetryAfter
+	return e
 }
 
 // sessionRetryAfter is the Retry-After given when the session limit is

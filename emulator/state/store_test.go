@@ -577,3 +577,56 @@ func TestTimestampFormat(t *testing.T) {
 		}
 	}
 }
+
+// With pendingCountsAsSession false, queued actions do not hold sessions:
+// the 26th submit is accepted and waits for a session at pickup.
+func TestPendingDoesNotCountWhenConfigured(t *testing.T) {
+	st := newSessionStore(t, false)
+	tn := st.Tenants()[0]
+	var ids []string
+	for _, m := range tn.Machines()[:26] {
+		v, err := tn.Submit(Caller{Name: "t"}, m.ID(), SubmitRequest{Commands: []Command{{Type: RunScript, Params: []Param{{Key: "ScriptName", Value: "long.ps1"}}}}})
+		if err != nil {
+			t.Fatalf("submit on %s: %v", m.ID(), err)
+		}
+		ids = append(ids, v.ID)
+	}
+	st.Clock().Advance(10 * time.Second)
+	running, waiting := 0, 0
+	for _, id := range ids {
+		a, _ := tn.Action(id)
+		switch a.View().Status {
+		case StatusInProgress:
+			running++
+		case StatusPending:
+			waiting++
+		}
+	}
+	if running != 25 || waiting != 1 || tn.Sessions() != 25 {
+		t.Fatalf("running %d, waiting %d, sessions %d; want 25, 1, 25", running, waiting, tn.Sessions())
+	}
+	// The long scripts end after 9 minutes; the waiting one then runs.
+	st.Clock().Advance(10 * time.Minute)
+	a, _ := tn.Action(ids[25])
+	if s := a.View().Status; s != StatusInProgress && s != StatusSucceeded {
+		t.Errorf("the waiting action: %s", s)
+	}
+}
+
+func newSessionStore(t *testing.T, pendingCounts bool) *Store {
+	t.Helper()
+	set, err := fixture.Parse("sessions.yaml", []byte(fmt.Sprintf(`
+limits: {pendingCountsAsSession: %v}
+tenants:
+  - id: 11111111-1111-4111-8111-111111111111
+    generateMachines: 30
+    library:
+      - {fileName: long.ps1, content: x, behavior: {duration: 9m}}
+`, pendingCounts)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, _ := limits.Lookup("default")
+	p = p.Override(set.Limits)
+	return New(clock.New(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), clock.Manual, 1), p, set)
+}
