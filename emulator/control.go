@@ -192,9 +192,25 @@ func (s *Server) mintToken(c echo.Context) error {
 }
 
 // reset serves POST /_emulator/reset: the state of the fixtures, the clock
-// at its start, limits' windows empty.
+// at its start, limits' windows empty. With {"fixtures":"start"} it goes
+// back to the fixtures the emulator started with, not the last PUT.
 func (s *Server) reset(c echo.Context) error {
-	s.Reset()
+	var req struct {
+		Fixtures string `json:"fixtures"`
+	}
+	if err := decodeControl(c, &req); err != nil {
+		return controlError(c, http.StatusBadRequest, "InvalidRequestBody", "Invalid request body: %v", err)
+	}
+	switch req.Fixtures {
+	case "", "current":
+		s.Reset()
+	case "start":
+		if err := s.ResetToStart(); err != nil {
+			return controlError(c, http.StatusBadRequest, "InvalidFixtures", "%v", err)
+		}
+	default:
+		return controlError(c, http.StatusBadRequest, "InvalidInput", "fixtures must be \"current\" or \"start\", not %q", req.Fixtures)
+	}
 	return s.writeJSON(c, http.StatusOK, map[string]any{"status": "reset", "clock": s.clockView()})
 }
 

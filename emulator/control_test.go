@@ -135,11 +135,22 @@ func TestControlPutFixtures(t *testing.T) {
 	if r := e.api("GET", "/api/machines/a1.alpha.local", ""); r.status != 200 {
 		t.Errorf("new machine: %d %s", r.status, r.body)
 	}
-	// Reset goes back to the fixtures last given.
+	// Reset goes back to the fixtures last given...
 	e.call("POST", "/_emulator/reset", "", "")
 	e.token = e.mint(`{"tenantId":"11111111-1111-4111-8111-111111111111"}`)
 	if r := e.api("GET", "/api/machines/a1.alpha.local", ""); r.status != 200 {
 		t.Errorf("after reset: %d %s", r.status, r.body)
+	}
+	// ...or, when asked, to the ones the emulator started with.
+	if r := e.call("POST", "/_emulator/reset", "", `{"fixtures":"start"}`); r.status != 200 {
+		t.Fatalf("reset to start: %d %s", r.status, r.body)
+	}
+	e.token = e.mint(`{}`)
+	if r := e.api("GET", "/api/machines/"+winMachine, ""); r.status != 200 {
+		t.Errorf("after reset to start: %d %s", r.status, r.body)
+	}
+	if r := e.call("POST", "/_emulator/reset", "", `{"fixtures":"yesterday"}`); r.status != 400 {
+		t.Errorf("bad reset: %d %s", r.status, r.body)
 	}
 }
 

@@ -38,8 +38,8 @@ const (
 // start is where every test's manual clock begins.
 var start = time.Date(2026, 1, 5, 10, 0, 0, 0, time.UTC)
 
-// env is one emulator under test, called in memory. Every /api response
-// it sees is validated against the OpenAPI document.
+// env is one emulator under test, called in memory. Every /api and
+// /_emulator response it sees is validated against its OpenAPI document.
 type env struct {
 	t      *testing.T
 	srv    *emulator.Server
@@ -175,17 +175,17 @@ func (e *env) submit(machine, body string) string {
 	return a.ID
 }
 
-// validatingTransport checks every /api response against the OpenAPI
-// document: the suite proves the emulator keeps its own contract.
+// validatingTransport checks every /api response against the API's OpenAPI
+// document and every /_emulator response against the control plane's: the
+// suite proves the emulator keeps its own contracts.
 type validatingTransport struct {
 	t    *testing.T
 	next http.RoundTripper
 }
 
 var (
-	validatorOnce sync.Once
-	validator     *openapi.Validator
-	validatorErr  error
+	apiValidator     = sync.OnceValues(openapi.NewValidator)
+	controlValidator = sync.OnceValues(openapi.NewControlValidator)
 )
 
 func (v *validatingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -195,18 +195,30 @@ func (v *validatingTransport) RoundTrip(req *http.Request) (*http.Response, erro
 		req.Body = io.NopCloser(bytes.NewReader(reqBody))
 	}
 	res, err := v.next.RoundTrip(req)
-	if err != nil || !strings.HasPrefix(strings.ToLower(req.URL.Path), "/api/") {
+	if err != nil {
 		return res, err
+	}
+	// Both documents name their server (/api, /_emulator), so their
+	// routers match the path as sent. /api is matched case-insensitively
+	// like the service does; /_emulator exactly, like the control plane.
+	var validator func() (*openapi.Validator, error)
+	switch {
+	case strings.HasPrefix(strings.ToLower(req.URL.Path), "/api/"):
+		validator = apiValidator
+	case strings.HasPrefix(req.URL.Path, "/_emulator/"):
+		validator = controlValidator
+	default:
+		return res, nil
 	}
 	body, _ := io.ReadAll(res.Body)
 	res.Body = io.NopCloser(bytes.NewReader(body))
-	validatorOnce.Do(func() { validator, validatorErr = openapi.NewValidator() })
-	if validatorErr != nil {
-		v.t.Fatal(validatorErr)
+	val, err := validator()
+	if err != nil {
+		v.t.Fatal(err)
 	}
 	check, _ := http.NewRequest(req.Method, req.URL.String(), bytes.NewReader(reqBody))
 	check.Header = req.Header.Clone()
-	if err := validator.ValidateResponse(check, res.StatusCode, res.Header, body); err != nil {
+	if err := val.ValidateResponse(check, res.StatusCode, res.Header, body); err != nil {
 		v.t.Errorf("response to %s %s does not match the OpenAPI document: %v\nbody: %s", req.Method, req.URL.Path, err, body)
 	}
 	return res, nil

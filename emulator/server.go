@@ -71,7 +71,8 @@ type Server struct {
 	startMode  clock.Mode
 	startScale float64
 	store      *state.Store
-	fixtures   atomic.Pointer[fixture.Set]
+	fixtures   atomic.Pointer[fixture.Set] // the last loaded
+	initial    *fixture.Set                // the ones the emulator started with
 	authority  *identity.Authority
 	limiter    *limits.Limiter
 	validator  *openapi.Validator
@@ -131,6 +132,7 @@ func New(opts Options) (*Server, error) {
 		return nil, fmt.Errorf("emulator: %w", err)
 	}
 	s.fixtures.Store(set)
+	s.initial = set
 	s.loadIdentity(set)
 	s.validator, err = openapi.NewValidator()
 	if err != nil {
@@ -182,6 +184,18 @@ func (s *Server) Reset() {
 	s.journal.Clear()
 	s.faults.Reset()
 	s.store.Load(s.fixtures.Load())
+}
+
+// ResetToStart is Reset with the fixtures the emulator was started with,
+// even after LoadFixtures replaced them.
+func (s *Server) ResetToStart() error {
+	if s.fixtures.Load() != s.initial {
+		if err := s.LoadFixtures(s.initial); err != nil {
+			return err
+		}
+	}
+	s.Reset()
+	return nil
 }
 
 // LoadFixtures replaces the whole state with set: tenants, apps, machines,
@@ -261,7 +275,11 @@ var errBodyTooLarge = errors.New("request body too large")
 
 // readBody reads at most limit bytes of the request body.
 func readBody(c echo.Context, limit int64) ([]byte, error) {
-	b, err := io.ReadAll(io.LimitReader(c.Request().Body, limit+1))
+	body := c.Request().Body
+	if body == nil {
+		return nil, nil
+	}
+	b, err := io.ReadAll(io.LimitReader(body, limit+1))
 	if err != nil {
 		return nil, err
 	}

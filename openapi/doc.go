@@ -1,9 +1,12 @@
-// Package openapi holds the emulator's contract: one OpenAPI 3.0.3 document
-// (mde-api.yaml) of everything the emulator serves under /api, embedded in
-// the binary, and a Validator that checks requests against it and answers
-// with the real service's error codes.
+// Package openapi holds the emulator's contracts, embedded in the binary:
+// one OpenAPI 3.0.3 document (mde-api.yaml) of everything the emulator
+// serves under /api, with a Validator that checks requests against it and
+// answers with the real service's error codes; and one (control-api.yaml)
+// of the emulator's own control plane under /_emulator, which the
+// emulator's tests check every control-plane response against
+// (NewControlValidator).
 //
-// The document follows the real service's spelling: PascalCase,
+// The API document follows the real service's spelling: PascalCase,
 // case-sensitive request bodies (Commands, Comment), camelCase responses,
 // and the OData-style path
 // /machineactions/{id}/GetLiveResponseResultDownloadLink(index={index}).

@@ -18,27 +18,51 @@ import (
 	"github.com/mdelive/mde-emulator/emulator/apierr"
 )
 
-// Validator checks requests (and, in tests, responses) against the
-// document. All the work on the document is done once by NewValidator; a
-// request costs one route lookup and one openapi3filter.ValidateRequest.
-// A Validator is safe for concurrent use.
+// Validator checks requests (and, in tests, responses) against a
+// document: the API's (NewValidator) or the control plane's
+// (NewControlValidator). All the work on the document is done once when
+// the Validator is built; a request costs one route lookup and one
+// openapi3filter.ValidateRequest. A Validator is safe for concurrent use.
 type Validator struct {
 	router   routers.Router
 	routes   map[string]*routers.Route // "METHOD /document/path" → route
 	request  *openapi3filter.Options
 	response *openapi3filter.Options
+	// canonical, when set, rewrites a path that matches nothing into the
+	// document's spelling and reports whether it changed it (see findRoute).
+	canonical func(string) (string, bool)
 }
 
-// NewValidator loads the document and builds its router.
+// NewValidator loads the API's document (Spec) and builds its router.
 //
 // Security requirements are left out of request validation: the HTTP layer
 // checks tokens itself, and openapi3filter would otherwise buffer every
 // request body once more only to hand it to a no-op authentication function.
+//
+// Paths are matched as the real service matches them: the literal segments
+// case-insensitively, and "(index=n)" also percent-encoded.
 func NewValidator() (*Validator, error) {
 	doc, err := Load()
 	if err != nil {
 		return nil, err
 	}
+	return buildValidator(doc, canonicalPath)
+}
+
+// NewControlValidator loads the control plane's document (ControlSpec) and
+// builds its router. Its paths are matched exactly, as the control plane
+// routes them.
+func NewControlValidator() (*Validator, error) {
+	doc, err := LoadControl()
+	if err != nil {
+		return nil, err
+	}
+	return buildValidator(doc, nil)
+}
+
+// buildValidator builds the Validator of doc, which it changes. canonical is
+// the Validator's path rewriting, nil for none.
+func buildValidator(doc *openapi3.T, canonical func(string) (string, bool)) (*Validator, error) {
 	// Authentication is not this package's job. Dropping the requirements
 	// from the validator's own copy of the document saves a body copy per
 	// request; NoopAuthenticationFunc stays as a safety net.
@@ -59,8 +83,9 @@ func NewValidator() (*Validator, error) {
 		}
 	}
 	return &Validator{
-		router: router,
-		routes: routes,
+		router:    router,
+		routes:    routes,
+		canonical: canonical,
 		request: &openapi3filter.Options{
 			MultiError:         false,
 			AuthenticationFunc: openapi3filter.NoopAuthenticationFunc,
@@ -114,21 +139,22 @@ func canonicalPath(p string) (string, bool) {
 }
 
 // findRoute finds the operation of r. When the path as sent matches
-// nothing, it retries with the literal segments in the document's case and
-// with a percent-encoded "(index=n)" decoded; r itself is never changed.
-// Only requests that miss pay for the retry.
+// nothing and v has a canonical rewriting (the API's validator), it retries
+// with the literal segments in the document's case and with a
+// percent-encoded "(index=n)" decoded; r itself is never changed. Only
+// requests that miss pay for the retry.
 func (v *Validator) findRoute(r *http.Request) (*routers.Route, map[string]string, error) {
 	route, params, err := v.router.FindRoute(r)
-	if err == nil || !errors.Is(err, routers.ErrPathNotFound) {
+	if err == nil || !errors.Is(err, routers.ErrPathNotFound) || v.canonical == nil {
 		return route, params, err
 	}
-	path, changed := canonicalPath(r.URL.Path)
+	path, changed := v.canonical(r.URL.Path)
 	raw := r.URL.RawPath
 	if raw != "" {
 		// The router matches the escaped path: decoding the OData
 		// characters lets it see "(index=0)" when the client sent
 		// "%28index%3D0%29".
-		raw, _ = canonicalPath(odataUnescaper.Replace(raw))
+		raw, _ = v.canonical(odataUnescaper.Replace(raw))
 		changed = changed || raw != r.URL.RawPath
 	}
 	if !changed {
@@ -160,6 +186,11 @@ func (v *Validator) ValidateRequest(r *http.Request) *apierr.Error {
 	if err != nil {
 		return nil
 	}
+	return v.validate(r, route, params)
+}
+
+// validate checks r against the operation of route.
+func (v *Validator) validate(r *http.Request, route *routers.Route, params map[string]string) *apierr.Error {
 	in := openapi3filter.RequestValidationInput{
 		Request:    r,
 		PathParams: params,
@@ -183,16 +214,7 @@ func (v *Validator) ValidateOperation(r *http.Request, method, path string, para
 	if !ok {
 		return v.ValidateRequest(r)
 	}
-	in := openapi3filter.RequestValidationInput{
-		Request:    r,
-		PathParams: params,
-		Route:      route,
-		Options:    v.request,
-	}
-	if err := openapi3filter.ValidateRequest(r.Context(), &in); err != nil {
-		return requestError(r, err)
-	}
-	return nil
+	return v.validate(r, route, params)
 }
 
 // requestError maps an openapi3filter failure to the service's error codes.

@@ -41,6 +41,7 @@ func run(args []string) error {
 	scale := fs.Float64("time-scale", 1, "speed of the real clock: 60 makes 10 emulated minutes take 10 seconds")
 	profile := fs.String("profile", "", "limits profile: "+strings.Join(limits.Names(), ", ")+" (default: the fixtures', else default)")
 	verbose := fs.Bool("v", false, "log every request")
+	strict := fs.Bool("strict-responses", false, "check every /api response against the OpenAPI document; a mismatch becomes a 500 (for CI)")
 	pprofAddr := fs.String("pprof", "", "serve net/http/pprof on this address (for profiling the emulator itself)")
 	journalSize := fs.Int("journal-size", 10000, "how many requests the journal keeps")
 	controlAddr := fs.String("control-addr", "", "serve the control plane (/_emulator) on this address instead of --addr")
@@ -58,7 +59,7 @@ func run(args []string) error {
 	if err != nil {
 		return err
 	}
-	opts := emulator.Options{Clock: mode, TimeScale: *scale, Profile: *profile, JournalSize: *journalSize, SeparateControl: *controlAddr != ""}
+	opts := emulator.Options{Clock: mode, TimeScale: *scale, Profile: *profile, JournalSize: *journalSize, SeparateControl: *controlAddr != "", StrictResponses: *strict}
 	if *fixturesPath != "" {
 		set, err := fixture.Load(*fixturesPath)
 		if err != nil {

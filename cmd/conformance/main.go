@@ -1,0 +1,47 @@
+// Command conformance runs the conformance kit's feature files against the
+// Defender for Endpoint live response API (an emulator or a real tenant)
+// and compares the recordings of two runs.
+//
+//	conformance api [--target URL] [--profile NAME] [--tags EXPR] [--format FMT] [--record DIR] ...
+//	conformance diff DIR-A DIR-B
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+)
+
+const usage = `conformance runs the live response API contract (the features/*.feature
+files) against a target, and compares recorded runs.
+
+Usage:
+  conformance api [flags]     run the scenarios; exit 0 only if every scenario ran and passed
+  conformance diff A B        compare two recordings made with "api --record"
+
+Run "conformance api --help" for the flags of api.
+`
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// run executes a command line and returns the exit code: 0 success, 1
+// failures (or differences), 2 a usage or setup error.
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	switch args[0] {
+	case "api":
+		return runAPI(args[1:], stdout, stderr)
+	case "diff":
+		return runDiff(args[1:], stdout, stderr)
+	case "-h", "-help", "--help", "help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	}
+	fmt.Fprintf(stderr, "conformance: unknown command %q\n\n%s", args[0], usage)
+	return 2
+}
