@@ -245,3 +245,12 @@ func newRequest(method, path, token string) (*http.Request, error) {
 	req.Header.Set("Authorization", "Bearer "+token)
 	return req, nil
 }
+
+func mustFixtures(t testing.TB, yaml string) *fixture.Set {
+	t.Helper()
+	set, err := fixture.Parse("test.yaml", []byte(yaml))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return set
+}

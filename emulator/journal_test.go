@@ -215,3 +215,15 @@ func TestSeededFaultsAreReproducible(t *testing.T) {
 		t.Errorf("probability 0.3 gave %d of %d", n500, len(a))
 	}
 }
+
+// Latency is added before the answer (wall time: a client's timeouts are).
+func TestFaultLatency(t *testing.T) {
+	e := newEnv(t)
+	e.call("POST", "/_emulator/faults", "", `{"match":{"path":"/api/machines"},"calls":{"next":1},"effect":{"latency":"30ms"}}`)
+	e.api("GET", "/api/machines", "")
+	e.api("GET", "/api/machines", "")
+	got := e.journal("?path=/api/machines").Entries
+	if len(got) != 2 || got[0].DurationMs < 30 || got[0].Fault == "" || got[1].Fault != "" {
+		t.Errorf("entries: %+v", got)
+	}
+}

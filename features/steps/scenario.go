@@ -7,6 +7,7 @@ package steps
 import (
 	"context"
 	"fmt"
+	"github.com/mdelive/mde-emulator/emulator/clock"
 	"net/http"
 	"time"
 
@@ -35,14 +36,7 @@ func (c *Config) sleep(ctx context.Context, d time.Duration) error {
 	if c.Sleep != nil {
 		return c.Sleep(ctx, d)
 	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	return clock.SleepWall(ctx, d) // a real tenant's time is the wall clock's
 }
 
 func (c *Config) pollInterval() time.Duration {
