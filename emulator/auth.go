@@ -61,11 +61,18 @@ func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 // reached it, an accepted audience: some clients ask for a token for the
 // base URL they are configured with. Each address is added once.
 func (s *Server) acceptOwnAudience(c echo.Context) {
-	base := baseURL(c)
-	if _, seen := s.ownAudiences.Load(base); !seen {
-		s.ownAudiences.Store(base, struct{}{})
-		s.authority.AcceptAudience(base)
+	r := c.Request()
+	k := audienceKey{tls: r.TLS != nil, host: r.Host}
+	if _, seen := s.ownAudiences.Load(k); !seen {
+		s.ownAudiences.Store(k, struct{}{})
+		s.authority.AcceptAudience(baseURL(c))
 	}
+}
+
+// audienceKey is an address the emulator was reached at.
+type audienceKey struct {
+	tls  bool
+	host string
 }
 
 func reason(err error) string {

@@ -51,7 +51,8 @@ func (s *Server) journaled(next echo.HandlerFunc) echo.HandlerFunc {
 		c.Set(exchangeKey, x)
 		var rec *bodyRecorder
 		if r.Body != nil && r.Body != http.NoBody {
-			rec = &bodyRecorder{rc: r.Body, limit: s.journal.BodyCap()}
+			limit := s.journal.BodyCap()
+			rec = &bodyRecorder{rc: r.Body, limit: limit, head: make([]byte, 0, min(limit, max(512, int(r.ContentLength))))}
 			r.Body = rec
 		}
 		err := next(c)

@@ -16,7 +16,7 @@ import (
 func (s *Server) rateLimit(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		p := principal(c)
-		endpoint := c.Request().Method + " " + c.Path()
+		endpoint := s.endpointName(c.Request().Method, c.Path())
 		class := limits.Other
 		if c.Path() == "/api/machines/:id/runliveresponse" {
 			class = limits.LiveResponse
@@ -31,6 +31,20 @@ func (s *Server) rateLimit(next echo.HandlerFunc) echo.HandlerFunc {
 		return next(c)
 	}
 }
+
+// endpointName returns "METHOD /route", the endpoint a call is counted
+// against, made once per route (the hot path allocates nothing for it).
+func (s *Server) endpointName(method, route string) string {
+	k := endpointKey{method, route}
+	if name, ok := s.endpoints.Load(k); ok {
+		return name.(string)
+	}
+	name := method + " " + route
+	s.endpoints.Store(k, name)
+	return name
+}
+
+type endpointKey struct{ method, route string }
 
 // validate checks the request against the operation method and docPath
 // of the OpenAPI document and answers the service's 400 when it does not

@@ -81,7 +81,8 @@ type Server struct {
 	echo       *echo.Echo
 	control    *echo.Echo
 
-	ownAudiences sync.Map // base URLs already accepted as audiences
+	ownAudiences sync.Map // audienceKey → accepted as a token audience
+	endpoints    sync.Map // endpointKey → "METHOD /route"
 }
 
 // New builds an emulator from opts. All spec work (loading and checking

@@ -2,7 +2,6 @@ package openapi
 
 import (
 	"bytes"
-	"encoding/json"
 	"io"
 	"net/http"
 
@@ -11,10 +10,11 @@ import (
 )
 
 func init() {
-	// openapi3filter's own JSON decoder streams through a json.Decoder;
-	// the bodies here are small and already in memory, and one
-	// json.Unmarshal of the bytes costs about half as much. The decoder is
-	// registered for the process, as openapi3filter keeps one table.
+	// openapi3filter's own JSON decoder streams through a json.Decoder
+	// with reflection; the bodies here are small and already in memory,
+	// and decodeJSONValue decodes them in one pass several times faster.
+	// The decoder is registered for the process, as openapi3filter keeps
+	// one table.
 	openapi3filter.RegisterBodyDecoder("application/json", jsonBodyDecoder)
 }
 
@@ -31,8 +31,8 @@ func jsonBodyDecoder(body io.Reader, _ http.Header, _ *openapi3.SchemaRef, _ ope
 			return nil, &openapi3filter.ParseError{Kind: openapi3filter.KindInvalidFormat, Cause: err}
 		}
 	}
-	var v any
-	if err := json.Unmarshal(data, &v); err != nil {
+	v, err := decodeJSONValue(data)
+	if err != nil {
 		return nil, &openapi3filter.ParseError{Kind: openapi3filter.KindInvalidFormat, Cause: err}
 	}
 	return v, nil

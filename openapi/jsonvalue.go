@@ -1,0 +1,370 @@
+package openapi
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"unicode/utf16"
+	"unicode/utf8"
+)
+
+// maxJSONDepth bounds the nesting of a decoded body, as encoding/json does.
+const maxJSONDepth = 10000
+
+// decodeJSONValue decodes data into the generic values encoding/json gives
+// for an any (map[string]any, []any, string, float64, bool, nil), with the
+// same acceptance: one JSON value, surrounded by white space only. It is a
+// single pass over the bytes without reflection: validation decodes every
+// request body, and this is several times cheaper than json.Unmarshal.
+func decodeJSONValue(data []byte) (any, error) {
+	d := jsonDecoder{data: data}
+	d.skipSpace()
+	v, err := d.value(0)
+	if err != nil {
+		return nil, err
+	}
+	d.skipSpace()
+	if d.pos != len(d.data) {
+		return nil, d.errorf("invalid character %q after top-level value", d.data[d.pos])
+	}
+	return v, nil
+}
+
+type jsonDecoder struct {
+	data []byte
+	pos  int
+}
+
+func (d *jsonDecoder) errorf(format string, args ...any) error {
+	return fmt.Errorf("offset %d: %s", d.pos, fmt.Sprintf(format, args...))
+}
+
+var errJSONEnd = errors.New("unexpected end of JSON input")
+
+func (d *jsonDecoder) skipSpace() {
+	for d.pos < len(d.data) {
+		switch d.data[d.pos] {
+		case ' ', '\t', '\n', '\r':
+			d.pos++
+		default:
+			return
+		}
+	}
+}
+
+func (d *jsonDecoder) value(depth int) (any, error) {
+	if d.pos >= len(d.data) {
+		return nil, errJSONEnd
+	}
+	if depth > maxJSONDepth {
+		return nil, d.errorf("exceeded max depth")
+	}
+	switch c := d.data[d.pos]; {
+	case c == '{':
+		return d.object(depth)
+	case c == '[':
+		return d.array(depth)
+	case c == '"':
+		return d.string()
+	case c == 't':
+		return true, d.literal("true")
+	case c == 'f':
+		return false, d.literal("false")
+	case c == 'n':
+		return nil, d.literal("null")
+	case c == '-' || ('0' <= c && c <= '9'):
+		return d.number()
+	default:
+		return nil, d.errorf("invalid character %q looking for beginning of value", c)
+	}
+}
+
+func (d *jsonDecoder) literal(lit string) error {
+	if len(d.data)-d.pos < len(lit) || string(d.data[d.pos:d.pos+len(lit)]) != lit {
+		if len(d.data)-d.pos < len(lit) && string(d.data[d.pos:]) == lit[:len(d.data)-d.pos] {
+			return errJSONEnd
+		}
+		return d.errorf("invalid literal, expected %s", lit)
+	}
+	d.pos += len(lit)
+	return nil
+}
+
+func (d *jsonDecoder) object(depth int) (any, error) {
+	d.pos++ // {
+	m := make(map[string]any, 4)
+	d.skipSpace()
+	if d.pos < len(d.data) && d.data[d.pos] == '}' {
+		d.pos++
+		return m, nil
+	}
+	for {
+		if d.pos >= len(d.data) {
+			return nil, errJSONEnd
+		}
+		if d.data[d.pos] != '"' {
+			return nil, d.errorf("invalid character %q looking for beginning of object key string", d.data[d.pos])
+		}
+		k, err := d.key()
+		if err != nil {
+			return nil, err
+		}
+		d.skipSpace()
+		if d.pos >= len(d.data) {
+			return nil, errJSONEnd
+		}
+		if d.data[d.pos] != ':' {
+			return nil, d.errorf("invalid character %q after object key", d.data[d.pos])
+		}
+		d.pos++
+		d.skipSpace()
+		v, err := d.value(depth + 1)
+		if err != nil {
+			return nil, err
+		}
+		m[k] = v
+		d.skipSpace()
+		if d.pos >= len(d.data) {
+			return nil, errJSONEnd
+		}
+		switch d.data[d.pos] {
+		case ',':
+			d.pos++
+			d.skipSpace()
+		case '}':
+			d.pos++
+			return m, nil
+		default:
+			return nil, d.errorf("invalid character %q after object key:value pair", d.data[d.pos])
+		}
+	}
+}
+
+func (d *jsonDecoder) array(depth int) (any, error) {
+	d.pos++ // [
+	a := make([]any, 0, 4)
+	d.skipSpace()
+	if d.pos < len(d.data) && d.data[d.pos] == ']' {
+		d.pos++
+		return a, nil
+	}
+	for {
+		v, err := d.value(depth + 1)
+		if err != nil {
+			return nil, err
+		}
+		a = append(a, v)
+		d.skipSpace()
+		if d.pos >= len(d.data) {
+			return nil, errJSONEnd
+		}
+		switch d.data[d.pos] {
+		case ',':
+			d.pos++
+			d.skipSpace()
+		case ']':
+			d.pos++
+			return a, nil
+		default:
+			return nil, d.errorf("invalid character %q after array element", d.data[d.pos])
+		}
+	}
+}
+
+// vocabulary holds the strings of the API's request bodies, already boxed:
+// decoding one of them allocates nothing.
+var vocabulary = func() map[string]any {
+	m := map[string]any{}
+	for _, s := range []string{"Commands", "Comment", "type", "params", "key", "value",
+		"PutFile", "RunScript", "GetFile", "ScriptName", "Args", "FileName", "Path"} {
+		m[s] = s
+	}
+	return m
+}()
+
+// key decodes an object key, without allocating for the API's own names.
+func (d *jsonDecoder) key() (string, error) {
+	v, err := d.string()
+	if err != nil {
+		return "", err
+	}
+	return v.(string), nil
+}
+
+// string decodes a JSON string at d.pos (on its opening quote). A string
+// of the vocabulary costs nothing; another without escapes or non-ASCII
+// bytes, one allocation.
+func (d *jsonDecoder) string() (any, error) {
+	start := d.pos + 1
+	for i := start; i < len(d.data); i++ {
+		switch c := d.data[i]; {
+		case c == '"':
+			d.pos = i + 1
+			if v, ok := vocabulary[string(d.data[start:i])]; ok {
+				return v, nil
+			}
+			return string(d.data[start:i]), nil
+		case c == '\\' || c >= utf8.RuneSelf:
+			return d.slowString(start)
+		case c < 0x20:
+			d.pos = i
+			return nil, d.errorf("invalid character %q in string literal", c)
+		}
+	}
+	d.pos = len(d.data)
+	return nil, errJSONEnd
+}
+
+// slowString decodes a string with escapes or non-ASCII bytes, replacing
+// invalid UTF-8 with U+FFFD as encoding/json does.
+func (d *jsonDecoder) slowString(start int) (any, error) {
+	b := make([]byte, 0, 32)
+	i := start
+	for i < len(d.data) {
+		c := d.data[i]
+		switch {
+		case c == '"':
+			d.pos = i + 1
+			return string(b), nil
+		case c < 0x20:
+			d.pos = i
+			return nil, d.errorf("invalid character %q in string literal", c)
+		case c == '\\':
+			if i+1 >= len(d.data) {
+				d.pos = len(d.data)
+				return nil, errJSONEnd
+			}
+			switch e := d.data[i+1]; e {
+			case '"', '\\', '/':
+				b = append(b, e)
+				i += 2
+			case 'b':
+				b, i = append(b, '\b'), i+2
+			case 'f':
+				b, i = append(b, '\f'), i+2
+			case 'n':
+				b, i = append(b, '\n'), i+2
+			case 'r':
+				b, i = append(b, '\r'), i+2
+			case 't':
+				b, i = append(b, '\t'), i+2
+			case 'u':
+				r, ok := hex4(d.data, i+2)
+				if !ok {
+					d.pos = i
+					if len(d.data) < i+6 {
+						return nil, errJSONEnd
+					}
+					return nil, d.errorf("invalid character in \\u hexadecimal character escape")
+				}
+				i += 6
+				if utf16.IsSurrogate(r) {
+					r2, ok := rune(-1), false
+					if i+1 < len(d.data) && d.data[i] == '\\' && d.data[i+1] == 'u' {
+						r2, ok = hex4(d.data, i+2)
+					}
+					if dec := utf16.DecodeRune(r, r2); ok && dec != utf8.RuneError {
+						r = dec
+						i += 6
+					} else {
+						r = utf8.RuneError
+					}
+				}
+				b = utf8.AppendRune(b, r)
+			default:
+				d.pos = i + 1
+				return nil, d.errorf("invalid character %q in string escape code", e)
+			}
+		case c < utf8.RuneSelf:
+			b = append(b, c)
+			i++
+		default:
+			r, size := utf8.DecodeRune(d.data[i:])
+			if r == utf8.RuneError && size == 1 {
+				b = utf8.AppendRune(b, utf8.RuneError)
+			} else {
+				b = append(b, d.data[i:i+size]...)
+			}
+			i += size
+		}
+	}
+	d.pos = len(d.data)
+	return nil, errJSONEnd
+}
+
+// hex4 reads four hex digits at data[i:].
+func hex4(data []byte, i int) (rune, bool) {
+	if i+4 > len(data) {
+		return 0, false
+	}
+	var r rune
+	for _, c := range data[i : i+4] {
+		switch {
+		case '0' <= c && c <= '9':
+			c -= '0'
+		case 'a' <= c && c <= 'f':
+			c = c - 'a' + 10
+		case 'A' <= c && c <= 'F':
+			c = c - 'A' + 10
+		default:
+			return 0, false
+		}
+		r = r<<4 | rune(c)
+	}
+	return r, true
+}
+
+// number decodes a JSON number (the grammar checked strictly) to float64.
+func (d *jsonDecoder) number() (any, error) {
+	start := d.pos
+	i := d.pos
+	if d.data[i] == '-' {
+		i++
+	}
+	digits := func() int {
+		n := 0
+		for i < len(d.data) && '0' <= d.data[i] && d.data[i] <= '9' {
+			i++
+			n++
+		}
+		return n
+	}
+	if i < len(d.data) && d.data[i] == '0' {
+		i++
+	} else if digits() == 0 {
+		d.pos = i
+		if i >= len(d.data) {
+			return nil, errJSONEnd
+		}
+		return nil, d.errorf("invalid character %q in numeric literal", d.data[i])
+	}
+	if i < len(d.data) && d.data[i] == '.' {
+		i++
+		if digits() == 0 {
+			d.pos = i
+			if i >= len(d.data) {
+				return nil, errJSONEnd
+			}
+			return nil, d.errorf("invalid character %q after decimal point in numeric literal", d.data[i])
+		}
+	}
+	if i < len(d.data) && (d.data[i] == 'e' || d.data[i] == 'E') {
+		i++
+		if i < len(d.data) && (d.data[i] == '+' || d.data[i] == '-') {
+			i++
+		}
+		if digits() == 0 {
+			d.pos = i
+			if i >= len(d.data) {
+				return nil, errJSONEnd
+			}
+			return nil, d.errorf("invalid character %q in exponent of numeric literal", d.data[i])
+		}
+	}
+	d.pos = i
+	f, err := strconv.ParseFloat(string(d.data[start:i]), 64)
+	if err != nil {
+		return nil, d.errorf("number %s out of range", d.data[start:i])
+	}
+	return f, nil
+}
