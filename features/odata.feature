@@ -66,3 +66,9 @@ Feature: Listing machine actions with OData
       | a page over 10,000      | $top=10001               |
       | a page that is no number| $top=x                   |
       | an unsupported option   | $select=id               |
+
+  @emulator-only @machines
+  Scenario: A list longer than a page carries a next link to the rest
+    Given a tenant with 10001 machines
+    When I list every machine, following the next links
+    Then the pages hold "10000, 1" machines, each machine once

@@ -14,9 +14,10 @@ import (
 
 // collection is the body of a list response.
 type collection struct {
-	Context string `json:"@odata.context"`
-	Count   *int   `json:"@odata.count"`
-	Value   []struct {
+	Context  string `json:"@odata.context"`
+	Count    *int   `json:"@odata.count"`
+	NextLink string `json:"@odata.nextLink"`
+	Value    []struct {
 		ID              string `json:"id"`
 		ComputerDNSName string `json:"computerDnsName"`
 		FileName        string `json:"fileName"`
@@ -24,6 +25,55 @@ type collection struct {
 }
 
 func registerLists(sc *godog.ScenarioContext) {
+	sc.Step(`^a tenant with (\d+) machines$`, func(ctx context.Context, n int) error {
+		w := worldFrom(ctx)
+		c, err := w.control()
+		if err != nil {
+			return err
+		}
+		return c.LoadFixtures(ctx, []byte(fmt.Sprintf(`tenants:
+  - id: %s
+    apps:
+      - {clientId: %s, clientSecret: %s, displayName: SOAR Automation, roles: [Machine.Read.All]}
+    generateMachines: %d
+`, defaultTenantID, defaultClientID, defaultSecret, n)))
+	})
+	sc.Step(`^I list every machine, following the next links$`, func(ctx context.Context) error {
+		w := worldFrom(ctx)
+		w.pages, w.listed = nil, nil
+		for target := "/api/machines"; target != ""; {
+			if len(w.pages) > 100 {
+				return fmt.Errorf("more than 100 pages: the next links do not end")
+			}
+			if _, err := w.do(ctx, request{method: http.MethodGet, target: target}); err != nil {
+				return err
+			}
+			c, err := w.collection()
+			if err != nil {
+				return err
+			}
+			w.pages = append(w.pages, len(c.Value))
+			for _, m := range c.Value {
+				w.listed = append(w.listed, m.ID)
+			}
+			target = c.NextLink
+		}
+		return nil
+	})
+	sc.Step(`^the pages hold "([^"]*)" machines, each machine once$`, func(ctx context.Context, sizes string) error {
+		w := worldFrom(ctx)
+		if got := strings.Trim(strings.Join(strings.Fields(fmt.Sprint(w.pages)), ", "), "[]"); got != sizes {
+			return fmt.Errorf("pages of %s machines, want %s", got, sizes)
+		}
+		seen := map[string]bool{}
+		for _, id := range w.listed {
+			if seen[id] {
+				return fmt.Errorf("machine %s listed twice", id)
+			}
+			seen[id] = true
+		}
+		return nil
+	})
 	sc.Step(`^these live response actions, started one minute apart:$`, startActions)
 	sc.Step(`^I list machine actions with "([^"]*)"$`, func(ctx context.Context, query string) error {
 		return list(ctx, "/api/machineactions", query)

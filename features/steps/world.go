@@ -47,6 +47,8 @@ type world struct {
 	download *response            // the last download
 	tokenRes *TokenResponse       // the last token response
 	fleet    []string             // machines of a loaded fleet
+	pages    []int                // sizes of the pages of a list followed through its next links
+	listed   []string             // ids listed across those pages
 	next     int                  // the next fleet machine to use
 	batch    []*response          // the responses of a repeated call
 	batchIDs []string             // the actions a batch started
