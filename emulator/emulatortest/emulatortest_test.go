@@ -6,8 +6,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mdelive/mde-emulator/emulator"
 	"github.com/mdelive/mde-emulator/emulator/emulatortest"
 	"github.com/mdelive/mde-emulator/emulator/faults"
+	"github.com/mdelive/mde-emulator/emulator/fixture"
 	"github.com/mdelive/mde-emulator/emulator/journal"
 	"github.com/mdelive/mde-emulator/emulator/state"
 )
@@ -78,5 +80,40 @@ func TestServerControls(t *testing.T) {
 func TestWithFixturesYAMLRejectsBadFixtures(t *testing.T) {
 	if _, err := emulatortest.New(emulatortest.WithFixturesYAML("tenants: []\n")); err == nil {
 		t.Error("no error for a fixture without tenants")
+	}
+}
+
+func TestOptions(t *testing.T) {
+	at := time.Date(2030, 6, 1, 12, 0, 0, 0, time.UTC)
+	srv := emulatortest.NewServer(t,
+		emulatortest.WithProfile("current"),
+		emulatortest.WithStart(at),
+		emulatortest.WithOptions(func(o *emulator.Options) { o.JournalSize = 3 }),
+	)
+	if !srv.Now().Equal(at) || srv.Store().Profile().Name != "current" {
+		t.Errorf("now %v, profile %s", srv.Now(), srv.Store().Profile().Name)
+	}
+	for i := 0; i < 5; i++ {
+		submit(t, srv, "srv-sql-01.contoso.local")
+	}
+	if st := srv.Journal().Stats(); st.Len != 3 || st.Dropped != 2 {
+		t.Errorf("journal stats %+v; want 3 kept, 2 dropped", st)
+	}
+	if got, want := srv.TokenURL(), srv.URL+"/"+srv.TenantID+"/oauth2/v2.0/token"; got != want {
+		t.Errorf("TokenURL %s, want %s", got, want)
+	}
+
+	set, err := fixture.Parse("x.yaml", []byte("tenants:\n  - id: 11111111-1111-4111-8111-111111111111\n    generateMachines: 1\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fast := emulatortest.NewServer(t, emulatortest.WithFixtures(set), emulatortest.WithRealClock(1000))
+	before := fast.Now()
+	fast.WaitForRequests(t, journal.Filter{}, 0, time.Second) // returns at once
+	if n := len(fast.Store().Tenants()[0].Machines()); n != 1 {
+		t.Errorf("machines: %d", n)
+	}
+	if fast.Clock().Mode() != "real" || fast.Clock().Scale() != 1000 || fast.Now().Before(before) {
+		t.Errorf("clock %s x%g", fast.Clock().Mode(), fast.Clock().Scale())
 	}
 }

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"mime/multipart"
 	"net/http"
-	"strconv"
 	"strings"
 
 	"github.com/cucumber/godog"
@@ -303,10 +302,4 @@ func lastError(ctx context.Context) (*apiError, error) {
 		return nil, fmt.Errorf("the response has no error body: %s", worldFrom(ctx).last)
 	}
 	return &e, nil
-}
-
-// atoi converts a step's number.
-func atoi(s string) int {
-	n, _ := strconv.Atoi(s)
-	return n
 }
