@@ -578,3 +578,18 @@ func TestAdvanceSurvivesPanickingCallback(t *testing.T) {
 		}
 	})
 }
+
+// Instants far outside what Unix nanoseconds hold sort after every
+// representable one.
+func TestFarInstantsKeepTheirOrder(t *testing.T) {
+	c := clock.New(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), clock.Manual, 1)
+	defer c.Close()
+	var got []string
+	c.AtFunc(time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC), func(time.Time) { got = append(got, "9999") })
+	c.AtFunc(time.Date(2300, 1, 1, 0, 0, 0, 0, time.UTC), func(time.Time) { got = append(got, "2300") })
+	c.AfterFunc(time.Hour, func(time.Time) { got = append(got, "1h") })
+	c.Advance(time.Hour)
+	if len(got) != 1 || got[0] != "1h" || c.Pending() != 2 {
+		t.Errorf("fired %v, %d pending", got, c.Pending())
+	}
+}

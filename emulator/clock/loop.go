@@ -17,7 +17,7 @@ func (c *Clock) run() {
 			return
 		}
 		if b := c.base.Load(); b.flowing() && len(c.timers) > 0 {
-			wt.Reset(b.wallUntil(c.timers[0].due, time.Now()))
+			wt.Reset(b.wallUntil(c.timers.first().due, time.Now()))
 		} else {
 			wt.Stop()
 		}
@@ -42,7 +42,7 @@ func (c *Clock) fireDue() {
 	defer c.mu.Unlock()
 	for len(c.timers) > 0 {
 		b := c.base.Load()
-		if !b.flowing() || c.timers[0].due.After(b.now()) {
+		if !b.flowing() || c.timers.first().due.After(b.now()) {
 			return
 		}
 		t := c.timers.pop()

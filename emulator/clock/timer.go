@@ -121,7 +121,7 @@ func (c *Clock) advance(target func(now time.Time) time.Time) time.Time {
 		c.base.Store(&b)
 		c.kick()
 	}()
-	for c.gen == gen && len(c.timers) > 0 && !c.timers[0].due.After(end) {
+	for c.gen == gen && len(c.timers) > 0 && !c.timers.first().due.After(end) {
 		t := c.timers.pop()
 		if t.due.After(now) {
 			now = t.due

@@ -1,32 +1,69 @@
 package clock
 
+import (
+	"math"
+	"time"
+)
+
 // timerHeap is a binary min-heap of timers ordered by due instant, then by
-// scheduling order. Each timer knows its index, so removal is O(log n).
-type timerHeap []*Timer
+// scheduling order. Each entry carries its timer's due instant (as Unix
+// nanoseconds) and sequence number, so ordering reads only the heap's own
+// contiguous array: with hundreds of thousands of pending timers, chasing
+// a pointer per comparison would miss the cache at every level. Each timer
+// knows its index, so removal is O(log n).
+type timerHeap []heapEntry
+
+type heapEntry struct {
+	due int64 // t.due as Unix nanoseconds
+	seq uint64
+	t   *Timer
+}
+
+// Instants beyond what Unix nanoseconds hold (before 1678, after 2262)
+// saturate: they sort before or after every representable instant, and
+// among themselves in scheduling order.
+var (
+	minNanos = time.Unix(0, math.MinInt64)
+	maxNanos = time.Unix(0, math.MaxInt64)
+)
+
+// unixNanos returns t as Unix nanoseconds, saturated.
+func unixNanos(t time.Time) int64 {
+	switch {
+	case t.Before(minNanos):
+		return math.MinInt64
+	case t.After(maxNanos):
+		return math.MaxInt64
+	}
+	return t.UnixNano()
+}
 
 func (h timerHeap) less(i, j int) bool {
-	a, b := h[i], h[j]
-	if !a.due.Equal(b.due) {
-		return a.due.Before(b.due)
+	a, b := &h[i], &h[j]
+	if a.due != b.due {
+		return a.due < b.due
 	}
 	return a.seq < b.seq
 }
 
 func (h timerHeap) swap(i, j int) {
 	h[i], h[j] = h[j], h[i]
-	h[i].index = i
-	h[j].index = j
+	h[i].t.index = i
+	h[j].t.index = j
 }
+
+// first returns the earliest timer; the heap must not be empty.
+func (h timerHeap) first() *Timer { return h[0].t }
 
 func (h *timerHeap) push(t *Timer) {
 	t.index = len(*h)
-	*h = append(*h, t)
+	*h = append(*h, heapEntry{due: unixNanos(t.due), seq: t.seq, t: t})
 	h.up(t.index)
 }
 
 // pop removes and returns the earliest timer; the heap must not be empty.
 func (h *timerHeap) pop() *Timer {
-	t := (*h)[0]
+	t := (*h)[0].t
 	h.remove(0)
 	return t
 }
@@ -35,11 +72,11 @@ func (h *timerHeap) pop() *Timer {
 func (h *timerHeap) remove(i int) {
 	old := *h
 	n := len(old) - 1
-	t := old[i]
+	t := old[i].t
 	if i != n {
 		h.swap(i, n)
 	}
-	old[n] = nil
+	old[n] = heapEntry{}
 	*h = old[:n]
 	if i != n {
 		if !h.down(i) {
@@ -51,9 +88,9 @@ func (h *timerHeap) remove(i int) {
 
 // clear drops every timer.
 func (h *timerHeap) clear() {
-	for i, t := range *h {
-		t.index = -1
-		(*h)[i] = nil
+	for i := range *h {
+		(*h)[i].t.index = -1
+		(*h)[i] = heapEntry{}
 	}
 	*h = (*h)[:0]
 }
