@@ -77,6 +77,10 @@ func run(args []string) error {
 		return err
 	}
 	defer srv.Close()
+	opts.Fixtures = nil
+	// Parsing a large fixture leaves garbage several times its size;
+	// give it back to the system before serving.
+	debug.FreeOSMemory()
 
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {

@@ -35,7 +35,7 @@ func (g *DeviceGroup) setRemediationLevel(level string) {
 
 // Machine is one onboarded device and what the emulator knows of it.
 type Machine struct {
-	info   fixture.Machine // static fields from the fixture; ID lower case
+	info   *fixture.Machine // static fields, shared with the fixture set (read only; ids lower case)
 	group  *DeviceGroup    // nil: no group
 	tenant *Tenant
 
@@ -95,6 +95,9 @@ func (m *Machine) putFileDir() string {
 func (m *Machine) putFile(name string, content []byte) string {
 	path := m.putFileDir() + name
 	m.filesMu.Lock()
+	if m.files == nil {
+		m.files = map[string]machineFile{}
+	}
 	m.files[m.fileKey(path)] = machineFile{path: path, content: content, size: int64(len(content))}
 	m.filesMu.Unlock()
 	return path
@@ -153,7 +156,7 @@ const lastSeenLag = 3 * time.Minute
 
 // View returns the machine as the API shows it at now.
 func (m *Machine) View(now time.Time) MachineView {
-	in := &m.info
+	in := m.info
 	online := m.online.Load()
 	m.mu.Lock()
 	offlineSince := m.offlineSince

@@ -115,9 +115,12 @@ func (s *Store) Load(set *fixture.Set) {
 }
 
 func (t *Tenant) addMachine(fm *fixture.Machine) {
-	m := &Machine{info: *fm, tenant: t, files: make(map[string]machineFile, len(fm.Files))}
+	fm.ID = strings.ToLower(fm.ID) // as fixture.Parse leaves it; a set built in code may not
+	m := &Machine{info: fm, tenant: t}
+	if len(fm.Files) > 0 {
+		m.files = make(map[string]machineFile, len(fm.Files))
+	}
 	m.online.Store(!fm.Offline)
-	m.info.ID = strings.ToLower(fm.ID)
 	if fm.RBACGroupID != 0 {
 		m.group = t.groups[fm.RBACGroupID]
 	}
