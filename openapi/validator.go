@@ -26,6 +26,7 @@ import (
 type Validator struct {
 	router   routers.Router
 	routes   map[string]*routers.Route // "METHOD /document/path" → route
+	fast     map[string]*fastOp        // the operations the fast path covers
 	request  *openapi3filter.Options
 	response *openapi3filter.Options
 	// canonical, when set, rewrites a path that matches nothing into the
@@ -77,14 +78,20 @@ func buildValidator(doc *openapi3.T, canonical func(string) (string, bool)) (*Va
 		return nil, fmt.Errorf("openapi: build router: %w", err)
 	}
 	routes := map[string]*routers.Route{}
+	fast := map[string]*fastOp{}
 	for path, item := range doc.Paths.Map() {
 		for method, op := range item.Operations() {
-			routes[method+" "+path] = &routers.Route{Spec: doc, Path: path, PathItem: item, Method: method, Operation: op}
+			route := &routers.Route{Spec: doc, Path: path, PathItem: item, Method: method, Operation: op}
+			routes[method+" "+path] = route
+			if f := compileOp(route); f != nil {
+				fast[method+" "+path] = f
+			}
 		}
 	}
 	return &Validator{
 		router:    router,
 		routes:    routes,
+		fast:      fast,
 		canonical: canonical,
 		request: &openapi3filter.Options{
 			MultiError:         false,
@@ -210,9 +217,13 @@ func (v *Validator) validate(r *http.Request, route *routers.Route, params map[s
 // of validation after the body. An operation the document does not have
 // is validated as ValidateRequest does.
 func (v *Validator) ValidateOperation(r *http.Request, method, path string, params map[string]string) *apierr.Error {
-	route, ok := v.routes[method+" "+path]
+	key := method + " " + path
+	route, ok := v.routes[key]
 	if !ok {
 		return v.ValidateRequest(r)
+	}
+	if f := v.fast[key]; f != nil && nonEmpty(params) && f.accept(r) {
+		return nil
 	}
 	return v.validate(r, route, params)
 }
@@ -426,4 +437,14 @@ func ValidatedBody(r *http.Request) (any, bool) {
 		return nil, false
 	}
 	return vb.ValidatedValue(), true
+}
+
+// nonEmpty reports whether every path parameter has a value.
+func nonEmpty(params map[string]string) bool {
+	for _, p := range params {
+		if p == "" {
+			return false
+		}
+	}
+	return true
 }
