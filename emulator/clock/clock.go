@@ -41,6 +41,7 @@ type Clock struct {
 
 	mu     sync.Mutex // guards the fields below and every store to base
 	timers timerHeap
+	live   int    // timers pending: in timers and not stopped
 	seq    uint64 // scheduling order, breaks ties between equal due instants
 	gen    uint64 // bumped by Reset and Close: in-flight firing loops stop
 	closed bool
@@ -209,6 +210,7 @@ func (c *Clock) Reset(start time.Time, mode Mode, scale float64) {
 	defer c.mu.Unlock()
 	c.gen++
 	c.timers.clear()
+	c.live = 0
 	c.base.Store(newTimebase(start, mode, scale, time.Now()))
 	c.kick()
 }
@@ -222,6 +224,7 @@ func (c *Clock) Close() {
 	c.closed = true
 	c.gen++
 	c.timers.clear()
+	c.live = 0
 	c.mu.Unlock()
 	c.closeOnce.Do(func() { close(c.done) })
 }
@@ -230,7 +233,7 @@ func (c *Clock) Close() {
 func (c *Clock) Pending() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return len(c.timers)
+	return c.live
 }
 
 // kick asks the background goroutine to re-arm its wall timer.

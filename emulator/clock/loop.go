@@ -16,8 +16,8 @@ func (c *Clock) run() {
 			c.mu.Unlock()
 			return
 		}
-		if b := c.base.Load(); b.flowing() && len(c.timers) > 0 {
-			wt.Reset(b.wallUntil(c.timers.first().due, time.Now()))
+		if b, t := c.base.Load(), c.earliestLocked(); b.flowing() && t != nil {
+			wt.Reset(b.wallUntil(t.due, time.Now()))
 		} else {
 			wt.Stop()
 		}
@@ -40,16 +40,31 @@ func (c *Clock) fireDue() {
 	defer c.fireMu.Unlock()
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	for len(c.timers) > 0 {
+	for {
+		t := c.earliestLocked()
 		b := c.base.Load()
-		if !b.flowing() || c.timers.first().due.After(b.now()) {
+		if t == nil || !b.flowing() || t.due.After(b.now()) {
 			return
 		}
-		t := c.timers.pop()
+		c.timers.pop()
+		t.pending = false
+		c.live--
 		c.mu.Unlock()
 		func() {
 			defer c.mu.Lock()
 			t.f(t.due)
 		}()
 	}
+}
+
+// earliestLocked drops the stopped timers at the top of the heap and
+// returns the earliest pending timer, or nil when none is pending.
+func (c *Clock) earliestLocked() *Timer {
+	for len(c.timers) > 0 {
+		if t := c.timers.first(); t.pending {
+			return t
+		}
+		c.timers.pop()
+	}
+	return nil
 }

@@ -4,11 +4,11 @@ import "time"
 
 // Timer is a callback scheduled on a Clock by AfterFunc or AtFunc.
 type Timer struct {
-	c     *Clock
-	due   time.Time
-	seq   uint64
-	f     func(now time.Time)
-	index int // position in c.timers; -1 when not pending. Guarded by c.mu.
+	c       *Clock
+	due     time.Time
+	seq     uint64
+	f       func(now time.Time)
+	pending bool // in c.timers and neither fired, stopped nor dropped. Guarded by c.mu.
 }
 
 // Due returns the emulated instant the timer is, or was, due at. For a
@@ -17,15 +17,17 @@ func (t *Timer) Due() time.Time { return t.due }
 
 // Stop prevents the timer from firing. It returns true if it stopped the
 // timer, false if the timer had already fired (or started firing), had been
-// stopped, or was dropped by Reset or Close. Stop is O(log n).
+// stopped, or was dropped by Reset or Close. Stop is O(1): the timer stays
+// in the heap, marked, until it reaches the top.
 func (t *Timer) Stop() bool {
 	c := t.c
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if t.index < 0 {
+	if !t.pending {
 		return false
 	}
-	c.timers.remove(t.index)
+	t.pending = false
+	c.live--
 	return true
 }
 
@@ -59,12 +61,13 @@ func (c *Clock) addLocked(now, due time.Time, f func(time.Time)) *Timer {
 		due = now
 	}
 	c.seq++
-	t := &Timer{c: c, due: due, seq: c.seq, f: f, index: -1}
+	t := &Timer{c: c, due: due, seq: c.seq, f: f}
 	if c.closed {
 		return t
 	}
-	c.timers.push(t)
-	if t.index == 0 && c.base.Load().flowing() {
+	t.pending = true
+	c.live++
+	if c.timers.push(t) && c.base.Load().flowing() {
 		c.kick()
 	}
 	return t
@@ -121,8 +124,14 @@ func (c *Clock) advance(target func(now time.Time) time.Time) time.Time {
 		c.base.Store(&b)
 		c.kick()
 	}()
-	for c.gen == gen && len(c.timers) > 0 && !c.timers.first().due.After(end) {
-		t := c.timers.pop()
+	for c.gen == gen {
+		t := c.earliestLocked()
+		if t == nil || t.due.After(end) {
+			break
+		}
+		c.timers.pop()
+		t.pending = false
+		c.live--
 		if t.due.After(now) {
 			now = t.due
 			c.freezeLocked(now)

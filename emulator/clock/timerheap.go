@@ -7,10 +7,11 @@ import (
 
 // timerHeap is a binary min-heap of timers ordered by due instant, then by
 // scheduling order. Each entry carries its timer's due instant (as Unix
-// nanoseconds) and sequence number, so ordering reads only the heap's own
-// contiguous array: with hundreds of thousands of pending timers, chasing
-// a pointer per comparison would miss the cache at every level. Each timer
-// knows its index, so removal is O(log n).
+// nanoseconds) and sequence number, so sifting reads and writes only the
+// heap's own contiguous array: with hundreds of thousands of pending
+// timers, touching a *Timer per level would miss the cache at every level.
+// Stopped timers stay in the heap, marked, until they reach the top (lazy
+// deletion: Stop is O(1) and the heap never follows a timer's position).
 type timerHeap []heapEntry
 
 type heapEntry struct {
@@ -46,64 +47,52 @@ func (h timerHeap) less(i, j int) bool {
 	return a.seq < b.seq
 }
 
-func (h timerHeap) swap(i, j int) {
-	h[i], h[j] = h[j], h[i]
-	h[i].t.index = i
-	h[j].t.index = j
-}
+func (h timerHeap) swap(i, j int) { h[i], h[j] = h[j], h[i] }
 
-// first returns the earliest timer; the heap must not be empty.
+// first returns the earliest timer, stopped or not; the heap must not be
+// empty.
 func (h timerHeap) first() *Timer { return h[0].t }
 
-func (h *timerHeap) push(t *Timer) {
-	t.index = len(*h)
+// push adds t and reports whether it became the earliest.
+func (h *timerHeap) push(t *Timer) bool {
 	*h = append(*h, heapEntry{due: unixNanos(t.due), seq: t.seq, t: t})
-	h.up(t.index)
+	return h.up(len(*h)-1) == 0
 }
 
 // pop removes and returns the earliest timer; the heap must not be empty.
 func (h *timerHeap) pop() *Timer {
-	t := (*h)[0].t
-	h.remove(0)
+	old := *h
+	n := len(old) - 1
+	t := old[0].t
+	old[0] = old[n]
+	old[n] = heapEntry{}
+	*h = old[:n]
+	if n > 0 {
+		h.down(0)
+	}
 	return t
 }
 
-// remove removes the timer at index i.
-func (h *timerHeap) remove(i int) {
-	old := *h
-	n := len(old) - 1
-	t := old[i].t
-	if i != n {
-		h.swap(i, n)
-	}
-	old[n] = heapEntry{}
-	*h = old[:n]
-	if i != n {
-		if !h.down(i) {
-			h.up(i)
-		}
-	}
-	t.index = -1
-}
-
-// clear drops every timer.
+// clear drops every timer, marking each not pending.
 func (h *timerHeap) clear() {
 	for i := range *h {
-		(*h)[i].t.index = -1
+		(*h)[i].t.pending = false
 		(*h)[i] = heapEntry{}
 	}
 	*h = (*h)[:0]
 }
 
-func (h timerHeap) up(i int) {
+// up sifts the entry at i up and returns where it ends.
+func (h timerHeap) up(i int) int {
 	for i > 0 {
 		parent := (i - 1) / 2
 		if !h.less(i, parent) {
-			return
+			return i
 		}
 		h.swap(i, parent)
 		i = parent
 	}
+	return i
 }
 
 // down sifts the timer at i down and reports whether it moved.
