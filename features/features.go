@@ -7,7 +7,9 @@
 // @library @auth @limits); @emulator-only marks scenarios that need the
 // emulator's control plane (its clock, its machines, tokens it mints) and
 // cannot run against a real tenant; @profile-default and @profile-current
-// mark scenarios that hold under one limits profile only.
+// mark scenarios that hold under one limits profile only; @large marks the
+// heavy ones (20 MB uploads, a 10,001-machine list) that the repeated runs
+// of the kit's own tests leave out.
 package features
 
 import "embed"

@@ -67,7 +67,7 @@ Feature: Listing machine actions with OData
       | a page that is no number| $top=x                   |
       | an unsupported option   | $select=id               |
 
-  @emulator-only @machines
+  @emulator-only @machines @large
   Scenario: A list longer than a page carries a next link to the rest
     Given a tenant with 10001 machines
     When I list every machine, following the next links
