@@ -105,35 +105,16 @@ func TestSessionLimit(t *testing.T) {
 // ten acceptances, on ten different machines.
 func TestRateLimitExactUnderConcurrency(t *testing.T) {
 	e := newEnv(t, withFixtures(t, generated(1000, "")))
-	machines := e.machineIDs()
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	codes := map[int]int{}
-	accepted := map[string]bool{}
-	for i := 0; i < 1000; i++ {
-		wg.Add(1)
-		go func(m string) {
-			defer wg.Done()
-			req, _ := http.NewRequest("POST", testBase+"/api/machines/"+m+"/runliveresponse", stringsReader(genScript))
-			req.Header.Set("Content-Type", "application/json")
-			req.Header.Set("Authorization", "Bearer "+e.token)
-			res, err := e.srv.Client().Do(req)
-			if err != nil {
-				t.Error(err)
-				return
-			}
-			res.Body.Close()
-			mu.Lock()
-			codes[res.StatusCode]++
-			if res.StatusCode == 201 {
-				accepted[m] = true
-			}
-			mu.Unlock()
-		}(machines[i])
+	status := e.submitConcurrently(e.machineIDs()[:1000])
+	codes, accepted := map[int]int{}, 0
+	for _, s := range status {
+		codes[s]++
+		if s == 201 {
+			accepted++
+		}
 	}
-	wg.Wait()
-	if codes[201] != 10 || codes[429] != 990 || len(accepted) != 10 {
-		t.Errorf("codes %v, accepted on %d machines; want 10×201 on 10 machines and 990×429", codes, len(accepted))
+	if codes[201] != 10 || codes[429] != 990 || accepted != 10 {
+		t.Errorf("codes %v, accepted on %d machines; want 10×201 on 10 machines and 990×429", codes, accepted)
 	}
 }
 
@@ -141,32 +122,41 @@ func TestRateLimitExactUnderConcurrency(t *testing.T) {
 // sessions (rate limits off, to isolate the session cap).
 func TestSessionLimitExactUnderConcurrency(t *testing.T) {
 	e := newEnv(t, withFixtures(t, generated(100, "limits: {liveResponsePerMinute: 1000}\n")))
-	machines := e.machineIDs()
+	codes := map[int]int{}
+	for _, s := range e.submitConcurrently(e.machineIDs()[:100]) {
+		codes[s]++
+	}
+	if codes[201] != 25 || codes[429] != 75 {
+		t.Errorf("codes %v; want 25×201 and 75×429", codes)
+	}
+}
+
+// submitConcurrently submits genScript on every machine at once and returns
+// the status each machine's call got.
+func (e *env) submitConcurrently(machines []string) map[string]int {
 	var wg sync.WaitGroup
 	var mu sync.Mutex
-	codes := map[int]int{}
-	for _, m := range machines[:100] {
+	status := map[string]int{}
+	for _, m := range machines {
 		wg.Add(1)
-		go func(m string) {
+		go func() {
 			defer wg.Done()
 			req, _ := http.NewRequest("POST", testBase+"/api/machines/"+m+"/runliveresponse", stringsReader(genScript))
 			req.Header.Set("Content-Type", "application/json")
 			req.Header.Set("Authorization", "Bearer "+e.token)
 			res, err := e.srv.Client().Do(req)
 			if err != nil {
-				t.Error(err)
+				e.t.Error(err)
 				return
 			}
 			res.Body.Close()
 			mu.Lock()
-			codes[res.StatusCode]++
+			status[m] = res.StatusCode
 			mu.Unlock()
-		}(m)
+		}()
 	}
 	wg.Wait()
-	if codes[201] != 25 || codes[429] != 75 {
-		t.Errorf("codes %v; want 25×201 and 75×429", codes)
-	}
+	return status
 }
 
 // Under a sped-up clock, Retry-After is in wall-clock seconds.
