@@ -36,7 +36,7 @@ func (g *DeviceGroup) setRemediationLevel(level string) {
 // Machine is one onboarded device and what the emulator knows of it.
 type Machine struct {
 	info   *fixture.Machine // static fields, shared with the fixture set (read only; ids lower case)
-	group  *DeviceGroup    // nil: no group
+	group  *DeviceGroup     // nil: no group
 	tenant *Tenant
 
 	online atomic.Bool
