@@ -1,6 +1,11 @@
 package emulator_test
 
 import (
+	"net/http"
+	"net/http/httptest"
+
+	"github.com/mdelive/mde-emulator/emulator"
+	"github.com/mdelive/mde-emulator/emulator/clock"
 	"github.com/mdelive/mde-emulator/emulator/state"
 	"strings"
 	"testing"
@@ -197,5 +202,28 @@ func TestControlNextOutcomes(t *testing.T) {
 	}
 	if r := e.call("GET", "/_emulator/machines/"+winMachine+"/next-outcomes", "", ""); r.status != 200 || strings.Contains(string(r.body), `"fail"`) {
 		t.Errorf("after delete: %s", r.body)
+	}
+}
+
+// With SeparateControl the control plane is served only by ControlHandler.
+func TestSeparateControl(t *testing.T) {
+	srv, err := emulator.New(emulator.Options{Clock: clock.Manual, Start: start, SeparateControl: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	get := func(h http.Handler, path string) int {
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, httptest.NewRequest("GET", path, nil))
+		return w.Code
+	}
+	if code := get(srv.Handler(), "/_emulator/health"); code != 404 {
+		t.Errorf("main handler serves the control plane: %d", code)
+	}
+	if code := get(srv.ControlHandler(), "/_emulator/health"); code != 200 {
+		t.Errorf("control handler: %d", code)
+	}
+	if code := get(srv.ControlHandler(), "/api/machines"); code != 404 {
+		t.Errorf("control handler serves the API: %d", code)
 	}
 }

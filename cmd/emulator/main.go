@@ -10,6 +10,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -27,13 +28,17 @@ import (
 )
 
 func main() {
-	if err := run(os.Args[1:]); err != nil {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "emulator:", err)
 		os.Exit(1)
 	}
 }
 
-func run(args []string) error {
+// run serves until ctx is done (SIGINT or SIGTERM), then shuts down
+// gracefully: requests in flight finish, for up to 10 s.
+func run(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("emulator", flag.ContinueOnError)
 	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on")
 	fixturesPath := fs.String("fixtures", "", "fixture file (YAML or JSON); default: the embedded fixtures/default.yaml")
@@ -87,7 +92,7 @@ func run(args []string) error {
 		return err
 	}
 	base := "http://" + ln.Addr().String()
-	printBanner(srv, base)
+	printBanner(stdout, srv, base)
 
 	if *pprofAddr != "" {
 		go func() { _ = http.ListenAndServe(*pprofAddr, pprofMux()) }()
@@ -99,12 +104,10 @@ func run(args []string) error {
 		if err != nil {
 			return err
 		}
-		fmt.Printf("  control plane: http://%s/_emulator\n", cln.Addr())
+		fmt.Fprintf(stdout, "  control plane: http://%s/_emulator\n", cln.Addr())
 		servers = append(servers, &http.Server{Handler: srv.ControlHandler(), ReadHeaderTimeout: 10 * time.Second})
 		listeners = append(listeners, cln)
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	errc := make(chan error, len(servers))
 	for i, hs := range servers {
 		go func() { errc <- hs.Serve(listeners[i]) }()
@@ -126,18 +129,18 @@ func run(args []string) error {
 }
 
 // printBanner tells the user where the emulator listens and how to call it.
-func printBanner(srv *emulator.Server, base string) {
-	fmt.Printf("MDE live response emulator listening on %s\n", base)
+func printBanner(w io.Writer, srv *emulator.Server, base string) {
+	fmt.Fprintf(w, "MDE live response emulator listening on %s\n", base)
 	tenant, app, ok := srv.DefaultApp()
 	if !ok {
-		fmt.Println("  (the fixtures have no app: no client can get a token)")
+		fmt.Fprintln(w, "  (the fixtures have no app: no client can get a token)")
 		return
 	}
-	fmt.Printf("  tenant:        %s\n", tenant)
-	fmt.Printf("  client id:     %s\n", app.ClientID)
-	fmt.Printf("  client secret: %s\n", app.ClientSecret)
-	fmt.Printf("  token URL:     %s/%s/oauth2/v2.0/token  (scope https://api.securitycenter.microsoft.com/.default)\n", base, tenant)
-	fmt.Printf("  API base URL:  %s/api\n", base)
-	fmt.Printf("  clock:         %s, scale %g; profile %s\n", srv.Clock().Mode(), srv.Clock().Scale(), srv.Store().Profile().Name)
-	fmt.Printf("Try: curl -s %s/api/machines -H \"Authorization: Bearer $(curl -s -X POST %s/_emulator/tokens | sed 's/.*\"access_token\":\"\\([^\"]*\\)\".*/\\1/')\"\n", base, base)
+	fmt.Fprintf(w, "  tenant:        %s\n", tenant)
+	fmt.Fprintf(w, "  client id:     %s\n", app.ClientID)
+	fmt.Fprintf(w, "  client secret: %s\n", app.ClientSecret)
+	fmt.Fprintf(w, "  token URL:     %s/%s/oauth2/v2.0/token  (scope https://api.securitycenter.microsoft.com/.default)\n", base, tenant)
+	fmt.Fprintf(w, "  API base URL:  %s/api\n", base)
+	fmt.Fprintf(w, "  clock:         %s, scale %g; profile %s\n", srv.Clock().Mode(), srv.Clock().Scale(), srv.Store().Profile().Name)
+	fmt.Fprintf(w, "Try: curl -s %s/api/machines -H \"Authorization: Bearer $(curl -s -X POST %s/_emulator/tokens | sed 's/.*\"access_token\":\"\\([^\"]*\\)\".*/\\1/')\"\n", base, base)
 }
