@@ -4,6 +4,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -55,41 +56,53 @@ func (s *Server) journaled(next echo.HandlerFunc) echo.HandlerFunc {
 			rec = &bodyRecorder{rc: r.Body, limit: limit, head: make([]byte, 0, min(limit, max(512, int(r.ContentLength))))}
 			r.Body = rec
 		}
-		err := next(c)
-		if err != nil {
+		dropped := true // until next returns: a fault rule that drops the connection panics through
+		defer func() {
+			if dropped {
+				s.record(c, x, rec, wall, 0) // journaled as status 0, then the connection is reset
+			}
+		}()
+		if err := next(c); err != nil {
 			c.Error(err)
 		}
-		res := c.Response()
-		if x.appID == "" && r.PostForm != nil {
-			x.appID = r.PostForm.Get("client_id") // token endpoints
-		}
-		if x.tenantID == "" {
-			x.tenantID = c.Param("tenant")
-		}
-		var body string
-		var truncated bool
-		if rec != nil {
-			body, truncated = rec.recorded()
-		}
-		s.journal.Record(journal.Entry{
-			Time:          s.clock.Now(),
-			Wall:          wall,
-			Method:        r.Method,
-			Path:          r.URL.Path,
-			Query:         r.URL.RawQuery,
-			TenantID:      x.tenantID,
-			AppID:         x.appID,
-			Status:        res.Status,
-			RetryAfter:    res.Header().Get(echo.HeaderRetryAfter),
-			ActionID:      x.actionID,
-			ErrorCode:     string(x.errorCode),
-			Fault:         x.fault,
-			RequestBody:   body,
-			BodyTruncated: truncated,
-			DurationMs:    float64(clock.Wall().Sub(wall).Microseconds()) / 1000,
-		})
+		dropped = false
+		s.record(c, x, rec, wall, c.Response().Status)
 		return nil
 	}
+}
+
+// record writes the journal entry of a request answered with status (0:
+// no answer, the connection was dropped).
+func (s *Server) record(c echo.Context, x *exchange, rec *bodyRecorder, wall time.Time, status int) {
+	r := c.Request()
+	if x.appID == "" && r.PostForm != nil {
+		x.appID = r.PostForm.Get("client_id") // token endpoints
+	}
+	if x.tenantID == "" {
+		x.tenantID = c.Param("tenant")
+	}
+	var body string
+	var truncated bool
+	if rec != nil {
+		body, truncated = rec.recorded()
+	}
+	s.journal.Record(journal.Entry{
+		Time:          s.clock.Now(),
+		Wall:          wall,
+		Method:        r.Method,
+		Path:          r.URL.Path,
+		Query:         r.URL.RawQuery,
+		TenantID:      x.tenantID,
+		AppID:         x.appID,
+		Status:        status,
+		RetryAfter:    c.Response().Header().Get(echo.HeaderRetryAfter),
+		ActionID:      x.actionID,
+		ErrorCode:     string(x.errorCode),
+		Fault:         x.fault,
+		RequestBody:   body,
+		BodyTruncated: truncated,
+		DurationMs:    float64(clock.Wall().Sub(wall).Microseconds()) / 1000,
+	})
 }
 
 // bodyRecorder keeps the first limit bytes of a request body as the

@@ -160,10 +160,13 @@ func TestFaults(t *testing.T) {
 		t.Errorf("delete again: %d", r.status)
 	}
 
-	add(`{"match":{"path":"/api/machines/*"},"calls":{"next":1},"effect":{"drop":true}}`)
+	drop := add(`{"match":{"path":"/api/machines/*"},"calls":{"next":1},"effect":{"drop":true}}`)
 	req, _ := newRequest("GET", "/api/machines/"+winMachine, e.token)
 	if _, err := e.srv.Client().Do(req); err == nil {
 		t.Errorf("dropped connection: no error")
+	}
+	if j := e.journal("?fault=" + drop).Entries; len(j) != 1 || j[0].Status != 0 {
+		t.Errorf("journal of the dropped call: %+v", j)
 	}
 
 	add(`{"effect":{"notFoundFor":"3s"}}`)
