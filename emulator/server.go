@@ -29,7 +29,9 @@ import (
 // embedded default fixtures, on a real-time clock, with the default limits.
 type Options struct {
 	// Fixtures is the state to start with. Nil: the embedded default set
-	// (fixtures/default.yaml).
+	// (fixtures/default.yaml). The emulator keeps the set (Reset goes back
+	// to it) and fills in what it leaves out (machines' seen times, library
+	// creation times): do not change it afterwards.
 	Fixtures *fixture.Set
 	// Clock selects real time (clock.Real, the default) or time that moves
 	// only when advanced (clock.Manual).
@@ -324,7 +326,5 @@ type jsonAppender interface {
 const jsonContentType = "application/json; charset=utf-8"
 
 var jsonBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
-
-func bytesReader(b []byte) io.Reader { return bytes.NewReader(b) }
 
 func readCloser(b []byte) io.ReadCloser { return io.NopCloser(bytes.NewReader(b)) }
