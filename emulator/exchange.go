@@ -25,13 +25,21 @@ type exchange struct {
 	fault           string
 }
 
-const exchangeKey = "mde.exchange"
+// apiContext is the echo context of a journaled request, carrying its
+// exchange (a field rather than echo's store, which makes a map and takes
+// a lock per request).
+type apiContext struct {
+	echo.Context
+	x exchange
+}
 
 // exchangeOf returns the request's exchange, or nil outside the journaled
 // routes.
 func exchangeOf(c echo.Context) *exchange {
-	x, _ := c.Get(exchangeKey).(*exchange)
-	return x
+	if ac, ok := c.(*apiContext); ok {
+		return &ac.x
+	}
+	return nil
 }
 
 // noteAction records the machine action a request created or read.
@@ -48,12 +56,17 @@ func (s *Server) journaled(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		r := c.Request()
 		wall := clock.Wall()
-		x := &exchange{}
-		c.Set(exchangeKey, x)
+		ac := &apiContext{Context: c}
+		x := &ac.x
+		c = ac
 		var rec *bodyRecorder
 		if r.Body != nil && r.Body != http.NoBody {
 			limit := s.journal.BodyCap()
-			rec = &bodyRecorder{rc: r.Body, limit: limit, head: make([]byte, 0, min(limit, max(512, int(r.ContentLength))))}
+			size := 512
+			if r.ContentLength >= 0 {
+				size = int(r.ContentLength)
+			}
+			rec = &bodyRecorder{rc: r.Body, limit: limit, head: make([]byte, 0, min(limit, size))}
 			r.Body = rec
 		}
 		dropped := true // until next returns: a fault rule that drops the connection panics through

@@ -58,13 +58,13 @@ func (s *Server) validate(method, docPath string) echo.MiddlewareFunc {
 	}
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
-			params, ok := documentParams(c)
-			if !ok {
+			if !documentRoute(c) {
 				return next(c) // not an operation of the document: the handler answers 404
 			}
 			r := c.Request()
 			r.Body = http.MaxBytesReader(c.Response(), r.Body, limit)
-			if e := s.validator.ValidateOperation(r, method, docPath, params); e != nil {
+			params := func() map[string]string { return documentParams(c) }
+			if e := s.validator.ValidateRouted(r, method, docPath, paramsPresent(c), params); e != nil {
 				if upload && e.Code == apierr.RequestEntityTooLarge {
 					e = apierr.New(apierr.InvalidInput, "Invalid input: the file is larger than 20 MB, the largest library file the API accepts.")
 				}
@@ -75,13 +75,32 @@ func (s *Server) validate(method, docPath string) echo.MiddlewareFunc {
 	}
 }
 
+// documentRoute reports whether the request is an operation of the
+// document: the download-link route also matches segments that are not
+// GetLiveResponseResultDownloadLink(index=n).
+func documentRoute(c echo.Context) bool {
+	for _, n := range c.ParamNames() {
+		if n == "function" && !downloadLinkSegment.MatchString(c.Param(n)) {
+			return false
+		}
+	}
+	return true
+}
+
+// paramsPresent reports whether every path parameter has a value.
+func paramsPresent(c echo.Context) bool {
+	for _, v := range c.ParamValues() {
+		if v == "" {
+			return false
+		}
+	}
+	return true
+}
+
 // documentParams returns the path parameters of the request under the
 // OpenAPI document's names.
-func documentParams(c echo.Context) (map[string]string, bool) {
+func documentParams(c echo.Context) map[string]string {
 	names := c.ParamNames()
-	if len(names) == 0 {
-		return nil, true
-	}
 	params := make(map[string]string, len(names))
 	for _, n := range names {
 		v := c.Param(n)
@@ -89,16 +108,14 @@ func documentParams(c echo.Context) (map[string]string, bool) {
 		case "name":
 			params["fileName"] = v
 		case "function":
-			m := downloadLinkSegment.FindStringSubmatch(v)
-			if m == nil {
-				return nil, false
+			if m := downloadLinkSegment.FindStringSubmatch(v); m != nil {
+				params["index"] = m[1]
 			}
-			params["index"] = m[1]
 		default:
 			params[n] = v
 		}
 	}
-	return params, true
+	return params
 }
 
 // handleHTTPError renders every error that reaches echo in the service's

@@ -76,9 +76,7 @@ func (op *fastOp) accept(r *http.Request) bool {
 	if r.Body == nil || r.Body == http.NoBody {
 		return false
 	}
-	buf := bytes.NewBuffer(make([]byte, 0, max(512, int(min(r.ContentLength, 1<<20))+1)))
-	_, err := buf.ReadFrom(r.Body)
-	data := buf.Bytes()
+	data, err := readAll(r.Body, r.ContentLength)
 	r.Body.Close()
 	r.Body = io.NopCloser(bytes.NewReader(data))
 	r.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil }
@@ -91,6 +89,25 @@ func (op *fastOp) accept(r *http.Request) bool {
 	}
 	r.Body = validatedBody{ReadCloser: r.Body, value: v}
 	return true
+}
+
+// readAll reads body whole, in one allocation when its length is known.
+func readAll(body io.Reader, length int64) ([]byte, error) {
+	if length < 0 || length > 1<<20 {
+		return io.ReadAll(body)
+	}
+	data := make([]byte, length, length+1)
+	n, err := io.ReadFull(body, data)
+	if err != nil {
+		return data[:n], err
+	}
+	// A body longer than announced: read the rest as io.ReadAll would.
+	var one [1]byte
+	if m, _ := body.Read(one[:]); m > 0 {
+		rest, err := io.ReadAll(body)
+		return append(append(data, one[0]), rest...), err
+	}
+	return data, nil
 }
 
 // validatedBody is a request body with the value it was validated as.

@@ -217,15 +217,23 @@ func (v *Validator) validate(r *http.Request, route *routers.Route, params map[s
 // of validation after the body. An operation the document does not have
 // is validated as ValidateRequest does.
 func (v *Validator) ValidateOperation(r *http.Request, method, path string, params map[string]string) *apierr.Error {
+	return v.ValidateRouted(r, method, path, nonEmpty(params), func() map[string]string { return params })
+}
+
+// ValidateRouted is ValidateOperation for a caller that makes the path
+// parameters only when needed: present says whether every one has a value,
+// and params is called only when kin-openapi has to validate the request
+// (the fast path needs no map).
+func (v *Validator) ValidateRouted(r *http.Request, method, path string, present bool, params func() map[string]string) *apierr.Error {
 	key := method + " " + path
 	route, ok := v.routes[key]
 	if !ok {
 		return v.ValidateRequest(r)
 	}
-	if f := v.fast[key]; f != nil && nonEmpty(params) && f.accept(r) {
+	if f := v.fast[key]; f != nil && present && f.accept(r) {
 		return nil
 	}
-	return v.validate(r, route, params)
+	return v.validate(r, route, params())
 }
 
 // requestError maps an openapi3filter failure to the service's error codes.
