@@ -124,6 +124,7 @@ type FieldError struct {
 	Problem string
 }
 
+// String returns "field: problem".
 func (e FieldError) String() string { return e.Field + ": " + e.Problem }
 
 // RuleError is returned by Add and ParseRule for a rule that is not valid.
@@ -132,6 +133,7 @@ type RuleError struct {
 	Problems []FieldError
 }
 
+// Error lists every problem of the rule.
 func (e *RuleError) Error() string {
 	var b strings.Builder
 	b.WriteString("invalid fault rule: ")

@@ -108,6 +108,7 @@ type ParamError struct {
 	Reason string // what is wrong with it
 }
 
+// Error names the parameter, its value and what is wrong with it.
 func (e *ParamError) Error() string {
 	return fmt.Sprintf("journal: query parameter %s=%q: %s", e.Param, e.Value, e.Reason)
 }

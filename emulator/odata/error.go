@@ -15,6 +15,7 @@ type Error struct {
 	Detail string
 }
 
+// Error returns the message of the service's 400 ODataError.
 func (e *Error) Error() string { return "Invalid OData URI query: " + e.Detail }
 
 // errorf returns an *Error without a position.

@@ -87,6 +87,7 @@ type BlobError struct {
 	Detail  string // AuthenticationErrorDetail
 }
 
+// Error returns the code and the message.
 func (e *BlobError) Error() string { return e.Code + ": " + e.Message }
 
 // Blob is a downloaded result: its bytes and content type.
