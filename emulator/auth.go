@@ -24,8 +24,6 @@ var (
 	}
 )
 
-const principalKey = "mde.principal"
-
 // authenticate checks the bearer token of every /api call: 401 for a
 // missing, malformed, badly signed, expired or foreign token; 403 for a
 // token minted for another API (the service answered 403 to a wrong aud).
@@ -47,12 +45,9 @@ func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 		if _, ok := s.store.Tenant(p.TenantID); !ok {
 			return s.writeError(c, apierr.New(apierr.Unauthorized, "Unauthorized: tenant %s is not known to this service.", p.TenantID))
 		}
-		if x := exchangeOf(c); x != nil {
-			x.principal = p
-			x.tenantID, x.appID = p.TenantID, p.ClientID
-		} else {
-			c.Set(principalKey, p)
-		}
+		x := exchangeOf(c) // authenticate runs inside journaled
+		x.principal = p
+		x.tenantID, x.appID = p.TenantID, p.ClientID
 		return next(c)
 	}
 }
@@ -88,8 +83,7 @@ func principal(c echo.Context) *identity.Principal {
 	if x := exchangeOf(c); x != nil {
 		return x.principal
 	}
-	p, _ := c.Get(principalKey).(*identity.Principal)
-	return p
+	return nil
 }
 
 // caller returns who makes the request, for the domain.

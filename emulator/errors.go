@@ -40,9 +40,8 @@ func (s *Server) writeError(c echo.Context, err error) error {
 	if x := exchangeOf(c); x != nil {
 		x.errorCode = e.Code
 	}
-	h := c.Response().Header()
 	if e.Code == apierr.TooManyRequests {
-		h.Set(echo.HeaderRetryAfter, itoa(s.retryAfterSeconds(e.RetryAfter)))
+		s.setRetryAfter(c, e.RetryAfter)
 	}
 	return s.writeJSON(c, e.Status(), errorBody{Error: errorDetail{Code: e.Code, Message: e.Message, Target: newTarget()}})
 }
@@ -83,4 +82,7 @@ func httpErrorCode(he *echo.HTTPError) *apierr.Error {
 // newTarget returns the correlation id of an error body.
 func newTarget() string { return guid.New() }
 
-func itoa(i int) string { return strconv.Itoa(i) }
+// setRetryAfter sets the Retry-After header of a 429 to wait.
+func (s *Server) setRetryAfter(c echo.Context, wait time.Duration) {
+	c.Response().Header().Set(echo.HeaderRetryAfter, strconv.Itoa(s.retryAfterSeconds(wait)))
+}

@@ -203,7 +203,7 @@ func (s *Server) injectFaults(next echo.HandlerFunc) echo.HandlerFunc {
 // the service's error body, with Retry-After on a 429.
 func (s *Server) writeFault(c echo.Context, d faults.Decision) error {
 	if d.Status == http.StatusTooManyRequests {
-		c.Response().Header().Set(echo.HeaderRetryAfter, itoa(s.retryAfterSeconds(d.RetryAfter)))
+		s.setRetryAfter(c, d.RetryAfter)
 	}
 	if x := exchangeOf(c); x != nil {
 		x.errorCode = apierr.Code(d.Code)

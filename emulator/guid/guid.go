@@ -12,6 +12,11 @@ func New() string {
 	_, _ = rand.Read(b[:])
 	b[6] = b[6]&0x0f | 0x40
 	b[8] = b[8]&0x3f | 0x80
+	return Format(b)
+}
+
+// Format writes 16 bytes in a GUID's canonical text form.
+func Format(b [16]byte) string {
 	var s [36]byte
 	hex.Encode(s[0:8], b[0:4])
 	s[8] = '-'

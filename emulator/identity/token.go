@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/mdelive/mde-emulator/emulator/guid"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -93,7 +94,7 @@ type OAuthError struct {
 // correlation id and timestamp, each on its own CRLF line.
 func (a *Authority) newOAuthError(status int, errCode string, aadsts int, msg string) *OAuthError {
 	ts := a.now().UTC().Format("2006-01-02 15:04:05Z")
-	trace, corr := newGUID(), newGUID()
+	trace, corr := guid.New(), guid.New()
 	return &OAuthError{
 		Status: status,
 		Error:  errCode,
@@ -344,15 +345,6 @@ func (a *Authority) mint(app *App, roles []string, aud string, lifetime time.Dur
 	}, nil
 }
 
-// newGUID returns a random version-4 GUID in its lower-case string form.
-func newGUID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	return formatGUID(b)
-}
-
 // nameGUID returns a name-based (version-5 style) GUID: the same name gives
 // the same GUID, so an app's object id is stable across runs.
 func nameGUID(name string) string {
@@ -361,11 +353,7 @@ func nameGUID(name string) string {
 	copy(b[:], sum[:16])
 	b[6] = b[6]&0x0f | 0x50
 	b[8] = b[8]&0x3f | 0x80
-	return formatGUID(b)
-}
-
-func formatGUID(b [16]byte) string {
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+	return guid.Format(b)
 }
 
 // newUTI returns a random unique token id like Entra's uti claim.

@@ -106,7 +106,7 @@ func (s *Store) Load(set *fixture.Set) {
 			t.addMachine(&ft.Machines[j])
 		}
 		for _, lf := range ft.Library {
-			t.library.files[strings.ToLower(lf.FileName)] = libraryFileFrom(lf, now)
+			t.library.files[strings.ToLower(lf.FileName)] = libraryFileFrom(lf)
 		}
 		w.tenants[t.ID] = t
 		w.order = append(w.order, t)
@@ -150,16 +150,12 @@ func (t *Tenant) addMachine(fm *fixture.Machine) {
 	t.order = append(t.order, m)
 }
 
-func libraryFileFrom(lf fixture.LibraryFile, now time.Time) *LibraryFile {
+func libraryFileFrom(lf fixture.LibraryFile) *LibraryFile {
 	content := []byte(lf.Content)
 	if lf.ContentBase64 != "" {
 		content, _ = base64.StdEncoding.DecodeString(lf.ContentBase64)
 	}
-	created := lf.CreationTime
-	if created.IsZero() {
-		created = now
-	}
-	created = created.UTC().Truncate(Tick)
+	created := lf.CreationTime.UTC().Truncate(Tick) // filled by FillTimes
 	return &LibraryFile{
 		FileName:              lf.FileName,
 		Description:           lf.Description,
