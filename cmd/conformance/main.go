@@ -3,6 +3,7 @@
 // and compares the recordings of two runs.
 //
 //	conformance api [--target URL] [--profile NAME] [--tags EXPR] [--format FMT] [--record DIR] ...
+//	conformance client [--manifest FILE] [--tags EXPR] [--format FMT] -- COMMAND [ARGS...]
 //	conformance diff DIR-A DIR-B
 package main
 
@@ -17,9 +18,12 @@ files) against a target, and compares recorded runs.
 
 Usage:
   conformance api [flags]     run the scenarios; exit 0 only if every scenario ran and passed
+  conformance client [flags] -- COMMAND [ARGS...]
+                              grade a client, given as a command, against the emulator;
+                              exit 0 only if every applicable @required scenario passed
   conformance diff A B        compare two recordings made with "api --record"
 
-Run "conformance api --help" for the flags of api.
+Run "conformance api --help" or "conformance client --help" for their flags.
 `
 
 func main() {
@@ -36,6 +40,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "api":
 		return runAPI(args[1:], stdout, stderr)
+	case "client":
+		return runClient(args[1:], stdout, stderr)
 	case "diff":
 		return runDiff(args[1:], stdout, stderr)
 	case "-h", "-help", "--help", "help":
