@@ -1,0 +1,114 @@
+package client
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// tokenSource fetches app tokens with the client credentials grant and
+// caches one until shortly before it expires.
+type tokenSource struct {
+	c                       *Client
+	url                     string
+	clientID, secret, scope string
+
+	// sem lets one caller at a time fetch a token, the others wait for
+	// it (or for their context).
+	sem chan struct{}
+
+	mu        sync.Mutex
+	current   string
+	refreshAt time.Time // wall time after which current is not used
+}
+
+func newTokenSource(c *Client, tokenURL, clientID, secret, scope string) *tokenSource {
+	return &tokenSource{c: c, url: tokenURL, clientID: clientID, secret: secret, scope: scope, sem: make(chan struct{}, 1)}
+}
+
+// cached returns the cached token if it is still good.
+func (ts *tokenSource) cached() (string, bool) {
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	return ts.current, ts.current != "" && time.Now().Before(ts.refreshAt)
+}
+
+// token returns a token to call the API with, fetching one when the cache
+// holds none that is good.
+func (ts *tokenSource) token(ctx context.Context) (string, error) {
+	if t, ok := ts.cached(); ok {
+		return t, nil
+	}
+	select {
+	case ts.sem <- struct{}{}:
+		defer func() { <-ts.sem }()
+	case <-ctx.Done():
+		return "", fmt.Errorf("waiting for a token: %w", context.Cause(ctx))
+	}
+	if t, ok := ts.cached(); ok { // another caller fetched it meanwhile
+		return t, nil
+	}
+	t, lifetime, err := ts.fetch(ctx)
+	if err != nil {
+		return "", fmt.Errorf("getting a token: %w", err)
+	}
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	ts.current = t
+	ts.refreshAt = time.Now().Add(lifetime - min(5*time.Minute, lifetime/2))
+	return t, nil
+}
+
+// invalidate drops token from the cache, if it is still the cached one:
+// the API refused it.
+func (ts *tokenSource) invalidate(token string) {
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	if ts.current == token {
+		ts.current = ""
+	}
+}
+
+// fetch asks the token endpoint for a token and returns it with its
+// lifetime.
+func (ts *tokenSource) fetch(ctx context.Context) (string, time.Duration, error) {
+	form := url.Values{
+		"grant_type":    {"client_credentials"},
+		"client_id":     {ts.clientID},
+		"client_secret": {ts.secret},
+	}
+	if strings.HasSuffix(strings.TrimRight(ts.url, "/"), "/oauth2/token") {
+		// The v1 endpoint takes the resource, not a scope.
+		form.Set("resource", strings.TrimSuffix(ts.scope, "/.default"))
+	} else {
+		form.Set("scope", ts.scope)
+	}
+	body, err := ts.c.do(ctx, &call{
+		method: "POST", url: ts.url,
+		body: []byte(form.Encode()), contentType: "application/x-www-form-urlencoded",
+	})
+	if err != nil {
+		return "", 0, err
+	}
+	// v2.0 sends numbers, v1 sends strings (and expires_on).
+	var r struct {
+		AccessToken string      `json:"access_token"`
+		ExpiresIn   json.Number `json:"expires_in"`
+		ExpiresOn   json.Number `json:"expires_on"`
+	}
+	if err := json.Unmarshal(body, &r); err != nil || r.AccessToken == "" {
+		return "", 0, fmt.Errorf("POST %s: the answer holds no access_token", redact(ts.url))
+	}
+	lifetime := 5 * time.Minute // when the answer says nothing usable
+	if s, err := strconv.ParseFloat(string(r.ExpiresIn), 64); err == nil && s > 0 {
+		lifetime = time.Duration(s * float64(time.Second))
+	} else if on, err := strconv.ParseInt(string(r.ExpiresOn), 10, 64); err == nil {
+		lifetime = max(time.Until(time.Unix(on, 0)), 0)
+	}
+	return r.AccessToken, lifetime, nil
+}
