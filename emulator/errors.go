@@ -41,17 +41,16 @@ func (s *Server) writeError(c echo.Context, err error) error {
 		x.errorCode = e.Code
 	}
 	if e.Code == apierr.TooManyRequests {
-		s.setRetryAfter(c, e.RetryAfter)
+		// The limiter's wait is emulated time; the client waits wall time.
+		setRetryAfter(c, s.clock.WallDuration(e.RetryAfter))
 	}
 	return s.writeJSON(c, e.Status(), errorBody{Error: errorDetail{Code: e.Code, Message: e.Message, Target: newTarget()}})
 }
 
-// retryAfterSeconds turns an emulated wait into whole wall-clock seconds,
-// rounded up and never 0, so that a client that waits exactly that long
-// succeeds, and a sped-up clock keeps an obedient client fast.
-func (s *Server) retryAfterSeconds(d time.Duration) int {
-	w := s.clock.WallDuration(d)
-	secs := int(math.Ceil(w.Seconds()))
+// retryAfterSeconds turns a wall-clock wait into whole seconds, rounded up
+// and never 0, so that a client that waits exactly that long succeeds.
+func retryAfterSeconds(wall time.Duration) int {
+	secs := int(math.Ceil(wall.Seconds()))
 	if secs < 1 {
 		secs = 1
 	}
@@ -82,7 +81,9 @@ func httpErrorCode(he *echo.HTTPError) *apierr.Error {
 // newTarget returns the correlation id of an error body.
 func newTarget() string { return guid.New() }
 
-// setRetryAfter sets the Retry-After header of a 429 to wait.
-func (s *Server) setRetryAfter(c echo.Context, wait time.Duration) {
-	c.Response().Header().Set(echo.HeaderRetryAfter, strconv.Itoa(s.retryAfterSeconds(wait)))
+// setRetryAfter sets the Retry-After header of a 429 to wall, a wall-clock
+// wait (docs/time.md): the caller converts an emulated wait with
+// clock.WallDuration first.
+func setRetryAfter(c echo.Context, wall time.Duration) {
+	c.Response().Header().Set(echo.HeaderRetryAfter, strconv.Itoa(retryAfterSeconds(wall)))
 }

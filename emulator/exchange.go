@@ -49,6 +49,14 @@ func noteAction(c echo.Context, id string) {
 	}
 }
 
+// noteErrorCode records the code of an error answered without writeError
+// (the identity platform's "error" value, such as invalid_client).
+func noteErrorCode(c echo.Context, code string) {
+	if x := exchangeOf(c); x != nil {
+		x.errorCode = apierr.Code(code)
+	}
+}
+
 // journaled records every request through it in the journal: method, path,
 // caller, status, Retry-After, the action it touched, the error code, the
 // fault that fired, and the start of the body.
@@ -76,7 +84,9 @@ func (s *Server) journaled(next echo.HandlerFunc) echo.HandlerFunc {
 			}
 		}()
 		if err := next(c); err != nil {
-			c.Error(err)
+			// Not c.Error: echo would hand its own context, not ac, to the
+			// error handler, and the error's code would miss the journal.
+			s.handleHTTPError(err, c)
 		}
 		dropped = false
 		s.record(c, x, rec, wall, c.Response().Status)
@@ -91,6 +101,11 @@ func (s *Server) record(c echo.Context, x *exchange, rec *bodyRecorder, wall tim
 	if x.appID == "" && r.PostForm != nil {
 		x.appID = r.PostForm.Get("client_id") // token endpoints
 	}
+	if x.appID == "" {
+		if id, _, ok := r.BasicAuth(); ok {
+			x.appID = id // a token request with client_secret_basic
+		}
+	}
 	if x.tenantID == "" {
 		x.tenantID = c.Param("tenant")
 	}
@@ -98,13 +113,16 @@ func (s *Server) record(c echo.Context, x *exchange, rec *bodyRecorder, wall tim
 	var truncated bool
 	if rec != nil {
 		body, truncated = rec.recorded()
+		if isFormBody(r) {
+			body = redactForm(body)
+		}
 	}
 	s.journal.Record(journal.Entry{
 		Time:          s.clock.Now(),
 		Wall:          wall,
 		Method:        r.Method,
 		Path:          r.URL.Path,
-		Query:         r.URL.RawQuery,
+		Query:         redactQuery(r.URL.RawQuery),
 		TenantID:      x.tenantID,
 		AppID:         x.appID,
 		Status:        status,
@@ -200,15 +218,21 @@ func (s *Server) injectFaults(next echo.HandlerFunc) echo.HandlerFunc {
 }
 
 // writeFault answers with an injected error: the rule's status and code in
-// the service's error body, with Retry-After on a 429.
+// the service's error body (the blob store's XML one under /_blob), with
+// Retry-After on a 429. The rule's retryAfter is wall time, sent as is.
 func (s *Server) writeFault(c echo.Context, d faults.Decision) error {
 	if d.Status == http.StatusTooManyRequests {
-		s.setRetryAfter(c, d.RetryAfter)
+		setRetryAfter(c, d.RetryAfter)
+	}
+	r := c.Request()
+	if strings.HasPrefix(r.URL.Path, "/_blob/") {
+		custom := d.Code != faults.DefaultCode(d.Status)
+		return s.writeBlobError(c, s.store.BlobFault(d.Status, d.Code, d.Message, custom, r.URL.Query()))
 	}
 	if x := exchangeOf(c); x != nil {
 		x.errorCode = apierr.Code(d.Code)
 	}
-	if strings.HasPrefix(c.Request().URL.Path, "/api/") {
+	if strings.HasPrefix(r.URL.Path, "/api/") {
 		return s.writeJSON(c, d.Status, errorBody{Error: errorDetail{Code: apierr.Code(d.Code), Message: d.Message, Target: newTarget()}})
 	}
 	// The token endpoints answer in the identity platform's terms.

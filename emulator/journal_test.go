@@ -2,12 +2,17 @@ package emulator_test
 
 import (
 	"encoding/json"
+	"encoding/xml"
+	"net/http"
+	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/mdelive/mde-emulator/emulator"
+	"github.com/mdelive/mde-emulator/emulator/faults"
 	"github.com/mdelive/mde-emulator/emulator/journal"
 )
 
@@ -228,5 +233,237 @@ func TestFaultLatency(t *testing.T) {
 	got := e.journal("?path=/api/machines").Entries
 	if len(got) != 2 || got[0].DurationMs < 30 || got[0].Fault == "" || got[1].Fault != "" {
 		t.Errorf("entries: %+v", got)
+	}
+}
+
+// Result downloads are journaled, without the link's sig.
+func TestJournalRecordsDownloads(t *testing.T) {
+	e := newEnv(t)
+	id := e.submit(winMachine, runScriptThenGetFile)
+	e.advance(time.Minute)
+	link := e.downloadLink(id, 0)
+	u, err := url.Parse(link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sig := u.Query().Get("sig")
+	path := strings.TrimPrefix(link, testBase)
+	if r := e.call("GET", path, "", ""); r.status != 200 {
+		t.Fatalf("download: %d %s", r.status, r.body)
+	}
+	e.advance(31 * time.Minute)
+	if r := e.call("GET", path, "", ""); r.status != 403 {
+		t.Fatalf("expired download: %d %s", r.status, r.body)
+	}
+
+	got := e.journal("?path=/_blob/*").Entries
+	if len(got) != 2 {
+		t.Fatalf("blob entries: %+v", got)
+	}
+	ok, expired := got[0], got[1]
+	if ok.Method != "GET" || ok.Path != u.Path || ok.Status != 200 || ok.ErrorCode != "" {
+		t.Errorf("download entry: %+v", ok)
+	}
+	if expired.Status != 403 || expired.ErrorCode != "AuthenticationFailed" {
+		t.Errorf("expired download entry: %+v", expired)
+	}
+	for _, en := range got {
+		q, err := url.ParseQuery(en.Query)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if q.Get("sig") != "REDACTED" || strings.Contains(en.Query, url.QueryEscape(sig)) || strings.Contains(en.Query, sig) {
+			t.Errorf("the journal keeps the link's sig: %q", en.Query)
+		}
+		if q.Get("se") != u.Query().Get("se") || q.Get("sp") != "r" {
+			t.Errorf("the rest of the query is lost: %q", en.Query)
+		}
+	}
+	// The whole journal, as the control plane serves it, has no sig.
+	r := e.call("GET", "/_emulator/journal", "", "")
+	if strings.Contains(string(r.body), url.QueryEscape(sig)) {
+		t.Errorf("sig in the journal: %s", r.body)
+	}
+	if got := e.journal("?errorCode=AuthenticationFailed").Entries; len(got) != 1 || got[0].Seq != expired.Seq {
+		t.Errorf("errorCode=AuthenticationFailed: %+v", got)
+	}
+}
+
+// A fault rule on /_blob/*: a 403 answers exactly as an expired link does;
+// other statuses in the same XML shape.
+func TestFaultsOnDownloads(t *testing.T) {
+	e := newEnv(t)
+	id := e.submit(winMachine, runScriptThenGetFile)
+	e.advance(time.Minute)
+	link := e.downloadLink(id, 0)
+	path := strings.TrimPrefix(link, testBase)
+
+	rule, err := e.srv.Faults().Add(faults.Rule{Match: faults.Match{Path: "/_blob/*"}, Calls: faults.Calls{Next: 1}, Effect: faults.Effect{Status: 403}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	faulted := e.call("GET", path, "", "")
+	if r := e.call("GET", path, "", ""); r.status != 200 {
+		t.Fatalf("after the one fault: %d %s", r.status, r.body)
+	}
+	e.advance(31 * time.Minute)
+	expired := e.call("GET", path, "", "")
+
+	for name, r := range map[string]resp{"fault": faulted, "expired": expired} {
+		if r.status != 403 || r.header.Get("x-ms-error-code") != "AuthenticationFailed" ||
+			r.header.Get("Content-Type") != "application/xml" || r.header.Get("x-ms-request-id") == "" {
+			t.Errorf("%s: %d %v", name, r.status, r.header)
+		}
+	}
+	if a, b := storageError(t, faulted.body), storageError(t, expired.body); a.Code != b.Code || firstLine(a.Message) != firstLine(b.Message) ||
+		!strings.HasPrefix(a.Detail, "Signed expiry time [") || !strings.HasPrefix(b.Detail, "Signed expiry time [") {
+		t.Errorf("fault %+v, expired link %+v", a, b)
+	}
+	entries := e.journal("?path=/_blob/*").Entries
+	if len(entries) != 3 || entries[0].Fault != rule.ID || entries[0].ErrorCode != "AuthenticationFailed" || entries[0].Status != 403 {
+		t.Errorf("journal: %+v", entries)
+	}
+
+	// Other statuses: the blob store's codes, a rule's own code kept.
+	e.token = e.mint(`{}`) // the first expired with the link
+	fresh := strings.TrimPrefix(e.downloadLink(id, 0), testBase)
+	for _, tc := range []struct {
+		effect     faults.Effect
+		code       string
+		retryAfter string
+	}{
+		{faults.Effect{Status: 503}, "ServerBusy", ""},
+		{faults.Effect{Status: 500}, "InternalError", ""},
+		{faults.Effect{Status: 404}, "BlobNotFound", ""},
+		{faults.Effect{Status: 429, RetryAfter: faults.Duration(30 * time.Second)}, "ServerBusy", "30"},
+		{faults.Effect{Status: 500, Code: "OperationTimedOut", Message: "timed out"}, "OperationTimedOut", ""},
+	} {
+		if _, err := e.srv.Faults().Add(faults.Rule{Match: faults.Match{Path: "/_blob/*"}, Calls: faults.Calls{Next: 1}, Effect: tc.effect}); err != nil {
+			t.Fatal(err)
+		}
+		r := e.call("GET", fresh, "", "")
+		se := storageError(t, r.body)
+		if r.status != tc.effect.Status || se.Code != tc.code || r.header.Get("x-ms-error-code") != tc.code || r.header.Get("Retry-After") != tc.retryAfter {
+			t.Errorf("%+v: %d %v %s", tc.effect, r.status, r.header, r.body)
+		}
+	}
+	if r := e.call("GET", fresh, "", ""); r.status != 200 {
+		t.Errorf("without faults: %d %s", r.status, r.body)
+	}
+}
+
+type blobError struct {
+	Code    string `xml:"Code"`
+	Message string `xml:"Message"`
+	Detail  string `xml:"AuthenticationErrorDetail"`
+}
+
+func storageError(t *testing.T, body []byte) blobError {
+	t.Helper()
+	var b blobError
+	if err := xml.Unmarshal(body, &b); err != nil {
+		t.Fatalf("not the blob store's XML error: %v: %s", err, body)
+	}
+	return b
+}
+
+func firstLine(s string) string { l, _, _ := strings.Cut(s, "\n"); return l }
+
+// Errors that handlers return carry their code into the journal, strict
+// responses or not (strict mode used to hide that they did not).
+func TestJournalErrorCodes(t *testing.T) {
+	for _, strict := range []bool{false, true} {
+		t.Run("strict="+strconv.FormatBool(strict), func(t *testing.T) {
+			e := newEnv(t, func(o *emulator.Options) { o.StrictResponses = strict })
+			e.submit(winMachine, runScriptThenGetFile)
+			if r := e.api("POST", "/api/machines/"+winMachine+"/runliveresponse", runScriptThenGetFile); r.status != 400 {
+				t.Fatalf("second submit: %d %s", r.status, r.body)
+			}
+			if got := e.journal("?errorCode=ActiveRequestAlreadyExists").Entries; len(got) != 1 || got[0].Status != 400 || got[0].Method != "POST" {
+				t.Errorf("errorCode=ActiveRequestAlreadyExists: %+v", got)
+			}
+			cases := []struct {
+				method, path, token, body string
+				status                    int
+				code                      string
+			}{
+				{"GET", "/api/machineactions/00000000-0000-4000-8000-000000000000", e.token, "", 404, "ResourceNotFound"},
+				{"GET", "/api/libraryfiles", e.mint(`{"clientId":"` + readClientID + `"}`), "", 403, "Forbidden"},
+				{"POST", "/api/machines/" + win10Machine + "/runliveresponse", e.token, `{"Commands":[]}`, 400, "InvalidRequestBody"},
+				{"GET", "/api/machines?$select=id", e.token, "", 400, "ODataError"},
+				{"GET", "/api/machines", "", "", 401, "Unauthorized"},
+			}
+			for _, tc := range cases {
+				r := e.call(tc.method, tc.path, tc.token, tc.body)
+				if r.status != tc.status || r.errorCode() != tc.code {
+					t.Errorf("%s %s: %d %s, want %d %s", tc.method, tc.path, r.status, r.body, tc.status, tc.code)
+					continue
+				}
+				j := e.journal("")
+				if last := j.Entries[len(j.Entries)-1]; last.Status != tc.status || last.ErrorCode != tc.code {
+					t.Errorf("%s %s: journal status %d errorCode %q, want %d %s", tc.method, tc.path, last.Status, last.ErrorCode, tc.status, tc.code)
+				}
+			}
+			// The identity platform's errors carry its error value.
+			r := e.call("POST", "/"+tenantID+"/oauth2/v2.0/token", "", "grant_type=client_credentials&client_id="+soarClientID+"&client_secret=wrong&scope=x%2F.default",
+				"Content-Type", "application/x-www-form-urlencoded")
+			j := e.journal("")
+			if last := j.Entries[len(j.Entries)-1]; r.status != 401 || last.ErrorCode != "invalid_client" {
+				t.Errorf("token error: %d, journal errorCode %q", r.status, last.ErrorCode)
+			}
+		})
+	}
+}
+
+// Token requests are journaled without their secrets, and an HTTP Basic
+// one with its app.
+func TestJournalKeepsNoSecrets(t *testing.T) {
+	e := newEnv(t)
+	form := "grant_type=client_credentials&client_id=" + soarClientID + "&client_secret=" + defaultSecret +
+		"&scope=" + url.QueryEscape("https://api.securitycenter.microsoft.com/.default") +
+		"&client_assertion=eyJassertion&password=hunter2&refresh_token=rt-value&code=auth-code"
+	if r := e.call("POST", "/"+tenantID+"/oauth2/v2.0/token", "", form, "Content-Type", "application/x-www-form-urlencoded"); r.status != 200 {
+		t.Fatalf("token: %d %s", r.status, r.body)
+	}
+	req, err := http.NewRequest("POST", testBase+"/"+tenantID+"/oauth2/v2.0/token",
+		strings.NewReader("grant_type=client_credentials&scope="+url.QueryEscape("https://api.securitycenter.microsoft.com/.default")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth(lrClientID, defaultSecret)
+	if r := e.send(req); r.status != 200 {
+		t.Fatalf("basic token: %d %s", r.status, r.body)
+	}
+
+	got := e.journal("?path=/*/oauth2/*").Entries
+	if len(got) != 2 {
+		t.Fatalf("token entries: %+v", got)
+	}
+	body, err := url.ParseQuery(got[0].RequestBody)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"client_secret", "client_assertion", "password", "refresh_token", "code"} {
+		if body.Get(k) != "REDACTED" {
+			t.Errorf("%s=%q in the journal", k, body.Get(k))
+		}
+	}
+	for _, secret := range []string{defaultSecret, "eyJassertion", "hunter2", "rt-value", "auth-code"} {
+		if strings.Contains(got[0].RequestBody, secret) {
+			t.Errorf("the journal keeps %q: %s", secret, got[0].RequestBody)
+		}
+	}
+	if body.Get("client_id") != soarClientID || body.Get("grant_type") != "client_credentials" {
+		t.Errorf("the rest of the body is lost: %s", got[0].RequestBody)
+	}
+	if got[0].AppID != soarClientID {
+		t.Errorf("form token app %q", got[0].AppID)
+	}
+	if basic := got[1]; basic.AppID != lrClientID || basic.TenantID != tenantID || basic.Status != 200 {
+		t.Errorf("basic token entry: %+v", basic)
+	}
+	if r := e.call("GET", "/_emulator/journal", "", ""); strings.Contains(string(r.body), defaultSecret) {
+		t.Errorf("the secret is in the journal: %s", r.body)
 	}
 }

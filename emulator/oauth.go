@@ -34,6 +34,7 @@ func (s *Server) token(c echo.Context, v2 bool) error {
 	h.Set("Cache-Control", "no-store, no-cache")
 	h.Set("Pragma", "no-cache")
 	if oerr != nil {
+		noteErrorCode(c, oerr.Error)
 		return s.writeJSON(c, oerr.Status, oerr)
 	}
 	return s.writeJSON(c, http.StatusOK, resp)
@@ -53,6 +54,7 @@ func (s *Server) openIDConfigurationV2(c echo.Context) error { return s.openIDCo
 func (s *Server) openIDConfiguration(c echo.Context, v2 bool) error {
 	doc, ok := s.authority.OpenIDConfiguration(c.Param("tenant"), baseURL(c), v2)
 	if !ok {
+		noteErrorCode(c, "invalid_tenant")
 		return c.JSON(http.StatusBadRequest, map[string]any{
 			"error":             "invalid_tenant",
 			"error_description": "AADSTS90002: Tenant '" + c.Param("tenant") + "' not found.",

@@ -35,7 +35,9 @@ func (s *Server) routes() (main, control *echo.Echo) {
 	idp.GET("/.well-known/openid-configuration", s.openIDConfigurationV1)
 	idp.GET("/v2.0/.well-known/openid-configuration", s.openIDConfigurationV2)
 
-	e.GET("/_blob/*", s.downloadBlob)
+	// Result downloads: journaled (their sig redacted) and faultable, no
+	// token (the link is the credential).
+	e.GET("/_blob/*", s.downloadBlob, s.journaled, s.injectFaults)
 
 	control = s.newEcho()
 	s.controlRoutes(control.Group("/_emulator"))

@@ -129,7 +129,7 @@ func New(opts Options) (*Server, error) {
 	s.journal = journal.New(opts.JournalSize, opts.JournalBodyCap)
 	s.faults = faults.New()
 	s.limiter = limits.NewLimiter(profile)
-	s.authority, err = identity.New(identity.Options{Now: clk.Now, Key: key})
+	s.authority, err = identity.New(identity.Options{Now: clk.Now, Wall: clock.Wall, EmulatedDuration: clk.EmulatedDuration, Key: key})
 	if err != nil {
 		clk.Close()
 		return nil, fmt.Errorf("emulator: %w", err)

@@ -168,6 +168,22 @@ func (c *Clock) WallDuration(d time.Duration) time.Duration {
 	return scaleDuration(d, 1/b.scale)
 }
 
+// EmulatedDuration is the inverse of WallDuration: it expresses the wall
+// duration d in emulated time, d*scale in Real mode (rounded up to the
+// nanosecond) and d in Manual mode (where, by WallDuration's convention,
+// wall and emulated durations are the same). Use it for what a client
+// measures with its own clock, such as a token's expires_in: something that
+// must stop working once d of wall time has passed ends d*scale of emulated
+// time from now. The conversion uses the mode and scale of the moment; a
+// later SetMode or SetScale does not change durations already converted.
+func (c *Clock) EmulatedDuration(d time.Duration) time.Duration {
+	b := c.base.Load()
+	if b.mode != Real {
+		return d
+	}
+	return scaleDuration(d, b.scale)
+}
+
 // SetMode switches the clock to mode m, keeping emulated time continuous:
 // Now right after the switch is Now right before it. An unknown mode panics.
 func (c *Clock) SetMode(m Mode) {

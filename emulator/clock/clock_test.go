@@ -482,6 +482,39 @@ func TestWallDuration(t *testing.T) {
 	}
 }
 
+func TestEmulatedDuration(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name  string
+		mode  clock.Mode
+		scale float64
+		d     time.Duration
+		want  time.Duration
+	}{
+		{name: "real, scale 1", mode: clock.Real, scale: 1, d: time.Minute, want: time.Minute},
+		{name: "real, scale 60", mode: clock.Real, scale: 60, d: 2 * time.Second, want: 2 * time.Minute},
+		{name: "real, slowed down", mode: clock.Real, scale: 0.5, d: 2 * time.Minute, want: time.Minute},
+		{name: "real, rounded up", mode: clock.Real, scale: 1.0 / 3, d: 10, want: 4},
+		{name: "manual ignores scale", mode: clock.Manual, scale: 60, d: time.Minute, want: time.Minute},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			c := clock.New(t0, tt.mode, tt.scale)
+			defer c.Close()
+			got := c.EmulatedDuration(tt.d)
+			if got != tt.want {
+				t.Errorf("EmulatedDuration(%v) = %v, want %v", tt.d, got, tt.want)
+			}
+			// The inverse of WallDuration: rounding is up, so the round
+			// trip never comes back shorter than d.
+			if back := c.WallDuration(got); back < tt.d {
+				t.Errorf("WallDuration(EmulatedDuration(%v)) = %v", tt.d, back)
+			}
+		})
+	}
+}
+
 func TestReset(t *testing.T) {
 	t.Parallel()
 	c := newManual(t)

@@ -36,6 +36,8 @@
 //     anything else "Error"), the message from the code. retryAfter is only
 //     allowed with 429 and defaults to [DefaultRetryAfter] (1s), so an
 //     injected 429 always carries Retry-After, as the real service's do.
+//     It is wall time, sent as is (rounded up to whole seconds) whatever
+//     the speed of the emulator's clock.
 //   - {"latency": d} or {"latency": min, "latencyMax": max}: delay the call
 //     by d, or by a duration drawn uniformly from [min, max] (nanosecond
 //     steps, both ends included). Both are at most [MaxLatency]. A latency

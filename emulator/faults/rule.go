@@ -58,6 +58,8 @@ type Effect struct {
 	// Message is the error message of the body; it defaults from Code.
 	Message string `json:"message,omitempty"`
 	// RetryAfter is the Retry-After of a 429; DefaultRetryAfter when omitted.
+	// It is wall time, what the client receives: not scaled by a sped-up
+	// clock, and rounded up to whole seconds in the header.
 	RetryAfter Duration `json:"retryAfter,omitempty"`
 	// Latency delays the call; with LatencyMax, the delay is drawn uniformly
 	// from [Latency, LatencyMax].
@@ -159,6 +161,12 @@ func (p problems) err() error {
 	}
 	return &RuleError{Problems: p}
 }
+
+// DefaultCode is the code an effect with status and no code of its own
+// gets (400 BadRequest, 403 Forbidden, ...; "Error" for a status without
+// one). A layer that answers in other terms (the blob store's) compares a
+// rule's code with it to tell a defaulted code from one the rule named.
+func DefaultCode(status int) string { return defaultCode(status) }
 
 // defaultCode is the error code of an effect with a status and no code.
 func defaultCode(status int) string {

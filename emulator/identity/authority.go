@@ -33,6 +33,15 @@ type Options struct {
 	// Now is the emulator clock; required. Token lifetimes, expiry and the
 	// cache's expiry checks all read it.
 	Now func() time.Time
+	// EmulatedDuration converts a lifetime measured in the client's wall
+	// time (expires_in) into emulated time, the time exp is checked
+	// against: clock.Clock.EmulatedDuration. Nil: durations are the same in
+	// both (a clock that is not sped up).
+	EmulatedDuration func(time.Duration) time.Duration
+	// Wall reads the wall clock, for the absolute instants a client
+	// compares with its own clock (v1 expires_on and not_before):
+	// clock.Wall. Nil: Now.
+	Wall func() time.Time
 	// Issuer returns the iss claim of tokens for a tenant. Nil:
 	// "https://sts.windows.net/{tid}/", the issuer of the v1.0 tokens Entra
 	// issues for the Defender for Endpoint API.
@@ -49,6 +58,8 @@ type Authority struct {
 	key    *rsa.PrivateKey
 	kid    string
 	now    func() time.Time
+	wall   func() time.Time
+	toEmu  func(time.Duration) time.Duration
 	issuer func(string) string
 	parser *jwt.Parser
 	jwks   []byte
@@ -122,7 +133,15 @@ func New(opts Options) (*Authority, error) {
 		key:    key,
 		kid:    b64(sum[:]), // Entra's kid is the certificate's x5t
 		now:    opts.Now,
+		wall:   opts.Wall,
+		toEmu:  opts.EmulatedDuration,
 		issuer: opts.Issuer,
+	}
+	if a.wall == nil {
+		a.wall = a.now
+	}
+	if a.toEmu == nil {
+		a.toEmu = func(d time.Duration) time.Duration { return d }
 	}
 	if a.issuer == nil {
 		a.issuer = func(tid string) string { return "https://sts.windows.net/" + tid + "/" }

@@ -300,10 +300,20 @@ func (a *Authority) Mint(req MintRequest) (string, *TokenResponse, error) {
 // aud, iss, iat, nbf, exp, the app's identity (appid, appidacr, azp, azpacr,
 // idp, idtyp "app", oid, sub, tid), a random uti, roles when there are any,
 // app_displayname and ver "1.0". iat and nbf are backdated 5 minutes.
+//
+// lifetime is measured in the client's wall time (docs/time.md): expires_in
+// is lifetime, and the token stops verifying once lifetime of wall time has
+// passed, so exp (emulated, what Verify checks) is now plus lifetime
+// converted to emulated time, in whole seconds (cut, like every NumericDate:
+// the token is refused once its lifetime has passed, never after). The
+// claims iat, nbf and exp are emulated instants; the v1
+// response's expires_on and not_before are wall-clock instants, which a
+// client can compare with its own clock.
 func (a *Authority) mint(app *App, roles []string, aud string, lifetime time.Duration) (string, *TokenResponse, error) {
 	now := a.now()
 	iat := now.Add(-notBeforeSkew)
-	exp := now.Add(lifetime)
+	exp := now.Add(a.toEmu(lifetime))
+	wall := a.wall()
 	oid := nameGUID(app.TenantID + "/" + app.ClientID)
 	claims := jwt.MapClaims{
 		"aud":             aud,
@@ -339,8 +349,8 @@ func (a *Authority) mint(app *App, roles []string, aud string, lifetime time.Dur
 		TokenType:    "Bearer",
 		ExpiresIn:    secs,
 		ExtExpiresIn: secs,
-		ExpiresOn:    exp.Unix(),
-		NotBefore:    iat.Unix(),
+		ExpiresOn:    wall.Add(time.Duration(secs) * time.Second).Unix(),
+		NotBefore:    wall.Add(-notBeforeSkew).Unix(),
 		AccessToken:  raw,
 	}, nil
 }

@@ -435,3 +435,60 @@ func TestMintExpired(t *testing.T) {
 		t.Fatalf("Verify of an expired minted token = %v, want Unauthorized", err)
 	}
 }
+
+// TestLifetimeIsWallTime: under a clock sped up 60 times, expires_in stays
+// the requested lifetime, exp (emulated) is lifetime×60 away so the token
+// stops verifying after lifetime of wall time, and the v1 response's
+// expires_on and not_before are wall-clock instants.
+func TestLifetimeIsWallTime(t *testing.T) {
+	t.Parallel()
+	key, _ := testKeys()
+	clk := &fakeClock{t: t0}
+	wallNow := time.Date(2031, 7, 1, 8, 0, 0, 0, time.UTC) // far from emulated time
+	a, err := New(Options{Key: key, Now: clk.Now,
+		Wall:             func() time.Time { return wallNow },
+		EmulatedDuration: func(d time.Duration) time.Duration { return 60 * d },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.SetApps(testApps)
+
+	resp, oerr := a.ClientCredentials(tenantA, with(clientForm(clientA1, secretA1), "resource", DefaultAudience), false)
+	if oerr != nil {
+		t.Fatal(oerr.Description)
+	}
+	if resp.ExpiresIn != 3599 {
+		t.Errorf("expires_in = %d, want 3599", resp.ExpiresIn)
+	}
+	if got, want := resp.ExpiresOn, wallNow.Unix()+3599; got != want {
+		t.Errorf("expires_on = %d, want wall now + 3599 = %d", got, want)
+	}
+	if got, want := resp.NotBefore, wallNow.Unix()-300; got != want {
+		t.Errorf("not_before = %d, want wall now - 300 = %d", got, want)
+	}
+	claims := decodeClaims(t, resp.AccessToken)
+	if got, want := claims["exp"], float64(t0.Add(60*3599*time.Second).Unix()); got != want {
+		t.Errorf("exp = %v, want emulated now + 3599 s × 60 = %v", got, want)
+	}
+	if got, want := claims["nbf"], float64(t0.Add(-5*time.Minute).Unix()); got != want {
+		t.Errorf("nbf = %v, want emulated now - 5 min = %v", got, want)
+	}
+
+	// A 2 s token (Mint): valid until 120 emulated seconds have passed.
+	raw, mresp, err := a.Mint(MintRequest{ExpiresIn: 2 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if mresp.ExpiresIn != 2 || mresp.ExpiresOn != 0 {
+		t.Errorf("Mint response: %+v", mresp)
+	}
+	clk.Advance(2*time.Minute - time.Millisecond)
+	if _, err := a.Verify(raw); err != nil {
+		t.Errorf("just before 2 wall seconds: %v", err)
+	}
+	clk.Advance(time.Millisecond)
+	if _, err := a.Verify(raw); err == nil {
+		t.Error("verified after 2 wall seconds")
+	}
+}

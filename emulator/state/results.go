@@ -6,6 +6,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"net/url"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/mdelive/mde-emulator/emulator/apierr"
+	"github.com/mdelive/mde-emulator/emulator/clock"
 )
 
 // result is what a completed command left to download.
@@ -59,24 +61,59 @@ func (t *Tenant) DownloadLink(id string, index int, baseURL string) (string, err
 		return "", apierr.New(apierr.BadRequest,
 			"Command %d of machine action %s has no result: its status is %s.", index, a.id, c.status)
 	}
-	// se has whole seconds: round up, so that a link is valid for at least
-	// the whole lifetime, never a fraction of a second less.
-	expiry := t.store.clock.Now().Add(t.store.Profile().LinkLifetime).UTC()
-	if whole := expiry.Truncate(time.Second); whole.Before(expiry) {
-		expiry = whole.Add(time.Second)
-	}
-	se := expiry.Format(time.RFC3339)
+	// A link works for the profile's link lifetime of the client's wall
+	// time (docs/time.md). se, the expiry a client reads, is the wall-clock
+	// instant, rounded up to the whole second. What the emulator checks is
+	// the emulated instant the lifetime ends at (the lifetime converted to
+	// emulated time, rounded up to the whole second too), carried inside
+	// sig so that it is signed with the path and se.
+	clk := t.store.clock
+	lifetime := t.store.Profile().LinkLifetime
+	se := ceilSecond(clock.Wall().Add(lifetime)).UTC().Format(time.RFC3339)
+	expiry := ceilSecond(clk.Now().Add(clk.EmulatedDuration(lifetime)))
 	path := fmt.Sprintf("%s%s/%s/CustomPlaybookCommandOutput/%d", BlobPrefix, t.ID, a.id, index)
-	q := url.Values{"se": {se}, "sp": {"r"}, "sv": {"2019-07-07"}, "sr": {"b"}, "sig": {t.sign(path, se)}}
+	q := url.Values{"se": {se}, "sp": {"r"}, "sv": {"2019-07-07"}, "sr": {"b"}, "sig": {t.sign(path, se, expiry)}}
 	return strings.TrimSuffix(baseURL, "/") + path + "?" + q.Encode(), nil
 }
 
-func (t *Tenant) sign(path, se string) string {
+// ceilSecond rounds t up to the whole second.
+func ceilSecond(t time.Time) time.Time {
+	if whole := t.Truncate(time.Second); whole.Before(t) {
+		return whole.Add(time.Second)
+	}
+	return t
+}
+
+// sign returns the sig of a link to path with the shown expiry se and the
+// emulated expiry: the emulated expiry (8 bytes, Unix nanoseconds) followed
+// by the HMAC of all three, in base64. A client treats it as opaque.
+func (t *Tenant) sign(path, se string, expiry time.Time) string {
+	var exp [8]byte
+	binary.BigEndian.PutUint64(exp[:], uint64(expiry.UnixNano()))
+	return base64.StdEncoding.EncodeToString(append(exp[:], t.mac(path, se, exp[:])...))
+}
+
+func (t *Tenant) mac(path, se string, exp []byte) []byte {
 	h := hmac.New(sha256.New, t.linkKey)
 	h.Write([]byte(path))
 	h.Write([]byte{0})
 	h.Write([]byte(se))
-	return base64.StdEncoding.EncodeToString(h.Sum(nil))
+	h.Write([]byte{0})
+	h.Write(exp)
+	return h.Sum(nil)
+}
+
+// verify checks sig against path and se and returns the emulated expiry it
+// carries.
+func (t *Tenant) verify(path, se, sig string) (time.Time, bool) {
+	b, err := base64.StdEncoding.DecodeString(sig)
+	if err != nil || len(b) != 8+sha256.Size {
+		return time.Time{}, false
+	}
+	if !hmac.Equal(b[8:], t.mac(path, se, b[:8])) {
+		return time.Time{}, false
+	}
+	return time.Unix(0, int64(binary.BigEndian.Uint64(b[:8]))).UTC(), true
 }
 
 // BlobError is an error of the blob store, in Azure Storage's terms.
@@ -96,14 +133,57 @@ type Blob struct {
 	ContentType string
 }
 
+// authFailed is the blob store's refusal of a link's credentials.
+func authFailed(detail string) *BlobError {
+	return &BlobError{Status: 403, Code: "AuthenticationFailed",
+		Message: "Server failed to authenticate the request. Make sure the value of Authorization header is formed correctly including the signature.",
+		Detail:  detail}
+}
+
+// ExpiredLinkError is the blob store's answer to a link whose time is up
+// (q is the link's query: its se is named). A fault rule that fails a
+// download with 403 answers with it too.
+func (s *Store) ExpiredLinkError(q url.Values) *BlobError {
+	return authFailed(fmt.Sprintf("Signed expiry time [%s] must be after signed start time [%s]",
+		formatSE(q.Get("se")), clock.Wall().UTC().Format(time.RFC1123)))
+}
+
+// BlobFault is the blob store's answer when a fault rule fails a download
+// with status. A 403 is exactly the refusal of an expired link. Other
+// statuses carry Azure Storage's code for them (400 InvalidInput, 404
+// BlobNotFound, 429 and 503 ServerBusy, 500 InternalError) with its
+// message, unless the rule named a code of its own (custom true), which is
+// kept with the rule's message.
+func (s *Store) BlobFault(status int, code, message string, custom bool, q url.Values) *BlobError {
+	if status == 403 {
+		return s.ExpiredLinkError(q)
+	}
+	if !custom {
+		switch status {
+		case 400:
+			code, message = "InvalidInput", "One of the request inputs is not valid."
+		case 404:
+			code, message = "BlobNotFound", "The specified blob does not exist."
+		case 429, 503:
+			code, message = "ServerBusy", "The server is currently unable to receive requests. Please retry your request."
+		case 500:
+			code, message = "InternalError", "The server encountered an internal error. Please retry the request."
+		}
+	}
+	return &BlobError{Status: status, Code: code, Message: message}
+}
+
+// formatSE shows a link's se as Azure Storage does in its error detail.
+func formatSE(se string) string {
+	if t, err := time.Parse(time.RFC3339, se); err == nil {
+		return t.UTC().Format(time.RFC1123)
+	}
+	return se
+}
+
 // Blob serves the result blob at path (below BlobPrefix) with the query of
 // a link made by DownloadLink.
 func (s *Store) Blob(path string, q url.Values) (Blob, *BlobError) {
-	authFailed := func(detail string) *BlobError {
-		return &BlobError{Status: 403, Code: "AuthenticationFailed",
-			Message: "Server failed to authenticate the request. Make sure the value of Authorization header is formed correctly including the signature.",
-			Detail:  detail}
-	}
 	notFound := &BlobError{Status: 404, Code: "BlobNotFound", Message: "The specified blob does not exist."}
 	rest, ok := strings.CutPrefix(path, BlobPrefix)
 	if !ok {
@@ -121,17 +201,16 @@ func (s *Store) Blob(path string, q url.Values) (Blob, *BlobError) {
 	if se == "" || sig == "" {
 		return Blob{}, authFailed("Signature fields not well formed.")
 	}
-	if !hmac.Equal([]byte(sig), []byte(t.sign(path, se))) {
+	expiry, ok := t.verify(path, se, sig)
+	if !ok {
 		return Blob{}, authFailed("Signature did not match. String to sign used was r\n\n" + se)
 	}
-	expiry, err := time.Parse(time.RFC3339, se)
-	if err != nil {
+	if _, err := time.Parse(time.RFC3339, se); err != nil {
 		return Blob{}, authFailed("Signature fields not well formed.")
 	}
 	now := s.clock.Now()
 	if !now.Before(expiry) {
-		return Blob{}, authFailed(fmt.Sprintf("Signed expiry time [%s] must be after signed start time [%s]",
-			expiry.Format(time.RFC1123), now.UTC().Format(time.RFC1123)))
+		return Blob{}, s.ExpiredLinkError(q)
 	}
 	index, err := strconv.Atoi(parts[3])
 	if err != nil {

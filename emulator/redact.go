@@ -1,0 +1,74 @@
+package emulator
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+)
+
+// redacted replaces a credential's value in what the journal records.
+const redacted = "REDACTED"
+
+// secretFormKeys are the form fields whose values are credentials: the
+// journal keeps their names, never their values.
+var secretFormKeys = []string{"client_secret", "client_assertion", "password", "refresh_token", "code"}
+
+// secretQueryKeys are the query parameters whose values are credentials: a
+// result link's signature.
+var secretQueryKeys = []string{"sig"}
+
+// isFormBody reports whether the body of r is form-encoded: by its
+// Content-Type, or because it goes to a token endpoint (which reads its
+// body as a form, and may be sent one without the header).
+func isFormBody(r *http.Request) bool {
+	const form = "application/x-www-form-urlencoded"
+	if ct := strings.TrimSpace(r.Header.Get("Content-Type")); len(ct) >= len(form) && strings.EqualFold(ct[:len(form)], form) {
+		return true // without parsing the media type: this runs on every request with a body
+	}
+	return r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/token")
+}
+
+// redactForm returns the form-encoded body with the values of
+// secretFormKeys replaced by REDACTED; everything else is kept byte for
+// byte (a body cut by the journal's cap included).
+func redactForm(body string) string { return redactPairs(body, secretFormKeys) }
+
+// redactQuery returns the raw query with the values of secretQueryKeys
+// replaced by REDACTED.
+func redactQuery(raw string) string {
+	if !strings.Contains(raw, "sig") {
+		return raw // the common case, without allocating
+	}
+	return redactPairs(raw, secretQueryKeys)
+}
+
+// redactPairs replaces the values of keys in the &-separated key=value
+// pairs of s. Keys are compared after unescaping, without case.
+func redactPairs(s string, keys []string) string {
+	if s == "" {
+		return s
+	}
+	parts := strings.Split(s, "&")
+	changed := false
+	for i, p := range parts {
+		k, _, ok := strings.Cut(p, "=")
+		if !ok {
+			continue
+		}
+		name := k
+		if u, err := url.QueryUnescape(k); err == nil {
+			name = u
+		}
+		for _, secret := range keys {
+			if strings.EqualFold(strings.TrimSpace(name), secret) {
+				parts[i] = k + "=" + redacted
+				changed = true
+				break
+			}
+		}
+	}
+	if !changed {
+		return s
+	}
+	return strings.Join(parts, "&")
+}
