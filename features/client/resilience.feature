@@ -14,7 +14,7 @@ Feature: Surviving the network and the platform
     And it asked for a new token at most once per 401
 
   @required @run-script
-  Scenario: the new action is not found for a few seconds after the 201
+  Scenario: the new action is not found at first, right after the 201
     Given the first 2 polls of the new action answer 404
     When the client runs "run-script win-01.contoso.local Get-Processes.ps1"
     Then it got a 404 while polling

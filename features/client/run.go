@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -92,7 +93,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if out == nil {
 		out = os.Stdout
 	}
-	k := &kit{command: cfg.Command, manifest: cfg.Manifest, env: cfg.Env, workDir: cfg.WorkDir, deadlineFactor: cfg.DeadlineFactor}
+	k := &kit{command: absoluteFiles(cfg.Command), manifest: cfg.Manifest, env: cfg.Env, workDir: cfg.WorkDir, deadlineFactor: cfg.DeadlineFactor}
 	if k.deadlineFactor <= 0 {
 		k.deadlineFactor = 1
 	}
@@ -128,6 +129,29 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	res := k.result
 	fmt.Fprint(out, res.Report(nameOf(cfg)))
 	return &res, nil
+}
+
+// absoluteFiles returns command with the words that name existing files
+// relative to the kit's working directory made absolute: the adapter
+// runs in its scratch directory, where "python3 myclient.py" would not
+// find its script.
+func absoluteFiles(command []string) []string {
+	out := slices.Clone(command)
+	for i, arg := range out {
+		if arg == "" || filepath.IsAbs(arg) || strings.HasPrefix(arg, "-") {
+			continue
+		}
+		if _, err := os.Stat(arg); err != nil {
+			continue
+		}
+		if i == 0 && !strings.ContainsRune(arg, filepath.Separator) {
+			continue // a program found on the PATH keeps its name
+		}
+		if abs, err := filepath.Abs(arg); err == nil {
+			out[i] = abs
+		}
+	}
+	return out
 }
 
 func nameOf(cfg Config) string {

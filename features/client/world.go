@@ -220,7 +220,7 @@ func (w *world) clientActions() []string {
 func (w *world) clientAction() (state.ActionView, error) {
 	ids := w.clientActions()
 	if len(ids) == 0 {
-		return state.ActionView{}, w.fail("the client created no action: no POST runliveresponse was answered 201.", w.requests())
+		return state.ActionView{}, w.fail("The client created no action: no POST runliveresponse was answered 201.", w.requests())
 	}
 	a, err := w.tenant.Action(ids[len(ids)-1])
 	if err != nil {
