@@ -57,7 +57,7 @@ func parseClientFlags(args []string, stderr io.Writer) (*clientFlags, error) {
 	fset.StringVar(&f.format, "format", "pretty", "output formats, comma-separated: pretty, progress, junit:FILE, cucumber:FILE")
 	fset.StringVar(&f.features, "features", "", "directory of client feature files to run (default: the ones built in)")
 	fset.StringVar(&f.workDir, "work-dir", "", "directory for the scenarios' scratch directories, kept after the run (default: a temporary one, removed)")
-	fset.IntVar(&f.concurrency, "concurrency", max(4, 2*runtime.NumCPU()), "scenarios run at once (each has its own emulator)")
+	fset.IntVar(&f.concurrency, "concurrency", max(8, 2*runtime.NumCPU()), "scenarios run at once (each has its own emulator)")
 	fset.Float64Var(&f.deadlineFactor, "deadline-factor", 1, "multiply every scenario's deadline (a client is killed and reported hung past it)")
 	fset.BoolVar(&f.noColors, "no-colors", false, "no ANSI colours in the output")
 	if err := fset.Parse(args); err != nil {

@@ -49,6 +49,7 @@ const (
 	unauthorized     = "a 401 in the middle of a run: one new token, then on"
 	notFoundAfter201 = "the new action is not found at first, right after the 201"
 	expiredLink      = "an expired download link: a new link, not a new action"
+	internalError    = "500 while polling: retries with backoff"
 	unavailable      = "503 while polling: retries with backoff"
 	dropped          = "dropped connections while polling"
 	down             = "the API stays down: bounded retries, then a clear failure"
@@ -100,6 +101,7 @@ func clients() []gradedClient {
 				unauthorized,
 				notFoundAfter201,
 				expiredLink,
+				internalError,
 				unavailable,
 				dropped,
 				down,

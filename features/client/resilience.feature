@@ -32,12 +32,17 @@ Feature: Surviving the network and the platform
     And it submitted 1 live response action
 
   @required @run-script
-  Scenario: 503 while polling: retries with backoff
-    Given the next 3 polls answer 503
+  Scenario Outline: <status> while polling: retries with backoff
+    Given the next 3 polls answer <status>
     When the client runs "run-script win-01.contoso.local Get-Processes.ps1"
     Then the client exits 0
     And its standard output contains "explorer"
     And it never called a failing endpoint again within 0.5 seconds
+
+    Examples:
+      | status |
+      | 500    |
+      | 503    |
 
   @required @run-script
   Scenario: dropped connections while polling

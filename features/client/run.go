@@ -123,8 +123,11 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		},
 	}
 	status := suite.Run()
-	if status == 2 || (status != 0 && len(k.result.Scenarios) == 0) {
+	switch {
+	case status == 2 || (status != 0 && len(k.result.Scenarios) == 0):
 		return nil, fmt.Errorf("client: the feature files could not be run (godog status %d)", status)
+	case len(k.result.Scenarios) == 0:
+		return nil, fmt.Errorf("client: no scenario matches the tags %q", cfg.Tags)
 	}
 	res := k.result
 	fmt.Fprint(out, res.Report(nameOf(cfg)))
