@@ -1,0 +1,7 @@
+package emulator_test
+
+// hostileAuthCases returns the hostile inputs of this area for
+// TestHostileInput.
+func hostileAuthCases() []hostileCase {
+	return nil
+}
