@@ -116,10 +116,10 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	concurrency := max(cfg.Concurrency, 1)
 	suite := godog.TestSuite{
 		Name:                "client",
-		ScenarioInitializer: k.initializer(ctx),
+		ScenarioInitializer: k.initializer,
 		Options: &godog.Options{
 			Format: format, Output: out, FS: features, Paths: []string{"."}, Tags: cfg.Tags,
-			Strict: true, Concurrency: concurrency, NoColors: cfg.NoColors,
+			Strict: true, Concurrency: concurrency, NoColors: cfg.NoColors, DefaultContext: ctx,
 		},
 	}
 	status := suite.Run()
@@ -167,51 +167,49 @@ func nameOf(cfg Config) string {
 // initializer sets up each scenario: a fresh world before it (or a skip
 // when the client lacks its operation), the result and the clean-up
 // after it.
-func (k *kit) initializer(ctx context.Context) func(*godog.ScenarioContext) {
-	return func(sc *godog.ScenarioContext) {
-		sc.Before(func(ctx context.Context, s *godog.Scenario) (context.Context, error) {
-			tags := tagNames(s)
-			if op := operationOf(tags); op != "" && !k.manifest.implements(op) {
-				k.record(Scenario{Name: s.Name, Feature: s.Uri, Tags: tags, Required: slices.Contains(tags, "@required"),
-					Outcome: NotApplicable, Message: "the client does not implement " + op})
-				return ctx, godog.ErrSkip
-			}
-			w, err := newWorld(k, s.Name)
-			if err != nil {
-				return ctx, err
-			}
-			return context.WithValue(ctx, worldKey{}, w), nil
-		})
-		sc.After(func(ctx context.Context, s *godog.Scenario, err error) (context.Context, error) {
-			w, _ := ctx.Value(worldKey{}).(*world)
-			if w == nil {
-				return ctx, nil // skipped as not applicable
-			}
-			w.close()
-			tags := tagNames(s)
-			res := Scenario{Name: s.Name, Feature: s.Uri, Tags: tags, Required: slices.Contains(tags, "@required"), Outcome: Passed}
-			var hung *hungError
-			switch {
-			case errors.As(err, &hung):
-				res.Outcome, res.Message = Hung, err.Error()
-			case err != nil:
-				res.Outcome, res.Message = Failed, err.Error()
-			}
-			k.record(res)
-			return ctx, nil
-		})
-		sc.Step(`^the client runs "([^"]*)"$`, func(ctx context.Context, cmdline string) error {
-			w := worldFrom(ctx)
-			return w.runClient(ctx, strings.Fields(w.expand(cmdline)))
-		})
-		sc.Step(`^the client runs "([^"]*)" with the commands:$`, func(ctx context.Context, cmdline string, commands *godog.DocString) error {
-			w := worldFrom(ctx)
-			w.stdin = commands.Content
-			return w.runClient(ctx, strings.Fields(w.expand(cmdline)))
-		})
-		addSceneSteps(sc)
-		addJudgeSteps(sc)
-	}
+func (k *kit) initializer(sc *godog.ScenarioContext) {
+	sc.Before(func(ctx context.Context, s *godog.Scenario) (context.Context, error) {
+		tags := tagNames(s)
+		if op := operationOf(tags); op != "" && !k.manifest.implements(op) {
+			k.record(Scenario{Name: s.Name, Feature: s.Uri, Tags: tags, Required: slices.Contains(tags, "@required"),
+				Outcome: NotApplicable, Message: "the client does not implement " + op})
+			return ctx, godog.ErrSkip
+		}
+		w, err := newWorld(k, s.Name)
+		if err != nil {
+			return ctx, err
+		}
+		return context.WithValue(ctx, worldKey{}, w), nil
+	})
+	sc.After(func(ctx context.Context, s *godog.Scenario, err error) (context.Context, error) {
+		w, _ := ctx.Value(worldKey{}).(*world)
+		if w == nil {
+			return ctx, nil // skipped as not applicable
+		}
+		w.close()
+		tags := tagNames(s)
+		res := Scenario{Name: s.Name, Feature: s.Uri, Tags: tags, Required: slices.Contains(tags, "@required"), Outcome: Passed}
+		var hung *hungError
+		switch {
+		case errors.As(err, &hung):
+			res.Outcome, res.Message = Hung, err.Error()
+		case err != nil:
+			res.Outcome, res.Message = Failed, err.Error()
+		}
+		k.record(res)
+		return ctx, nil
+	})
+	sc.Step(`^the client runs "([^"]*)"$`, func(ctx context.Context, cmdline string) error {
+		w := worldFrom(ctx)
+		return w.runClient(ctx, strings.Fields(w.expand(cmdline)))
+	})
+	sc.Step(`^the client runs "([^"]*)" with the commands:$`, func(ctx context.Context, cmdline string, commands *godog.DocString) error {
+		w := worldFrom(ctx)
+		w.stdin = commands.Content
+		return w.runClient(ctx, strings.Fields(w.expand(cmdline)))
+	})
+	addSceneSteps(sc)
+	addJudgeSteps(sc)
 }
 
 // tagNames returns the names of a scenario's tags.
