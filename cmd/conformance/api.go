@@ -10,15 +10,14 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"slices"
 	"strings"
 	"time"
 
 	"github.com/cucumber/godog"
-	"github.com/cucumber/godog/formatters"
 
 	"github.com/mdelive/mde-emulator/emulator"
 	"github.com/mdelive/mde-emulator/emulator/clock"
+	"github.com/mdelive/mde-emulator/emulator/limits"
 	"github.com/mdelive/mde-emulator/features"
 	"github.com/mdelive/mde-emulator/features/parity"
 	"github.com/mdelive/mde-emulator/features/steps"
@@ -68,7 +67,7 @@ func parseAPIFlags(args []string, stderr io.Writer) (*apiFlags, error) {
 	fs.StringVar(&f.clientID, "client-id", env("MDE_CLIENT_ID"), "client id of the app registration")
 	fs.StringVar(&f.clientSecret, "client-secret", env("MDE_CLIENT_SECRET"), "client secret of the app registration")
 	fs.StringVar(&f.machine, "machine", env("MDE_MACHINE_ID"), "id of the test device of a real tenant: an online Windows machine with a remediation level")
-	fs.StringVar(&f.profile, "profile", "", "limits profile: default or current (in-process emulator: the profile it runs; real tenant: the profile it is expected to follow; default: default, or the emulator's own)")
+	fs.StringVar(&f.profile, "profile", "", "limits profile: "+strings.Join(limits.Names(), ", ")+" (in-process emulator: the profile it runs; real tenant: the profile it is expected to follow; default: default, or the emulator's own)")
 	fs.StringVar(&f.tags, "tags", "", `scenarios to run, godog tag expression: "@submit,@auth" (or), "@lifecycle && ~@emulator-only" (and, not)`)
 	fs.StringVar(&f.format, "format", "pretty", "output formats, comma-separated: pretty, progress, junit:FILE, cucumber:FILE, …")
 	fs.StringVar(&f.record, "record", "", "record every exchange, scrubbed, into this directory (one JSON file per scenario)")
@@ -84,16 +83,8 @@ func parseAPIFlags(args []string, stderr io.Writer) (*apiFlags, error) {
 		fs.Usage()
 		return nil, fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
-	for _, spec := range strings.Split(f.format, ",") {
-		name, _, _ := strings.Cut(spec, ":")
-		if formatters.FindFmt(name) == nil {
-			var known []string
-			for n := range formatters.AvailableFormatters() {
-				known = append(known, n)
-			}
-			slices.Sort(known)
-			return nil, fmt.Errorf("unknown format %q (formats: %s, with :FILE to write to a file)", name, strings.Join(known, ", "))
-		}
+	if err := checkFormats(f.format); err != nil {
+		return nil, err
 	}
 	return f, nil
 }
@@ -131,15 +122,27 @@ func runAPI(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "conformance api:", err)
 		return 2
 	}
-	skipped := 0
-	if !hasControl {
-		if skipped, err = steps.CountScenarios(fsys, steps.And(steps.TagFilter(f.tags, true, profile), "@emulator-only")); err != nil {
-			fmt.Fprintln(stderr, "conformance api:", err)
-			return 2
+	skipped, otherProfile, err := steps.LeftOut(fsys, f.tags, hasControl, profile)
+	if err != nil {
+		fmt.Fprintln(stderr, "conformance api:", err)
+		return 2
+	}
+	reportSkipped := func(w io.Writer) {
+		if skipped > 0 {
+			fmt.Fprintf(w, "skipped %d @emulator-only scenarios (the target has no control plane)\n", skipped)
+		}
+		if otherProfile > 0 {
+			noun := "scenarios"
+			if otherProfile == 1 {
+				noun = "scenario"
+			}
+			fmt.Fprintf(w, "skipped %d %s outside the limits profile %s (%s)\n",
+				otherProfile, noun, profile, strings.Join(steps.ProfileExcludes(profile), ", "))
 		}
 	}
 	if total == 0 {
 		fmt.Fprintf(stderr, "conformance api: no scenario matches the tags %q\n", filter)
+		reportSkipped(stderr)
 		return 1
 	}
 	fmt.Fprintf(stdout, "target %s, limits profile %s, %d scenarios\n", target.BaseURL(), profile, total)
@@ -161,9 +164,7 @@ func runAPI(args []string, stdout, stderr io.Writer) int {
 		},
 	}
 	status := suite.Run()
-	if skipped > 0 {
-		fmt.Fprintf(stdout, "skipped %d @emulator-only scenarios (the target has no control plane)\n", skipped)
-	}
+	reportSkipped(stdout)
 	if f.record != "" {
 		fmt.Fprintf(stdout, "recorded %d scenarios in %s\n", total, f.record)
 	}

@@ -10,9 +10,6 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
-	"strings"
-
-	"github.com/cucumber/godog/formatters"
 
 	clientkit "github.com/mdelive/mde-emulator/features/client"
 )
@@ -114,15 +111,4 @@ func runClient(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
-}
-
-// checkFormats checks a comma-separated list of godog formats.
-func checkFormats(format string) error {
-	for _, spec := range strings.Split(format, ",") {
-		name, _, _ := strings.Cut(spec, ":")
-		if formatters.FindFmt(name) == nil {
-			return fmt.Errorf("unknown format %q (formats: pretty, progress, junit, cucumber, with :FILE to write to a file)", name)
-		}
-	}
-	return nil
 }

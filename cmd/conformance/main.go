@@ -11,6 +11,10 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
+	"strings"
+
+	"github.com/cucumber/godog/formatters"
 )
 
 const usage = `conformance runs the live response API contract (the features/*.feature
@@ -50,4 +54,21 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stderr, "conformance: unknown command %q\n\n%s", args[0], usage)
 	return 2
+}
+
+// checkFormats checks a comma-separated list of godog output formats, each
+// with an optional ":FILE".
+func checkFormats(format string) error {
+	for _, spec := range strings.Split(format, ",") {
+		name, _, _ := strings.Cut(spec, ":")
+		if formatters.FindFmt(name) == nil {
+			var known []string
+			for n := range formatters.AvailableFormatters() {
+				known = append(known, n)
+			}
+			slices.Sort(known)
+			return fmt.Errorf("unknown format %q (formats: %s, with :FILE to write to a file)", name, strings.Join(known, ", "))
+		}
+	}
+	return nil
 }

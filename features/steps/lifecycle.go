@@ -24,6 +24,21 @@ func registerLifecycle(sc *godog.ScenarioContext) {
 		}
 		return worldFrom(ctx).advance(ctx, d)
 	})
+	sc.Step(`^the queue timeout, less (\d+ `+durationUnit+`(?:(?:, | and )\d+ `+durationUnit+`)*), passes$`, func(ctx context.Context, phrase string) error {
+		less, err := parseDuration(phrase)
+		if err != nil {
+			return err
+		}
+		w := worldFrom(ctx)
+		l, err := w.emulatorLimits(ctx)
+		if err != nil {
+			return err
+		}
+		if l.QueueTimeout <= less {
+			return fmt.Errorf("the queue timeout of the profile %s is %s, not more than %s", l.Name, l.QueueTimeout, less)
+		}
+		return w.advance(ctx, l.QueueTimeout-less)
+	})
 	sc.Step(`^the machine comes online$`, func(ctx context.Context) error {
 		w := worldFrom(ctx)
 		c, err := w.control()

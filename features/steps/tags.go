@@ -13,14 +13,23 @@ var Profiles = []string{"default", "current"}
 
 // TagFilter returns the godog tag expression of a run: the user's tags
 // (godog syntax: "," is or, "&&" is and, "~" is not), without the
-// @emulator-only scenarios when the target has no control plane, without
-// the scenarios of other limits profiles than profile, and without @limits
-// under a profile of no limits ("unlimited").
+// @emulator-only scenarios when the target has no control plane and
+// without the scenarios that do not apply to the limits profile (see
+// ProfileExcludes).
 func TagFilter(user string, hasControl bool, profile string) string {
 	var not []string
 	if !hasControl {
 		not = append(not, "@emulator-only")
 	}
+	return AndNot(user, append(not, ProfileExcludes(profile)...)...)
+}
+
+// ProfileExcludes returns the tags of the scenarios that do not apply to
+// the limits profile: those tagged for another profile (@profile-default
+// under "current"), and under a profile of no limits ("unlimited", or any
+// name not in Profiles) every @profile-… and @limits scenario.
+func ProfileExcludes(profile string) []string {
+	var not []string
 	known := false
 	for _, p := range Profiles {
 		if p == profile {
@@ -32,7 +41,28 @@ func TagFilter(user string, hasControl bool, profile string) string {
 	if !known {
 		not = append(not, "@limits")
 	}
-	return AndNot(user, not...)
+	return not
+}
+
+// LeftOut returns how many scenarios of fsys that match the user's tags
+// the run TagFilter describes leaves out: noControl for the lack of a
+// control plane (@emulator-only), otherProfile because they do not apply
+// to the limits profile. A scenario left out for both reasons counts once,
+// in otherProfile.
+func LeftOut(fsys fs.FS, user string, hasControl bool, profile string) (noControl, otherProfile int, err error) {
+	all, err := CountScenarios(fsys, user)
+	if err != nil {
+		return 0, 0, err
+	}
+	withControl, err := CountScenarios(fsys, TagFilter(user, true, profile))
+	if err != nil {
+		return 0, 0, err
+	}
+	run, err := CountScenarios(fsys, TagFilter(user, hasControl, profile))
+	if err != nil {
+		return 0, 0, err
+	}
+	return withControl - run, all - withControl, nil
 }
 
 // AndNot returns the tag expression filter and none of tags, spreading
