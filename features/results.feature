@@ -46,8 +46,10 @@ Feature: Results of live response commands
 
   @emulator-only
   Scenario: A download link expires after 30 minutes, and a new one works
-    # The link's expiry (se) is in whole seconds, so a link minted at
-    # 10:01:00.4 expires at 10:31:01: 30 minutes and 1 second are past it.
+    # A link's expiry is kept in whole seconds, rounded up, so a link minted
+    # at 10:01:00.4 expires at 10:31:01: 30 minutes and 1 second are past
+    # it. (Its se parameter names the same expiry in the client's wall
+    # time: docs/time.md.)
     Given an online Windows machine
     When I run the script "Get-Processes.ps1" on it
     And 1 minute passes
