@@ -27,47 +27,31 @@ var (
 // authenticate checks the bearer token of every /api call: 401 for a
 // missing, malformed, badly signed, expired or foreign token; 403 for a
 // token minted for another API (the service answered 403 to a wrong aud).
+// The audiences a token may have are fixed when the emulator starts (the
+// API's, and Options.PublicURLs): nothing a request sends adds one.
+// Each message names one cause, and the code stays Unauthorized.
 func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		raw, err := identity.ParseAuthorization(c.Request().Header.Get(echo.HeaderAuthorization))
 		if err != nil {
-			return s.writeError(c, apierr.New(apierr.Unauthorized, "Unauthorized: %s", err))
+			return s.writeError(c, apierr.New(apierr.Unauthorized, "%s", reason(err)))
 		}
-		s.acceptOwnAudience(c)
 		p, err := s.authority.Verify(raw)
 		if err != nil {
 			var ae *identity.AuthError
 			if errors.As(err, &ae) && ae.Kind == identity.WrongAudience {
-				return s.writeError(c, apierr.New(apierr.Forbidden, "Forbidden: %s", ae.Reason))
+				return s.writeError(c, apierr.New(apierr.Forbidden, "%s", ae.Reason))
 			}
-			return s.writeError(c, apierr.New(apierr.Unauthorized, "Unauthorized: %s", reason(err)))
+			return s.writeError(c, apierr.New(apierr.Unauthorized, "%s", reason(err)))
 		}
 		if _, ok := s.store.Tenant(p.TenantID); !ok {
-			return s.writeError(c, apierr.New(apierr.Unauthorized, "Unauthorized: tenant %s is not known to this service.", p.TenantID))
+			return s.writeError(c, apierr.New(apierr.Unauthorized, "The token's tenant %s is not known to this service.", p.TenantID))
 		}
 		x := exchangeOf(c) // authenticate runs inside journaled
 		x.principal = p
 		x.tenantID, x.appID = p.TenantID, p.ClientID
 		return next(c)
 	}
-}
-
-// acceptOwnAudience makes the emulator's own address, as this request
-// reached it, an accepted audience: some clients ask for a token for the
-// base URL they are configured with. Each address is added once.
-func (s *Server) acceptOwnAudience(c echo.Context) {
-	r := c.Request()
-	k := audienceKey{tls: r.TLS != nil, host: r.Host}
-	if _, seen := s.ownAudiences.Load(k); !seen {
-		s.ownAudiences.Store(k, struct{}{})
-		s.authority.AcceptAudience(baseURL(c))
-	}
-}
-
-// audienceKey is an address the emulator was reached at.
-type audienceKey struct {
-	tls  bool
-	host string
 }
 
 func reason(err error) string {

@@ -3,6 +3,7 @@ package emulator
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"time"
@@ -215,19 +216,35 @@ func (s *Server) reset(c echo.Context) error {
 	return s.writeJSON(c, http.StatusOK, map[string]any{"status": "reset", "clock": s.clockView()})
 }
 
-// maxFixtureBody bounds a fixture sent to PUT /_emulator/fixtures.
-const maxFixtureBody = 256 << 20
-
 // putFixtures serves PUT /_emulator/fixtures: the whole state replaced from
 // a YAML or JSON body. A bad fixture is refused with the line of each
-// problem, and nothing changes.
+// problem, and nothing changes. The fixture is parsed within
+// fixture.ControlBounds: a body over their MaxSize (32 MB) is refused with
+// 413 before it is read, and the parse stops when the client goes away.
 func (s *Server) putFixtures(c echo.Context) error {
-	b, err := readBody(c, maxFixtureBody)
+	limit := fixture.ControlBounds.MaxSize
+	tooLarge := func() error {
+		return controlError(c, http.StatusRequestEntityTooLarge, "RequestEntityTooLarge",
+			"The fixture is larger than %d bytes (%d MB), the most PUT /_emulator/fixtures accepts; load a larger one with --fixtures (up to %d MB).",
+			limit, limit>>20, fixture.FileBounds.MaxSize>>20)
+	}
+	if c.Request().ContentLength > limit {
+		return tooLarge()
+	}
+	b, err := readBody(c, limit)
+	if mbe := (*http.MaxBytesError)(nil); err == errBodyTooLarge || errors.As(err, &mbe) {
+		return tooLarge()
+	}
 	if err != nil {
 		return controlError(c, http.StatusBadRequest, "InvalidRequestBody", "Invalid request body: %v", err)
 	}
-	set, err := fixture.Parse("fixtures", b)
+	ctx := c.Request().Context()
+	set, err := fixture.ParseBounded(ctx, "fixtures", b, fixture.ControlBounds)
 	if err != nil {
+		if ctx.Err() != nil {
+			// The client went away: nobody reads the answer.
+			return controlError(c, http.StatusBadRequest, "InvalidRequestBody", "%v", err)
+		}
 		return controlError(c, http.StatusBadRequest, "InvalidFixtures", "%v", err)
 	}
 	if err := s.LoadFixtures(set); err != nil {

@@ -214,7 +214,9 @@ func TestSeparateControl(t *testing.T) {
 	defer srv.Close()
 	get := func(h http.Handler, path string) int {
 		w := httptest.NewRecorder()
-		h.ServeHTTP(w, httptest.NewRequest("GET", path, nil))
+		r := httptest.NewRequest("GET", path, nil)
+		r.RemoteAddr = "127.0.0.1:50000" // the control plane answers loopback peers only
+		h.ServeHTTP(w, r)
 		return w.Code
 	}
 	if code := get(srv.Handler(), "/_emulator/health"); code != 404 {

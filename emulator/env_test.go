@@ -49,7 +49,7 @@ type env struct {
 
 func newEnv(t *testing.T, opts ...func(*emulator.Options)) *env {
 	t.Helper()
-	o := emulator.Options{Clock: clock.Manual, Start: start, StrictResponses: true}
+	o := emulator.Options{Clock: clock.Manual, Start: start, StrictResponses: true, PublicURLs: []string{testBase}}
 	for _, f := range opts {
 		f(&o)
 	}

@@ -44,8 +44,38 @@ func (s *Server) writeError(c echo.Context, err error) error {
 		// The limiter's wait is emulated time; the client waits wall time.
 		setRetryAfter(c, s.clock.WallDuration(e.RetryAfter))
 	}
+	closeIfBodyUnread(c)
 	return s.writeJSON(c, e.Status(), errorBody{Error: errorDetail{Code: e.Code, Message: e.Message, Target: newTarget()}})
 }
+
+// closeIfBodyUnread makes an error answer at once when the handlers left
+// the request's body unread (a refusal before the body mattered: 401, 403,
+// 404, 429, an injected fault, a body over its limit): the response says
+// Connection: close, so net/http neither reads up to 256 KiB of the body
+// before sending it nor sends an Expect: 100-continue client its 100
+// Continue, and the connection ends after the response.
+func closeIfBodyUnread(c echo.Context) {
+	r := c.Request()
+	if r.Body == nil || r.Body == http.NoBody || r.ContentLength == 0 {
+		return
+	}
+	if x := exchangeOf(c); x != nil && x.body != nil && !x.body.unread() {
+		return
+	}
+	// Outside the journaled routes only echo's own 404 and 405 get here,
+	// before any handler read the body.
+	c.Response().Header().Set(echo.HeaderConnection, "close")
+	// After the response net/http still reads up to 256 KiB of the body
+	// before closing; a client that sends none (it waits for 100
+	// Continue) or sends it slowly holds the connection refusalLinger at
+	// most, not the whole read timeout.
+	_ = http.NewResponseController(c.Response()).SetReadDeadline(time.Now().Add(refusalLinger))
+}
+
+// refusalLinger is how long a connection lingers after a refusal for the
+// body the client may still send (closing at once could reset the
+// connection before the client reads the response).
+const refusalLinger = time.Second
 
 // retryAfterSeconds turns a wall-clock wait into whole seconds, rounded up
 // and never 0, so that a client that waits exactly that long succeeds.

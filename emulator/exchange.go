@@ -23,6 +23,7 @@ type exchange struct {
 	actionID        string
 	errorCode       apierr.Code
 	fault           string
+	body            *bodyRecorder // the request body as read; nil without one
 }
 
 // apiContext is the echo context of a journaled request, carrying its
@@ -74,8 +75,9 @@ func (s *Server) journaled(next echo.HandlerFunc) echo.HandlerFunc {
 			if r.ContentLength >= 0 {
 				size = int(r.ContentLength)
 			}
-			rec = &bodyRecorder{rc: r.Body, limit: limit, head: make([]byte, 0, min(limit, size))}
+			rec = &bodyRecorder{rc: r.Body, limit: limit, head: make([]byte, 0, min(limit, size)), size: r.ContentLength}
 			r.Body = rec
+			x.body = rec
 		}
 		dropped := true // until next returns: a fault rule that drops the connection panics through
 		defer func() {
@@ -134,6 +136,9 @@ func (s *Server) record(c echo.Context, x *exchange, rec *bodyRecorder, wall tim
 		BodyTruncated: truncated,
 		DurationMs:    float64(clock.Wall().Sub(wall).Microseconds()) / 1000,
 	})
+	if s.debug {
+		s.logRequest(r, status, x.tenantID, x.appID, string(x.errorCode), x.fault, clock.Wall().Sub(wall))
+	}
 }
 
 // bodyRecorder keeps the first limit bytes of a request body as the
@@ -142,12 +147,15 @@ type bodyRecorder struct {
 	rc    io.ReadCloser
 	limit int
 	head  []byte
-	more  bool // more than limit bytes were read
-	done  bool // the body was read to its end
+	more  bool  // more than limit bytes were read
+	done  bool  // the body was read to its end
+	read  int64 // bytes read
+	size  int64 // the request's Content-Length; -1: unknown
 }
 
 func (b *bodyRecorder) Read(p []byte) (int, error) {
 	n, err := b.rc.Read(p)
+	b.read += int64(n)
 	b.keep(p[:n])
 	if err == io.EOF {
 		b.done = true
@@ -168,15 +176,18 @@ func (b *bodyRecorder) keep(p []byte) {
 
 func (b *bodyRecorder) Close() error { return b.rc.Close() }
 
-// recorded returns the start of the body and whether it was cut. A body
-// the handlers left unread (a request refused before its body mattered)
-// is read now, up to the limit.
+// recorded returns the start of the body, as the handlers read it, and
+// whether it was cut. What the handlers left unread (a request refused
+// before its body mattered: 401, 403, 404, 429) is not read for the
+// journal: that would make the refusal wait for the client's body and ask
+// an Expect: 100-continue client for it. It counts as cut.
 func (b *bodyRecorder) recorded() (string, bool) {
-	if !b.done && !b.more {
-		rest, _ := io.ReadAll(io.LimitReader(b.rc, int64(b.limit-len(b.head)+1)))
-		b.keep(rest)
-	}
-	return string(b.head), b.more
+	return string(b.head), b.more || b.unread()
+}
+
+// unread reports whether part of the body is still to be read.
+func (b *bodyRecorder) unread() bool {
+	return !b.done && (b.size < 0 || b.read < b.size)
 }
 
 // injectFaults applies the first fault rule that fires for the request:
@@ -202,8 +213,14 @@ func (s *Server) injectFaults(next echo.HandlerFunc) echo.HandlerFunc {
 		if d.Drop {
 			panic(http.ErrAbortHandler) // net/http closes the connection without a response
 		}
-		if err := clock.SleepWall(r.Context(), d.Latency); err != nil {
-			return err
+		if d.Latency > 0 {
+			x := exchangeOf(c)
+			extendDeadlines(c, d.Latency, x != nil && x.body != nil && x.body.unread())
+			if err := clock.SleepWall(r.Context(), d.Latency); err != nil {
+				// The client left, or a shutdown cut the request: no
+				// one to answer (journaled as status 0).
+				panic(http.ErrAbortHandler)
+			}
 		}
 		if d.Status != 0 {
 			return s.writeFault(c, d)
@@ -221,6 +238,7 @@ func (s *Server) injectFaults(next echo.HandlerFunc) echo.HandlerFunc {
 // the service's error body (the blob store's XML one under /_blob), with
 // Retry-After on a 429. The rule's retryAfter is wall time, sent as is.
 func (s *Server) writeFault(c echo.Context, d faults.Decision) error {
+	closeIfBodyUnread(c)
 	if d.Status == http.StatusTooManyRequests {
 		setRetryAfter(c, d.RetryAfter)
 	}

@@ -3,5 +3,89 @@ package emulator_test
 // hostileFixtureCases returns the hostile inputs of this area for
 // TestHostileInput.
 func hostileFixtureCases() []hostileCase {
-	return nil
+	// repeat returns s n times (no imports: this function is the area's).
+	repeat := func(s string, n int) string {
+		b := make([]byte, len(s)*n)
+		for k := copy(b, s); k < len(b); {
+			k += copy(b[k:], b[:k])
+		}
+		return string(b)
+	}
+	put := func(e *env, body string) resp {
+		return e.call("PUT", "/_emulator/fixtures", "", body, "Content-Type", "application/yaml")
+	}
+	// unchanged checks that the refused fixture left the default one in
+	// place: its app's token still lists its ten machines.
+	unchanged := func(e *env) {
+		e.t.Helper()
+		r := e.api("GET", "/api/machines", "")
+		if r.status != 200 {
+			e.t.Fatalf("GET /api/machines after the refused fixture: %d %s", r.status, r.body)
+		}
+		var body struct{ Value []struct{ ID string } }
+		r.decode(&body)
+		found := false
+		for _, m := range body.Value {
+			found = found || m.ID == winMachine
+		}
+		if len(body.Value) != 10 || !found {
+			e.t.Errorf("after the refused fixture: %d machines (want the default 10, with %s)", len(body.Value), winMachine)
+		}
+	}
+	const tenant = "tenants:\n  - id: 11111111-1111-4111-8111-111111111111\n"
+	// A merge-key bomb: each level merges the one below nine times, so
+	// expanding it walks 9^9 (387 million) copies of the first machine.
+	bomb := tenant + "    machines:\n      - &m0 {id: 82fb3b669b460cf8436780882296d90371d68ad6, computerDnsName: a, osPlatform: Linux}\n"
+	for i := 1; i <= 9; i++ {
+		ref := "*m" + string(rune('0'+i-1))
+		bomb += "      - &m" + string(rune('0'+i)) + " {<<: [" + ref + repeat(", "+ref, 8) + "]}\n"
+	}
+	return []hostileCase{
+		{
+			name:   "a fixture over the control plane's 32 MB",
+			do:     func(e *env) resp { return put(e, tenant+"#"+repeat("x", 32<<20)+"\n") },
+			status: 413, code: "RequestEntityTooLarge",
+			after: unchanged,
+		},
+		{
+			name:   "a YAML merge-key bomb",
+			do:     func(e *env) resp { return put(e, bomb) },
+			status: 400, code: "InvalidFixtures",
+			within: 1e9, // 1s
+			after:  unchanged,
+		},
+		{
+			name: "a YAML alias used inside its own anchor",
+			do: func(e *env) resp {
+				return put(e, "tenants:\n  - &a {id: 11111111-1111-4111-8111-111111111111, <<: *a}\n")
+			},
+			status: 400, code: "InvalidFixtures",
+			within: 1e9,
+			after:  unchanged,
+		},
+		{
+			name:   "a 10 MB YAML flow list",
+			do:     func(e *env) resp { return put(e, "tenants: ["+repeat("a,", 5<<20)+"a]\n") },
+			status: 400, code: "InvalidFixtures",
+			after: unchanged,
+		},
+		{
+			name:   "a million generated machines",
+			do:     func(e *env) resp { return put(e, tenant+"    generateMachines: 1000000\n") },
+			status: 400, code: "InvalidFixtures",
+			after: unchanged,
+		},
+		{
+			name: "three tenants within the per-tenant bound of generated machines but over the total",
+			do: func(e *env) resp {
+				return put(e, `tenants:
+  - {id: 11111111-1111-4111-8111-111111111111, generateMachines: 100000}
+  - {id: 22222222-2222-4222-8222-222222222222, generateMachines: 100000}
+  - {id: 33333333-3333-4333-8333-333333333333, generateMachines: 100000}
+`)
+			},
+			status: 400, code: "InvalidFixtures",
+			after: unchanged,
+		},
+	}
 }

@@ -39,7 +39,8 @@ const maxJournalWait = 5 * time.Minute
 // waitJournal serves POST /_emulator/journal/wait {"filter": {...},
 // "count": N, "timeout": "5s"}: it answers once N requests matching the
 // filter are in the journal, or when the timeout (wall time) passes, with
-// the matching requests and whether the count was reached.
+// the matching requests and whether the count was reached. At shutdown
+// (BeginShutdown) it answers at once with what it has, unsatisfied.
 func (s *Server) waitJournal(c echo.Context) error {
 	var req struct {
 		Filter  map[string]any `json:"filter"`
@@ -74,8 +75,12 @@ func (s *Server) waitJournal(c echo.Context) error {
 			return controlError(c, http.StatusBadRequest, "InvalidInput", "timeout must be a Go duration from 0s to %s, not %q", maxJournalWait, req.Timeout)
 		}
 	}
+	// The wait is bounded by maxJournalWait, not by the server's write
+	// timeout; BeginShutdown ends it early, unsatisfied.
+	extendDeadlines(c, timeout, false)
 	ctx, cancel := context.WithTimeout(c.Request().Context(), timeout)
 	defer cancel()
+	defer context.AfterFunc(s.servingContext(), cancel)()
 	entries, err := s.journal.Wait(ctx, f, req.Count)
 	if err != nil && ctx.Err() == nil {
 		return controlError(c, http.StatusBadRequest, "InvalidInput", "%v", err)

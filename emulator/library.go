@@ -3,6 +3,7 @@ package emulator
 import (
 	"errors"
 	"io"
+	"mime"
 	"mime/multipart"
 	"net/http"
 	"strconv"
@@ -11,6 +12,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/mdelive/mde-emulator/emulator/apierr"
+	"github.com/mdelive/mde-emulator/emulator/libname"
 	"github.com/mdelive/mde-emulator/emulator/state"
 )
 
@@ -85,13 +87,16 @@ func (s *Server) uploadLibraryFile(c echo.Context) error {
 	return s.writeJSON(c, http.StatusOK, v)
 }
 
-// fileNameOf returns the file name a multipart part carries.
+// fileNameOf returns the file name a multipart part carries (filename,
+// or filename* as RFC 2231 encodes it), percent-decoded once. The name is
+// taken whole, not cut to its base as Part.FileName does: the library's
+// rules refuse a path.
 func fileNameOf(p *multipart.Part) string {
-	name := p.FileName()
-	if i := strings.LastIndexAny(name, `\/`); i >= 0 {
-		name = name[i+1:]
+	_, params, err := mime.ParseMediaType(p.Header.Get("Content-Disposition"))
+	if err != nil {
+		return ""
 	}
-	return name
+	return libname.Decode(params["filename"])
 }
 
 func parseFormBool(name, v string) (bool, error) {
@@ -108,14 +113,15 @@ func parseFormBool(name, v string) (bool, error) {
 func uploadReadError(err error) error {
 	var mbe *http.MaxBytesError
 	if errors.As(err, &mbe) {
-		return apierr.New(apierr.InvalidInput, "Invalid input: the file is larger than 20 MB, the largest library file the API accepts.")
+		return state.FileTooLarge("")
 	}
 	return apierr.New(apierr.InvalidRequestBody, "Invalid request body: %v", err)
 }
 
-// deleteLibraryFile serves DELETE /api/libraryfiles/{fileName}.
+// deleteLibraryFile serves DELETE /api/libraryfiles/{fileName}. The name
+// is percent-decoded ("Get%2DProcesses.ps1"), as echo leaves it encoded.
 func (s *Server) deleteLibraryFile(c echo.Context) error {
-	if err := s.tenant(c).Library().Delete(c.Param("name")); err != nil {
+	if err := s.tenant(c).Library().Delete(libname.Decode(c.Param("name"))); err != nil {
 		return err
 	}
 	return c.NoContent(http.StatusNoContent)

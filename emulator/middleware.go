@@ -7,6 +7,7 @@ import (
 
 	"github.com/mdelive/mde-emulator/emulator/apierr"
 	"github.com/mdelive/mde-emulator/emulator/limits"
+	"github.com/mdelive/mde-emulator/emulator/state"
 )
 
 // rateLimit counts every authenticated call against the limits of its
@@ -56,17 +57,29 @@ func (s *Server) validate(method, docPath string) echo.MiddlewareFunc {
 	if upload {
 		limit = maxUploadBody
 	}
+	withBody := method == http.MethodPost // the operations with a request body (they document 413)
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			if !documentRoute(c) {
 				return next(c) // not an operation of the document: the handler answers 404
 			}
 			r := c.Request()
-			r.Body = http.MaxBytesReader(c.Response(), r.Body, limit)
-			params := func() map[string]string { return documentParams(c) }
-			if e := s.validator.ValidateRouted(r, method, docPath, paramsPresent(c), params); e != nil {
+			var e *apierr.Error
+			if withBody && r.ContentLength > limit {
+				// Declared over the limit: refused before a byte of it
+				// is read (closeIfBodyUnread).
+				e = apierr.New(apierr.RequestEntityTooLarge, "Request body is larger than %d bytes.", limit)
+			} else {
+				r.Body = http.MaxBytesReader(c.Response(), r.Body, limit)
+				params := func() map[string]string { return documentParams(c) }
+				e = s.validator.ValidateRouted(r, method, docPath, paramsPresent(c), params)
+			}
+			if e != nil {
 				if upload && e.Code == apierr.RequestEntityTooLarge {
-					e = apierr.New(apierr.InvalidInput, "Invalid input: the file is larger than 20 MB, the largest library file the API accepts.")
+					// The body is over its limit: 413, in the words of
+					// the library's own 20 MB check.
+					e = state.FileTooLarge("")
+					e.Code = apierr.RequestEntityTooLarge
 				}
 				return s.writeError(c, e)
 			}

@@ -14,8 +14,9 @@ const redacted = "REDACTED"
 var secretFormKeys = []string{"client_secret", "client_assertion", "password", "refresh_token", "code"}
 
 // secretQueryKeys are the query parameters whose values are credentials: a
-// result link's signature.
-var secretQueryKeys = []string{"sig"}
+// result link's signature, and the form's secrets (the token endpoints
+// read the query too, so a client may send its secret there).
+var secretQueryKeys = append([]string{"sig", "access_token"}, secretFormKeys...)
 
 // isFormBody reports whether the body of r is form-encoded: by its
 // Content-Type, or because it goes to a token endpoint (which reads its
@@ -36,7 +37,7 @@ func redactForm(body string) string { return redactPairs(body, secretFormKeys) }
 // redactQuery returns the raw query with the values of secretQueryKeys
 // replaced by REDACTED.
 func redactQuery(raw string) string {
-	if !strings.Contains(raw, "sig") {
+	if !mayHoldSecret(raw) {
 		return raw // the common case, without allocating
 	}
 	return redactPairs(raw, secretQueryKeys)
@@ -71,4 +72,28 @@ func redactPairs(s string, keys []string) string {
 		return s
 	}
 	return strings.Join(parts, "&")
+}
+
+// mayHoldSecret reports whether a raw query may name one of
+// secretQueryKeys: a key that is one (without case), or an escaped key
+// (redactPairs unescapes it to know). It allocates nothing.
+func mayHoldSecret(raw string) bool {
+	for raw != "" {
+		var pair string
+		pair, raw, _ = strings.Cut(raw, "&")
+		key, _, ok := strings.Cut(pair, "=")
+		if !ok {
+			continue
+		}
+		if strings.ContainsAny(key, "%+ ") {
+			return true
+		}
+		key = strings.TrimSpace(key) // as redactPairs compares it
+		for _, k := range secretQueryKeys {
+			if strings.EqualFold(key, k) {
+				return true
+			}
+		}
+	}
+	return false
 }

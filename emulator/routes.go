@@ -10,6 +10,7 @@ import (
 func (s *Server) routes() (main, control *echo.Echo) {
 	e := s.newEcho()
 	e.Pre(canonicalAPIPath)
+	e.Use(s.guardControl(false)) // after routing: /_emulator's peers and token, and the log
 
 	api := e.Group("/api", s.journaled)
 	if s.opts.StrictResponses {
@@ -40,6 +41,7 @@ func (s *Server) routes() (main, control *echo.Echo) {
 	e.GET("/_blob/*", s.downloadBlob, s.journaled, s.injectFaults)
 
 	control = s.newEcho()
+	control.Use(s.guardControl(true))
 	s.controlRoutes(control.Group("/_emulator"))
 	if !s.opts.SeparateControl {
 		s.controlRoutes(e.Group("/_emulator"))

@@ -2,6 +2,7 @@ package emulator
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -59,8 +60,29 @@ type Options struct {
 	// StrictResponses validates every /api response against the OpenAPI
 	// document and turns a mismatch into a 500 (for tests).
 	StrictResponses bool
-	// Logger receives the emulator's logs. Nil: discard.
+	// Logger receives the emulator's logs. Nil: discard. At slog.LevelDebug
+	// it gets one record per request: method, path, query, status, tenant,
+	// app; never a header, a body, a token, a secret or a link's signature.
 	Logger *slog.Logger
+	// PublicURLs are the emulator's own base URLs, such as
+	// "http://127.0.0.1:8080": besides the API's audiences
+	// (https://api.securitycenter.microsoft.com and the other names of the
+	// Defender for Endpoint API), a token whose aud is one of them is
+	// accepted, since some clients ask a token for the base URL they call.
+	// They are fixed here: the Host a request was sent to never adds an
+	// audience. Each must be an absolute http or https URL.
+	PublicURLs []string
+	// ExposeControl lets the control plane (/_emulator) answer peers that
+	// are not on loopback, and makes it require ControlToken. Without it,
+	// a control-plane request from a peer that is not on loopback is
+	// refused with 403 (a request with no peer address, such as one of
+	// Client, is in-process and allowed).
+	ExposeControl bool
+	// ControlToken, when set, is required of every control-plane request,
+	// as "Authorization: Bearer {ControlToken}"; without it the answer is
+	// 401. Empty with ExposeControl: New makes a random one (ControlToken
+	// returns it).
+	ControlToken string
 }
 
 // Server is a running emulator. Its Handler serves the API, the token
@@ -83,8 +105,11 @@ type Server struct {
 	echo       *echo.Echo
 	control    *echo.Echo
 
-	ownAudiences sync.Map // audienceKey → accepted as a token audience
-	endpoints    sync.Map // endpointKey → "METHOD /route"
+	serving     context.Context // ends at BeginShutdown
+	stopServing context.CancelFunc
+
+	endpoints sync.Map // endpointKey → "METHOD /route"
+	debug     bool     // the logger takes debug records: log every request
 }
 
 // New builds an emulator from opts. All spec work (loading and checking
@@ -125,6 +150,7 @@ func New(opts Options) (*Server, error) {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	s := &Server{opts: opts, log: log, clock: clk, start: clk.Now(), startMode: clk.Mode(), startScale: clk.Scale()}
+	s.serving, s.stopServing = context.WithCancel(context.Background())
 	s.store = state.New(clk, profile, set)
 	s.journal = journal.New(opts.JournalSize, opts.JournalBodyCap)
 	s.faults = faults.New()
@@ -134,6 +160,17 @@ func New(opts Options) (*Server, error) {
 		clk.Close()
 		return nil, fmt.Errorf("emulator: %w", err)
 	}
+	for _, u := range opts.PublicURLs {
+		if err := checkPublicURL(u); err != nil {
+			clk.Close()
+			return nil, err
+		}
+		s.authority.AcceptAudience(u)
+	}
+	if opts.ExposeControl && opts.ControlToken == "" {
+		s.opts.ControlToken = newControlToken()
+	}
+	s.debug = log.Enabled(context.Background(), slog.LevelDebug)
 	s.fixtures.Store(set)
 	s.initial = set
 	s.loadIdentity(set)
@@ -254,6 +291,7 @@ func (s *Server) DefaultApp() (tenantID string, app fixture.App, ok bool) {
 
 // Close stops the emulator's clock; pending lifecycle steps never run.
 func (s *Server) Close() error {
+	s.stopServing()
 	s.clock.Close()
 	return nil
 }
@@ -326,5 +364,3 @@ type jsonAppender interface {
 const jsonContentType = "application/json; charset=utf-8"
 
 var jsonBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
-
-func readCloser(b []byte) io.ReadCloser { return io.NopCloser(bytes.NewReader(b)) }

@@ -2,7 +2,9 @@ package emulator
 
 import (
 	"bytes"
+	"io"
 	"net/http"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -16,21 +18,22 @@ import (
 func (s *Server) strictResponses(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		req := c.Request()
-		var reqBody []byte
-		if req.Body != nil {
-			reqBody, _ = readBody(c, maxUploadBody)
-			req.Body = readCloser(reqBody)
+		// The body as the handlers read it, not read ahead of them: a
+		// refusal does not wait for the body (closeIfBodyUnread).
+		var reqBody bytes.Buffer
+		if req.Body != nil && req.Body != http.NoBody {
+			req.Body = &teeBody{ReadCloser: req.Body, copy: &reqBody}
 		}
 		res := c.Response()
 		orig := res.Writer
-		rec := &bufferedWriter{header: http.Header{}}
+		rec := &bufferedWriter{header: http.Header{}, under: orig}
 		res.Writer = rec
 		err := next(c)
 		if err != nil {
 			s.handleHTTPError(err, c)
 		}
 		res.Writer = orig
-		check, _ := http.NewRequestWithContext(req.Context(), req.Method, req.URL.String(), bytes.NewReader(reqBody))
+		check, _ := http.NewRequestWithContext(req.Context(), req.Method, req.URL.String(), bytes.NewReader(reqBody.Bytes()))
 		check.Header = req.Header
 		if verr := s.validator.ValidateResponse(check, rec.status, rec.header, rec.body.Bytes()); verr != nil {
 			s.log.Error("response does not match the OpenAPI document", "method", req.Method, "path", req.URL.Path, "err", verr)
@@ -51,11 +54,37 @@ func (s *Server) strictResponses(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
+// teeBody is a request body that copies what is read of it, up to
+// maxUploadBody bytes.
+type teeBody struct {
+	io.ReadCloser
+	copy *bytes.Buffer
+}
+
+func (t *teeBody) Read(p []byte) (int, error) {
+	n, err := t.ReadCloser.Read(p)
+	if room := maxUploadBody - t.copy.Len(); room > 0 {
+		t.copy.Write(p[:min(n, room)])
+	}
+	return n, err
+}
+
 // bufferedWriter keeps a response in memory.
 type bufferedWriter struct {
 	header http.Header
 	status int
 	body   bytes.Buffer
+	under  http.ResponseWriter // the writer it buffers for
+}
+
+// SetReadDeadline and SetWriteDeadline reach the connection under the
+// buffer, for http.ResponseController (extendDeadlines).
+func (w *bufferedWriter) SetReadDeadline(t time.Time) error {
+	return http.NewResponseController(w.under).SetReadDeadline(t)
+}
+
+func (w *bufferedWriter) SetWriteDeadline(t time.Time) error {
+	return http.NewResponseController(w.under).SetWriteDeadline(t)
 }
 
 func (w *bufferedWriter) Header() http.Header { return w.header }

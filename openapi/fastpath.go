@@ -78,9 +78,16 @@ func (op *fastOp) accept(r *http.Request) bool {
 	}
 	data, err := readAll(r.Body, r.ContentLength)
 	r.Body.Close()
+	if err != nil {
+		// Leave the error to kin-openapi after the bytes read: a body over
+		// its http.MaxBytesReader limit is RequestEntityTooLarge, not the
+		// truncated JSON it would be read as.
+		r.Body = io.NopCloser(io.MultiReader(bytes.NewReader(data), errorReader{err}))
+		return false
+	}
 	r.Body = io.NopCloser(bytes.NewReader(data))
 	r.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil }
-	if err != nil || len(data) == 0 {
+	if len(data) == 0 {
 		return false
 	}
 	v, err := decodeJSONValue(data)
@@ -109,6 +116,11 @@ func readAll(body io.Reader, length int64) ([]byte, error) {
 	}
 	return data, nil
 }
+
+// errorReader fails every read with err.
+type errorReader struct{ err error }
+
+func (r errorReader) Read([]byte) (int, error) { return 0, r.err }
 
 // validatedBody is a request body with the value it was validated as.
 type validatedBody struct {

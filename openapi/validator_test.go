@@ -197,6 +197,23 @@ func TestValidateRequestBodyTooLarge(t *testing.T) {
 	}
 }
 
+// The fast path too: a body cut by its limit is too large, not truncated
+// JSON ("unexpected end of JSON input").
+func TestValidateOperationBodyTooLarge(t *testing.T) {
+	t.Parallel()
+	v := newValidator(t)
+	for _, length := range []int64{-1, int64(len(submitBody))} {
+		r := httptest.NewRequest("POST", "/api/machines/"+machineID+"/runliveresponse", strings.NewReader(submitBody))
+		r.Header.Set("Content-Type", "application/json")
+		r.ContentLength = length
+		r.Body = http.MaxBytesReader(httptest.NewRecorder(), r.Body, 16)
+		got := v.ValidateOperation(r, "POST", "/machines/{id}/runliveresponse", map[string]string{"id": machineID})
+		if got == nil || got.Code != apierr.RequestEntityTooLarge {
+			t.Errorf("length %d: ValidateOperation() = %v, want %s", length, got, apierr.RequestEntityTooLarge)
+		}
+	}
+}
+
 // pendingAction is the emulator's answer to the documented submit example:
 // the real shape of a LiveResponse action (contract §3.4) right after 201.
 const pendingAction = `{"@odata.context":"https://api.securitycenter.microsoft.com/api/$metadata#MachineActions/$entity",` +

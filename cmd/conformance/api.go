@@ -38,7 +38,9 @@ Runs the scenarios of the live response API contract against a target:
                            @emulator-only scenarios are skipped
 
 Each credential flag falls back to an environment variable: MDE_TOKEN_URL,
-MDE_TENANT_ID, MDE_CLIENT_ID, MDE_CLIENT_SECRET, MDE_MACHINE_ID.
+MDE_TENANT_ID, MDE_CLIENT_ID, MDE_CLIENT_SECRET, MDE_MACHINE_ID; and
+--control-token (an emulator whose control plane is exposed) to
+MDE_CONTROL_TOKEN.
 
 Flags:
 `
@@ -46,6 +48,7 @@ Flags:
 // apiFlags are the flags of "conformance api".
 type apiFlags struct {
 	target, tokenURL, tenant, clientID, clientSecret, machine string
+	controlToken                                              string
 	profile, tags, format, record, featuresDir                string
 	seed                                                      int64
 	poll                                                      time.Duration
@@ -62,6 +65,7 @@ func parseAPIFlags(args []string, stderr io.Writer) (*apiFlags, error) {
 	}
 	env := os.Getenv
 	fs.StringVar(&f.target, "target", "", "API base URL, e.g. http://127.0.0.1:8080 or https://api.securitycenter.microsoft.com (default: an in-process emulator)")
+	fs.StringVar(&f.controlToken, "control-token", env("MDE_CONTROL_TOKEN"), "control token of an emulator --target whose control plane is exposed (it prints it at start)")
 	fs.StringVar(&f.tokenURL, "token-url", env("MDE_TOKEN_URL"), "OAuth v2.0 token endpoint of a real tenant (default: https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token)")
 	fs.StringVar(&f.tenant, "tenant", env("MDE_TENANT_ID"), "tenant id of a real tenant")
 	fs.StringVar(&f.clientID, "client-id", env("MDE_CLIENT_ID"), "client id of the app registration")
@@ -203,7 +207,7 @@ func (f *apiFlags) buildTarget(ctx context.Context, stdout io.Writer) (steps.Tar
 		return steps.NewTenantTarget(f.target, client, creds, f.machine), profile, none, nil
 
 	case f.target != "":
-		client := &http.Client{Timeout: 2 * time.Minute}
+		client := withControlToken(&http.Client{Timeout: 2 * time.Minute}, f.controlToken)
 		t := steps.NewEmulatorTarget(f.target, client)
 		l, err := t.Control().Limits(ctx)
 		if err != nil {

@@ -7,7 +7,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -19,7 +18,6 @@ import (
 	"runtime/debug"
 	"strings"
 	"syscall"
-	"time"
 
 	"github.com/mdelive/mde-emulator/emulator"
 	"github.com/mdelive/mde-emulator/emulator/clock"
@@ -37,7 +35,9 @@ func main() {
 }
 
 // run serves until ctx is done (SIGINT or SIGTERM), then shuts down
-// gracefully: requests in flight finish, for up to 10 s.
+// gracefully: requests in flight finish within --shutdown-grace (10 s),
+// long-polls answer at once, and what still runs after the grace is cut
+// (and logged); either way run returns nil.
 func run(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("emulator", flag.ContinueOnError)
 	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on")
@@ -49,7 +49,12 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	strict := fs.Bool("strict-responses", false, "check every /api response against the OpenAPI document; a mismatch becomes a 500 (for CI)")
 	pprofAddr := fs.String("pprof", "", "serve net/http/pprof on this address (for profiling the emulator itself)")
 	journalSize := fs.Int("journal-size", 10000, "how many requests the journal keeps")
-	controlAddr := fs.String("control-addr", "", "serve the control plane (/_emulator) on this address instead of --addr")
+	serving := addServerFlags(fs) // timeouts, header size, shutdown grace
+	controlAddr := fs.String("control-addr", "", "serve the control plane (/_emulator) on this address instead of --addr (not on loopback: exposed, with a control token)")
+	exposeControl := fs.Bool("expose-control", false, "let the control plane answer peers that are not on loopback; it then requires the control token")
+	controlToken := fs.String("control-token", os.Getenv("MDE_CONTROL_TOKEN"), "the control token (default: $MDE_CONTROL_TOKEN, else a random one when the control plane is exposed)")
+	var publicURLs urlList
+	fs.Var(&publicURLs, "public-url", "the emulator's own base URL(s) clients use, accepted as token audiences; repeatable or comma-separated (default: the listening address)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -65,6 +70,8 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	opts := emulator.Options{Clock: mode, TimeScale: *scale, Profile: *profile, JournalSize: *journalSize, SeparateControl: *controlAddr != "", StrictResponses: *strict}
+	opts.ExposeControl = *exposeControl || (*controlAddr != "" && !loopbackAddr(*controlAddr))
+	opts.ControlToken = *controlToken
 	if *fixturesPath != "" {
 		set, err := fixture.Load(*fixturesPath)
 		if err != nil {
@@ -77,6 +84,16 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		level = slog.LevelDebug
 	}
 	opts.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	// Listen first: the default public URL is the address listened on.
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return err
+	}
+	defer ln.Close()
+	opts.PublicURLs = publicURLs
+	if len(publicURLs) == 0 {
+		opts.PublicURLs = defaultPublicURLs(ln.Addr())
+	}
 	srv, err := emulator.New(opts)
 	if err != nil {
 		return err
@@ -87,25 +104,27 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	// give it back to the system before serving.
 	debug.FreeOSMemory()
 
-	ln, err := net.Listen("tcp", *addr)
-	if err != nil {
-		return err
-	}
-	base := "http://" + ln.Addr().String()
-	printBanner(stdout, srv, base)
+	base, all := localBase(ln.Addr())
+	printBanner(stdout, srv, base, exposure{
+		local: base, allIfaces: all, remoteAPI: !loopbackAddr(ln.Addr().String()),
+		exposed: opts.ExposeControl, token: srv.ControlToken(),
+		publicURLs: opts.PublicURLs, givenPublic: len(publicURLs) > 0,
+	})
 
 	if *pprofAddr != "" {
 		go func() { _ = http.ListenAndServe(*pprofAddr, pprofMux()) }()
 	}
-	servers := []*http.Server{{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}}
+	track := newInflight()
+	servers := []*http.Server{emulator.NewHTTPServer(track.wrap(srv.Handler()), serving.serverLimits())}
 	listeners := []net.Listener{ln}
 	if *controlAddr != "" {
 		cln, err := net.Listen("tcp", *controlAddr)
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "  control plane: http://%s/_emulator\n", cln.Addr())
-		servers = append(servers, &http.Server{Handler: srv.ControlHandler(), ReadHeaderTimeout: 10 * time.Second})
+		cbase, _ := localBase(cln.Addr())
+		fmt.Fprintf(stdout, "  control plane: %s/_emulator\n", cbase)
+		servers = append(servers, emulator.NewHTTPServer(track.wrap(srv.ControlHandler()), serving.serverLimits()))
 		listeners = append(listeners, cln)
 	}
 	errc := make(chan error, len(servers))
@@ -117,23 +136,16 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	case <-ctx.Done():
 	}
-	fmt.Fprintln(os.Stderr, "emulator: shutting down")
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	for _, hs := range servers {
-		if err := hs.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			return err
-		}
-	}
-	return nil
+	return shutdown(srv, servers, serving.grace, track, stderr)
 }
 
 // printBanner tells the user where the emulator listens and how to call it.
-func printBanner(w io.Writer, srv *emulator.Server, base string) {
+func printBanner(w io.Writer, srv *emulator.Server, base string, x exposure) {
 	fmt.Fprintf(w, "MDE live response emulator listening on %s\n", base)
 	tenant, app, ok := srv.DefaultApp()
 	if !ok {
 		fmt.Fprintln(w, "  (the fixtures have no app: no client can get a token)")
+		printExposure(w, x)
 		return
 	}
 	fmt.Fprintf(w, "  tenant:        %s\n", tenant)
@@ -142,5 +154,6 @@ func printBanner(w io.Writer, srv *emulator.Server, base string) {
 	fmt.Fprintf(w, "  token URL:     %s/%s/oauth2/v2.0/token  (scope https://api.securitycenter.microsoft.com/.default)\n", base, tenant)
 	fmt.Fprintf(w, "  API base URL:  %s/api\n", base)
 	fmt.Fprintf(w, "  clock:         %s, scale %g; profile %s\n", srv.Clock().Mode(), srv.Clock().Scale(), srv.Store().Profile().Name)
-	fmt.Fprintf(w, "Try: curl -s %s/api/machines -H \"Authorization: Bearer $(curl -s -X POST %s/_emulator/tokens | sed 's/.*\"access_token\":\"\\([^\"]*\\)\".*/\\1/')\"\n", base, base)
+	printExposure(w, x)
+	fmt.Fprintf(w, "Try: curl -s %s/api/machines -H \"Authorization: Bearer $(curl -s -X POST%s %s/_emulator/tokens | sed 's/.*\"access_token\":\"\\([^\"]*\\)\".*/\\1/')\"\n", base, controlCurl(srv.ControlToken()), base)
 }

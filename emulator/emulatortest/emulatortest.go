@@ -105,15 +105,27 @@ func New(options ...Option) (*Server, error) {
 	if c.err != nil {
 		return nil, c.err
 	}
+	// The server's own URL is a token audience it accepts, like the
+	// emulator's --public-url: known before it starts.
+	url := inMemoryURL
+	var ts *httptest.Server
+	if c.listener {
+		ts = httptest.NewUnstartedServer(nil)
+		url = "http://" + ts.Listener.Addr().String()
+	}
+	c.opts.PublicURLs = append(append([]string(nil), c.opts.PublicURLs...), url)
 	srv, err := emulator.New(c.opts)
 	if err != nil {
+		if ts != nil {
+			ts.Close()
+		}
 		return nil, err
 	}
-	s := &Server{Server: srv, URL: inMemoryURL, client: srv.Client()}
-	if c.listener {
-		s.listener = httptest.NewServer(srv.Handler())
-		s.URL = s.listener.URL
-		s.client = s.listener.Client()
+	s := &Server{Server: srv, URL: url, client: srv.Client()}
+	if ts != nil {
+		ts.Config.Handler = srv.Handler()
+		ts.Start()
+		s.listener, s.URL, s.client = ts, ts.URL, ts.Client()
 	}
 	if tenant, app, ok := srv.DefaultApp(); ok {
 		s.TenantID, s.ClientID, s.ClientSecret = tenant, app.ClientID, app.ClientSecret

@@ -208,8 +208,9 @@ func (a *Authority) Apps() []App {
 }
 
 // AcceptAudience adds aud to the audiences Verify accepts (compared without
-// case and without a trailing slash). The emulator adds its own base URL,
-// since some clients ask a token for the base URL they call.
+// case and without a trailing slash). The emulator adds its public URLs
+// once, at start (some clients ask a token for the base URL they call);
+// never call it with what a request says, such as its Host.
 func (a *Authority) AcceptAudience(aud string) {
 	n := normalizeAudience(aud)
 	if n == "" {

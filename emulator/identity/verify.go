@@ -77,15 +77,18 @@ func unauthorized(format string, args ...any) *AuthError {
 func ParseAuthorization(header string) (string, error) {
 	header = strings.TrimSpace(header)
 	if header == "" {
-		return "", unauthorized("missing Authorization header")
+		return "", unauthorized("The request has no Authorization header: send Authorization: Bearer {token}.")
 	}
 	scheme, raw, ok := strings.Cut(header, " ")
+	if !ok && strings.EqualFold(scheme, "Bearer") {
+		return "", unauthorized("The Authorization header has the Bearer scheme but no token.")
+	}
 	if !ok || !strings.EqualFold(scheme, "Bearer") {
-		return "", unauthorized("Authorization header is not a Bearer token")
+		return "", unauthorized("The Authorization header is not a Bearer token: send Authorization: Bearer {token}.")
 	}
 	raw = strings.TrimSpace(raw)
 	if raw == "" {
-		return "", unauthorized("empty Bearer token")
+		return "", unauthorized("The Authorization header has the Bearer scheme but no token.")
 	}
 	return raw, nil
 }
@@ -113,16 +116,16 @@ type accessClaims struct {
 // clock on every call, and SetApps and SetTenants drop the cache.
 func (a *Authority) Verify(raw string) (*Principal, error) {
 	if raw == "" {
-		return nil, unauthorized("missing bearer token")
+		return nil, unauthorized("The request has no bearer token.")
 	}
 	d := a.dir.Load()
 	if p, ok := a.cache.get(raw, d); ok {
 		now := a.now()
 		if !now.Before(p.ExpiresAt) {
-			return nil, unauthorized("token is expired")
+			return nil, errExpired
 		}
 		if now.Before(p.NotBefore) {
-			return nil, unauthorized("token is not valid yet")
+			return nil, errNotYetValid
 		}
 		return p, nil
 	}
@@ -131,14 +134,14 @@ func (a *Authority) Verify(raw string) (*Principal, error) {
 		return nil, parseError(err)
 	}
 	if c.TenantID == "" {
-		return nil, unauthorized("token has no tid claim")
+		return nil, unauthorized("The token has no tid (tenant) claim.")
 	}
 	if want := a.issuer(c.TenantID); c.Issuer != want {
-		return nil, unauthorized("token issuer %q is not %q", c.Issuer, want)
+		return nil, unauthorized("The token's issuer %q is not %q, the issuer of its tenant.", c.Issuer, want)
 	}
 	tid, ok := d.tenant(c.TenantID)
 	if !ok {
-		return nil, unauthorized("tenant %q not found", c.TenantID)
+		return nil, unauthorized("The token's tenant %q does not exist.", c.TenantID)
 	}
 	clientID := c.AppID
 	if clientID == "" {
@@ -146,12 +149,12 @@ func (a *Authority) Verify(raw string) (*Principal, error) {
 	}
 	app := d.app(tid, clientID)
 	if app == nil {
-		return nil, unauthorized("application %q not found in tenant %q", clientID, tid)
+		return nil, unauthorized("The token's application %q is not registered in tenant %q.", clientID, tid)
 	}
 	aud, ok := a.acceptedAudience(c.Audience)
 	if !ok {
 		return nil, &AuthError{Kind: WrongAudience,
-			Reason: fmt.Sprintf("token audience %q is not this API", strings.Join(c.Audience, " "))}
+			Reason: fmt.Sprintf("The token's audience %q is not this API.", strings.Join(c.Audience, " "))}
 	}
 	p := &Principal{
 		TenantID:    app.TenantID,
@@ -184,18 +187,27 @@ func (a *Authority) acceptedAudience(auds jwt.ClaimStrings) (string, bool) {
 	return "", false
 }
 
-// parseError turns an error of the JWT parser into an *AuthError.
+// parseError turns an error of the JWT parser into an *AuthError, one
+// message per cause.
 func parseError(err error) *AuthError {
 	switch {
 	case errors.Is(err, jwt.ErrTokenMalformed):
-		return unauthorized("malformed token: %v", err)
+		return unauthorized("The token is malformed: it is not a signed JWT (header.payload.signature).")
 	case errors.Is(err, jwt.ErrTokenSignatureInvalid), errors.Is(err, jwt.ErrTokenUnverifiable):
-		return unauthorized("invalid signature: %v", err)
+		return unauthorized("The token's signature is invalid: it was not signed by this identity platform's RS256 key.")
+	case errors.Is(err, jwt.ErrTokenRequiredClaimMissing):
+		return unauthorized("The token has no exp (expiry) claim.")
 	case errors.Is(err, jwt.ErrTokenExpired):
-		return unauthorized("token is expired")
+		return errExpired
 	case errors.Is(err, jwt.ErrTokenNotValidYet):
-		return unauthorized("token is not valid yet")
+		return errNotYetValid
 	default:
-		return unauthorized("invalid token: %v", err)
+		return unauthorized("The token is invalid: %v.", err)
 	}
 }
+
+// The refusals that need no detail.
+var (
+	errExpired     = &AuthError{Kind: Unauthorized, Reason: "The token is expired: get a new one from the token endpoint."}
+	errNotYetValid = &AuthError{Kind: Unauthorized, Reason: "The token is not valid yet (its nbf is in the future)."}
+)

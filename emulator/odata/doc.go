@@ -57,6 +57,17 @@
 // option counts as absent. Other $-options ($select, $expand, $search …)
 // are errors, and parameters without "$" are ignored.
 //
+// # Bounds
+//
+// Hostile input is normal input: a $filter or $orderby over
+// MaxFilterLength bytes (16 KB) is refused before it is read, and a
+// $filter nested over MaxFilterDepth levels (100: parentheses, "not",
+// lambdas) or with over MaxFilterNodes terms (1,000: comparisons, "in"
+// values, functions, lambdas, "and", "or", "not") is refused while
+// parsing, at the term that crosses the bound. Matching a record so costs
+// at most MaxFilterNodes steps, each linear in the length of the value it
+// reads (contains() too), times the size of a collection inside any/all.
+//
 // # Errors
 //
 // Every rejected query gives an *Error whose Error() is the message of the

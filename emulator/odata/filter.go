@@ -39,11 +39,13 @@ var reserved = map[string]bool{
 }
 
 // stringFuncs are the string functions $filter accepts:
-// startswith(field,'x'), endswith(field,'x'), contains(field,'x').
+// startswith(field,'x'), endswith(field,'x'), contains(field,'x'). Each
+// costs time linear in the field's and the argument's length; contains
+// has no function here, it is a foldNeedle.
 var stringFuncs = map[string]func(s, arg string) bool{
 	"startswith": hasPrefixFold,
 	"endswith":   hasSuffixFold,
-	"contains":   containsFold,
+	"contains":   nil,
 }
 
 // node is a parsed $filter expression. elem is the current element of the
@@ -238,13 +240,20 @@ func (n *inNode) eval(r Record, elem string) bool {
 // funcNode is "startswith(operand,'arg')" and its siblings.
 type funcNode struct {
 	operand
-	fn  func(s, arg string) bool
-	arg string
+	fn     func(s, arg string) bool // nil for contains
+	arg    string
+	needle *foldNeedle // contains' argument
 }
 
 func (n *funcNode) eval(r Record, elem string) bool {
 	v := n.get(r, elem)
-	return !v.null && n.fn(v.s, n.arg)
+	if v.null {
+		return false
+	}
+	if n.needle != nil {
+		return n.needle.in(v.s)
+	}
+	return n.fn(v.s, n.arg)
 }
 
 // lambdaNode is "field/any(v: body)", "field/any()" or "field/all(v: body)".
@@ -280,9 +289,34 @@ type filterParser struct {
 	tok      token
 	schema   *Schema
 	rangeVar string // the lambda variable in scope, or ""
+	depth    int    // current nesting: open parentheses, "not"s and lambdas
+	nodes    int    // nodes made so far (and, or, not, comparisons, in-list values, functions, lambdas)
 }
 
-// parseFilter parses src against schema.
+// nest enters one level of nesting at t (a "(", "not" or lambda),
+// refusing the filter past MaxFilterDepth before the parser recurses.
+// The caller calls unnest when the level is parsed.
+func (p *filterParser) nest(t token) error {
+	p.depth++
+	if p.depth > MaxFilterDepth {
+		return p.semanticErr(t, "$filter is nested more than %d levels deep (parentheses, 'not' and lambdas count)", MaxFilterDepth)
+	}
+	return nil
+}
+
+func (p *filterParser) unnest() { p.depth-- }
+
+// node counts n more nodes made at t, refusing the filter past
+// MaxFilterNodes, so evaluating a record costs at most that many steps.
+func (p *filterParser) node(t token, n int) error {
+	p.nodes += n
+	if p.nodes > MaxFilterNodes {
+		return p.semanticErr(t, "$filter has more than %d terms (comparisons, 'in' values, functions, lambdas, 'and', 'or' and 'not' count)", MaxFilterNodes)
+	}
+	return nil
+}
+
+// parseFilter parses src against schema; Parse has checked its length.
 func parseFilter(src string, schema *Schema) (node, error) {
 	p := &filterParser{lx: lexer{option: "$filter", src: src}, schema: schema}
 	if err := p.advance(); err != nil {
@@ -333,6 +367,9 @@ func (p *filterParser) expr() (node, error) {
 		return nil, err
 	}
 	for p.isKeyword("or") {
+		if err := p.node(p.tok, 1); err != nil {
+			return nil, err
+		}
 		if err := p.advance(); err != nil {
 			return nil, err
 		}
@@ -352,6 +389,9 @@ func (p *filterParser) and() (node, error) {
 		return nil, err
 	}
 	for p.isKeyword("and") {
+		if err := p.node(p.tok, 1); err != nil {
+			return nil, err
+		}
 		if err := p.advance(); err != nil {
 			return nil, err
 		}
@@ -368,6 +408,13 @@ func (p *filterParser) and() (node, error) {
 // "not status eq 'x'" is "not (status eq 'x')".
 func (p *filterParser) unary() (node, error) {
 	if p.isKeyword("not") {
+		if err := p.nest(p.tok); err != nil {
+			return nil, err
+		}
+		defer p.unnest()
+		if err := p.node(p.tok, 1); err != nil {
+			return nil, err
+		}
 		if err := p.advance(); err != nil {
 			return nil, err
 		}
@@ -386,6 +433,10 @@ func (p *filterParser) unary() (node, error) {
 func (p *filterParser) primary() (node, error) {
 	switch p.tok.kind {
 	case tokLParen:
+		if err := p.nest(p.tok); err != nil {
+			return nil, err
+		}
+		defer p.unnest()
 		if err := p.advance(); err != nil {
 			return nil, err
 		}
@@ -405,6 +456,9 @@ func (p *filterParser) primary() (node, error) {
 		return nil, p.lx.errAt(p.tok.pos, "expected a property name, found %s", p.tok.describe())
 	}
 	name := p.tok
+	if err := p.node(name, 1); err != nil {
+		return nil, err
+	}
 	if err := p.advance(); err != nil {
 		return nil, err
 	}
@@ -485,7 +539,11 @@ func (p *filterParser) function(name token, fn func(s, arg string) bool) (node, 
 	if err := p.expect(tokRParen, "')'"); err != nil {
 		return nil, err
 	}
-	return &funcNode{operand: o, fn: fn, arg: arg}, nil
+	n := &funcNode{operand: o, fn: fn, arg: arg}
+	if fn == nil {
+		n.needle = newFoldNeedle(arg)
+	}
+	return n, nil
 }
 
 // lambda parses the rest of "field/any(v: body)"; the current token is "/".
@@ -501,6 +559,10 @@ func (p *filterParser) lambda(name token) (node, error) {
 	if p.rangeVar != "" {
 		return nil, p.semanticErr(kw, "nested lambda expressions are not supported")
 	}
+	if err := p.nest(kw); err != nil {
+		return nil, err
+	}
+	defer p.unnest()
 	f, ok := p.schema.Lookup(name.text)
 	if !ok {
 		return nil, p.semanticErr(name, "property '%s' is not filterable", name.text)
@@ -560,6 +622,9 @@ func (p *filterParser) in(o operand) (node, error) {
 		return n, p.advance()
 	}
 	for {
+		if err := p.node(p.tok, 1); err != nil {
+			return nil, err
+		}
 		lit, err := p.literal(o, inTok)
 		if err != nil {
 			return nil, err

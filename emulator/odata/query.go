@@ -10,6 +10,32 @@ import (
 // and /machines, and their page size.
 const DefaultMaxTop = 10000
 
+// The bounds of $filter and $orderby. A query past one is refused with an
+// *Error before anything large is built: the length is checked before
+// lexing, depth and terms while parsing. Real queries are far inside them
+// (a few hundred bytes, depth under 5, a few dozen terms); the largest
+// realistic one, an "id in (…)" of a few hundred GUIDs, fits.
+const (
+	// MaxFilterLength is the most bytes a $filter or $orderby value may
+	// have after URL decoding: 16 KB, what a default HTTP.sys front end
+	// allows for a whole request line and its headers.
+	MaxFilterLength = 16 << 10
+	// MaxFilterDepth is how deeply $filter may nest: every open
+	// parenthesis, "not" and any/all lambda is a level. It bounds the
+	// parser's recursion.
+	MaxFilterDepth = 100
+	// MaxFilterNodes is how many terms $filter may have: comparisons,
+	// functions, lambdas, values of "in" lists, "and", "or" and "not". It
+	// bounds the cost of matching one record.
+	MaxFilterNodes = 1000
+)
+
+// tooLong is the *Error for a $filter or $orderby over MaxFilterLength.
+// It does not quote the value.
+func tooLong(option string, n int) *Error {
+	return errorf(option, "%s is %d bytes long; the limit is %d bytes", option, n, MaxFilterLength)
+}
+
 // Options tune Parse for one endpoint.
 type Options struct {
 	// MaxTop is the largest $top accepted; a larger one is an error. Zero
@@ -74,6 +100,11 @@ func Parse(values url.Values, schema *Schema, opts Options) (*Query, error) {
 			return nil, errorf(name, "query option '%s' was specified more than once", name)
 		}
 		raw[name] = vals[0]
+	}
+	for _, name := range []string{"$filter", "$orderby"} {
+		if n := len(raw[name]); n > MaxFilterLength {
+			return nil, tooLong(name, n)
+		}
 	}
 	var err error
 	if v := strings.TrimSpace(raw["$filter"]); v != "" {

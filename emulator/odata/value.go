@@ -80,14 +80,48 @@ func hasSuffixFold(s, suffix string) bool {
 	return len(s) >= len(suffix) && strings.EqualFold(s[len(s)-len(suffix):], suffix)
 }
 
-// containsFold reports whether sub is within s, ignoring case.
-func containsFold(s, sub string) bool {
-	if sub == "" {
+// foldNeedle is the argument of contains(), made ready to be found in a
+// string ignoring case in time linear in both (Knuth–Morris–Pratt over
+// lower-cased runes, as compareFold compares them), without allocating.
+type foldNeedle struct {
+	runes []rune // the argument, each rune lower-cased
+	fail  []int  // fail[i]: length of the longest proper border of runes[:i+1]
+}
+
+func newFoldNeedle(sub string) *foldNeedle {
+	f := &foldNeedle{}
+	for _, r := range sub {
+		f.runes = append(f.runes, unicode.ToLower(r))
+	}
+	f.fail = make([]int, len(f.runes))
+	for i, k := 1, 0; i < len(f.runes); i++ {
+		for k > 0 && f.runes[i] != f.runes[k] {
+			k = f.fail[k-1]
+		}
+		if f.runes[i] == f.runes[k] {
+			k++
+		}
+		f.fail[i] = k
+	}
+	return f
+}
+
+// in reports whether the needle is within s, ignoring case.
+func (f *foldNeedle) in(s string) bool {
+	if len(f.runes) == 0 {
 		return true
 	}
-	for i := 0; i+len(sub) <= len(s); i++ {
-		if strings.EqualFold(s[i:i+len(sub)], sub) {
-			return true
+	k := 0
+	for _, r := range s {
+		r = unicode.ToLower(r)
+		for k > 0 && f.runes[k] != r {
+			k = f.fail[k-1]
+		}
+		if f.runes[k] == r {
+			k++
+			if k == len(f.runes) {
+				return true
+			}
 		}
 	}
 	return false

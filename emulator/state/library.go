@@ -3,7 +3,6 @@ package state
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -11,13 +10,33 @@ import (
 
 	"github.com/mdelive/mde-emulator/emulator/apierr"
 	"github.com/mdelive/mde-emulator/emulator/fixture"
+	"github.com/mdelive/mde-emulator/emulator/libname"
 )
 
 // MaxLibraryFileSize is the largest file the API accepts for the library
 // (the portal allows 250 MB; the API 20 MB).
 const MaxLibraryFileSize = 20 << 20
 
-var libraryFileName = regexp.MustCompile(`^[A-Za-z0-9._-]+$`)
+// FileTooLarge is the service's 400 for a library file over
+// MaxLibraryFileSize. It names the limit, not the file's size: an upload
+// is read only one byte past the limit, so its size is not known. name
+// may be "" when the file's name is not known either.
+func FileTooLarge(name string) *apierr.Error {
+	in := "Invalid input"
+	if name != "" {
+		in += " " + libname.Quote(name)
+	}
+	return apierr.New(apierr.InvalidInput, "%s: the file is larger than 20 MB (20,971,520 bytes), the largest library file the API accepts.", in)
+}
+
+// checkName returns the service's 400 InvalidInput for a name that breaks
+// the library's naming rules (package libname), or nil.
+func checkName(name string) error {
+	if err := libname.Check(name); err != nil {
+		return apierr.New(apierr.InvalidInput, "Invalid input %s: a library file name %v.", libname.Quote(name), err)
+	}
+	return nil
+}
 
 // Library is a tenant's live response library.
 type Library struct {
@@ -127,13 +146,11 @@ func (l *Library) Put(u Upload, now time.Time) (LibraryFileView, error) {
 	if u.FileName == "" {
 		return LibraryFileView{}, apierr.New(apierr.MissingRequiredParameter, "Parameter File is missing.")
 	}
-	if !libraryFileName.MatchString(u.FileName) {
-		return LibraryFileView{}, apierr.New(apierr.InvalidInput,
-			"Invalid input %s: a library file name may contain only letters, digits, '-', '_' and '.'.", u.FileName)
+	if err := checkName(u.FileName); err != nil {
+		return LibraryFileView{}, err
 	}
 	if len(u.Content) > MaxLibraryFileSize {
-		return LibraryFileView{}, apierr.New(apierr.InvalidInput,
-			"Invalid input %s: the file is %d bytes; the API accepts library files of up to 20 MB.", u.FileName, len(u.Content))
+		return LibraryFileView{}, FileTooLarge(u.FileName)
 	}
 	now = now.UTC().Truncate(Tick)
 	l.mu.Lock()
@@ -165,8 +182,12 @@ func (l *Library) Put(u Upload, now time.Time) (LibraryFileView, error) {
 	return f.view(), nil
 }
 
-// Delete removes the file named name.
+// Delete removes the file named name; a name that breaks the naming
+// rules is the service's 400 InvalidInput, as on upload.
 func (l *Library) Delete(name string) error {
+	if err := checkName(name); err != nil {
+		return err
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	key := strings.ToLower(name)

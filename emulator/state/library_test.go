@@ -64,8 +64,11 @@ func TestLibraryPutErrors(t *testing.T) {
 	}{
 		{"no name", Upload{Content: []byte("x")}, apierr.MissingRequiredParameter, "Parameter File is missing."},
 		{"bad name", Upload{FileName: "my script.ps1"}, apierr.InvalidInput, "may contain only letters"},
-		{"path in name", Upload{FileName: "../x.ps1"}, apierr.InvalidInput, "may contain only letters"},
-		{"too large", Upload{FileName: "big.bin", Content: make([]byte, MaxLibraryFileSize+1)}, apierr.InvalidInput, "up to 20 MB"},
+		{"path in name", Upload{FileName: "../x.ps1"}, apierr.InvalidInput, "may not hold a path"},
+		{"dots only", Upload{FileName: ".."}, apierr.InvalidInput, "made of dots only"},
+		{"device name", Upload{FileName: "CON"}, apierr.InvalidInput, "Windows device name (CON)"},
+		{"long name", Upload{FileName: strings.Repeat("a", 5000)}, apierr.InvalidInput, "is 5000 characters long; the limit is 255"},
+		{"too large", Upload{FileName: "big.bin", Content: make([]byte, MaxLibraryFileSize+1)}, apierr.InvalidInput, "larger than 20 MB (20,971,520 bytes)"},
 		{"exists", Upload{FileName: "OK.ps1", Content: []byte("x")}, apierr.BadRequest, "File ok.ps1 already exists in the library."},
 	}
 	for _, tc := range tests {
@@ -76,6 +79,7 @@ func TestLibraryPutErrors(t *testing.T) {
 		t.Errorf("a file of exactly 20 MB: %v", err)
 	}
 	checkErr(t, lib.Delete("nope.ps1"), apierr.ResourceNotFound, "Library file nope.ps1 was not found")
+	checkErr(t, lib.Delete("nul.txt"), apierr.InvalidInput, "Windows device name (NUL)")
 }
 
 // TestLibraryOverride: a replaced file keeps its creation time and its

@@ -26,7 +26,7 @@ const maxText = 64 << 10
 var (
 	jwtPattern      = regexp.MustCompile(`eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*`)
 	sigPattern      = regexp.MustCompile(`\bsig=[^&"\s]+`)
-	secretPattern   = regexp.MustCompile(`\bclient_secret=[^&"\s]+`)
+	secretPattern   = regexp.MustCompile(`\b(client_secret|client_assertion|password|refresh_token|access_token)=[^&"\s]+`)
 	requestIDPatten = regexp.MustCompile(`(?i)\bRequestId:[0-9a-f-]{36}`)
 	traceIDPattern  = regexp.MustCompile(`(?i)\b(Trace ID|Correlation ID): [0-9a-f-]{36}`)
 	isoTime         = regexp.MustCompile(`\b\d{4}-\d{2}-\d{2}[T ]\d{2}(:|%3A)\d{2}((:|%3A)\d{2}(\.\d+)?)?(Z|[+-]\d{2}(:|%3A)\d{2})?`)
@@ -67,7 +67,7 @@ func (s *scrubber) text(v string) string {
 	}
 	v = jwtPattern.ReplaceAllString(v, "<token>")
 	v = sigPattern.ReplaceAllString(v, "sig=<sig>")
-	v = secretPattern.ReplaceAllString(v, "client_secret=<secret>")
+	v = secretPattern.ReplaceAllString(v, "$1=<secret>")
 	v = requestIDPatten.ReplaceAllString(v, "RequestId:<correlation-id>")
 	v = traceIDPattern.ReplaceAllString(v, "$1: <correlation-id>")
 	v = isoTime.ReplaceAllString(v, "<time>")
@@ -98,8 +98,12 @@ func (s *scrubber) value(v any) any {
 				x[k] = "<correlation-id>"
 				continue
 			}
-			if str, ok := e.(string); ok && (k == "client_secret" || k == "clientSecret") && str != "" {
+			if str, ok := e.(string); ok && secretKeys[k] && str != "" {
 				x[k] = "<secret>"
+				continue
+			}
+			if str, ok := e.(string); ok && tokenKeys[k] && str != "" {
+				x[k] = "<token>"
 				continue
 			}
 			if epochKeys[k] {
@@ -118,6 +122,21 @@ func (s *scrubber) value(v any) any {
 // and correlation ids.
 var correlationKeys = map[string]bool{"target": true, "trace_id": true, "correlation_id": true}
 
+// secretKeys are the fields whose values are credentials, in JSON and in
+// form bodies: never recorded.
+var secretKeys = map[string]bool{
+	"client_secret": true, "clientSecret": true, "client_assertion": true,
+	"password": true, "controlToken": true,
+}
+
+// tokenKeys are the fields that hold tokens: a JWT is scrubbed wherever it
+// is, and these are scrubbed even when they are not JWTs.
+var tokenKeys = map[string]bool{"access_token": true, "refresh_token": true, "id_token": true}
+
+// formSecretKeys are the form fields that are credentials only in a form
+// (in JSON, "code" is an error's code).
+var formSecretKeys = map[string]bool{"code": true}
+
 // epochKeys are the fields of the identity platform's v1 token response
 // that hold instants as Unix seconds.
 var epochKeys = map[string]bool{"expires_on": true, "not_before": true}
@@ -135,6 +154,9 @@ func (s *scrubber) url(u *url.URL) string {
 	return s.text(out)
 }
 
+// credentialHeaders are the headers that carry credentials.
+var credentialHeaders = map[string]bool{"Authorization": true, "Proxy-Authorization": true, "Cookie": true, "Set-Cookie": true}
+
 // headers returns the scrubbed values of the named headers present in h.
 func (s *scrubber) headers(h http.Header, names ...string) map[string]string {
 	var out map[string]string
@@ -145,6 +167,15 @@ func (s *scrubber) headers(h http.Header, names ...string) map[string]string {
 		}
 		if out == nil {
 			out = map[string]string{}
+		}
+		if credentialHeaders[http.CanonicalHeaderKey(n)] {
+			// Whatever the scheme: a Bearer token, a Basic password, a
+			// control token are never recorded; the scheme is.
+			out[n] = "<credential>"
+			if scheme, _, ok := strings.Cut(strings.TrimSpace(v), " "); ok {
+				out[n] = scheme + " <credential>"
+			}
+			continue
 		}
 		out[n] = boundaryPattern.ReplaceAllString(s.text(v), "boundary=<boundary>")
 	}
@@ -172,6 +203,9 @@ func (s *scrubber) body(contentType string, b []byte) any {
 			m := map[string]any{}
 			for k, vs := range q {
 				m[k] = strings.Join(vs, ",")
+				if formSecretKeys[k] {
+					m[k] = "<secret>"
+				}
 			}
 			return s.value(m)
 		}
