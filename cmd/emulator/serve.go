@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/mdelive/mde-emulator/emulator"
+	"github.com/mdelive/mde-emulator/emulator/clock"
 )
 
 // stderr receives the command's own messages (shutdown); tests replace it.
@@ -70,7 +71,7 @@ func (t *inflight) wrap(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		// The method and path now: handlers may rewrite r.URL.
 		t.mu.Lock()
-		t.reqs[r] = request{method: r.Method, path: r.URL.Path, began: time.Now()}
+		t.reqs[r] = request{method: r.Method, path: r.URL.Path, began: clock.Wall()}
 		t.mu.Unlock()
 		defer func() {
 			t.mu.Lock()
@@ -92,7 +93,7 @@ func (t *inflight) list() []string {
 	slices.SortFunc(reqs, func(a, b request) int { return a.began.Compare(b.began) })
 	out := make([]string, len(reqs))
 	for i, r := range reqs {
-		out[i] = fmt.Sprintf("%s %s (running %s)", r.method, r.path, time.Since(r.began).Round(time.Millisecond))
+		out[i] = fmt.Sprintf("%s %s (running %s)", r.method, r.path, clock.Wall().Sub(r.began).Round(time.Millisecond))
 	}
 	return out
 }
