@@ -10,6 +10,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/mdelive/mde-emulator/emulator/apierr"
+	"github.com/mdelive/mde-emulator/emulator/clock"
 	"github.com/mdelive/mde-emulator/emulator/guid"
 )
 
@@ -69,7 +70,7 @@ func closeIfBodyUnread(c echo.Context) {
 	// before closing; a client that sends none (it waits for 100
 	// Continue) or sends it slowly holds the connection refusalLinger at
 	// most, not the whole read timeout.
-	_ = http.NewResponseController(c.Response()).SetReadDeadline(time.Now().Add(refusalLinger))
+	_ = http.NewResponseController(c.Response()).SetReadDeadline(clock.Wall().Add(refusalLinger))
 }
 
 // refusalLinger is how long a connection lingers after a refusal for the
