@@ -40,6 +40,17 @@ func decodeControl(c echo.Context, v any) error {
 	return dec.Decode(v)
 }
 
+// controlBodyError answers a control-plane request whose body could not be
+// read or decoded: 413 RequestEntityTooLarge for a body over maxJSONBody
+// (1 MiB), 400 InvalidRequestBody for anything else.
+func controlBodyError(c echo.Context, err error) error {
+	if mbe := (*http.MaxBytesError)(nil); errors.Is(err, errBodyTooLarge) || errors.As(err, &mbe) {
+		return controlError(c, http.StatusRequestEntityTooLarge, "RequestEntityTooLarge",
+			"The request body is larger than %d bytes (1 MiB), the most the control plane reads.", maxJSONBody)
+	}
+	return controlError(c, http.StatusBadRequest, "InvalidRequestBody", "Invalid request body: %v", err)
+}
+
 // health serves GET /_emulator/health.
 func (s *Server) health(c echo.Context) error {
 	p := s.store.Profile()
@@ -90,7 +101,7 @@ func (s *Server) putClock(c echo.Context) error {
 		Scale *float64   `json:"scale"`
 	}
 	if err := decodeControl(c, &req); err != nil {
-		return controlError(c, http.StatusBadRequest, "InvalidRequestBody", "Invalid request body: %v", err)
+		return controlBodyError(c, err)
 	}
 	switch req.Mode {
 	case "":
@@ -115,7 +126,7 @@ func (s *Server) advanceClock(c echo.Context) error {
 		By string `json:"by"`
 	}
 	if err := decodeControl(c, &req); err != nil {
-		return controlError(c, http.StatusBadRequest, "InvalidRequestBody", "Invalid request body: %v", err)
+		return controlBodyError(c, err)
 	}
 	d, err := time.ParseDuration(req.By)
 	if err != nil || d < 0 {
@@ -135,7 +146,7 @@ func (s *Server) patchMachine(c echo.Context) error {
 		RemediationLevel *string `json:"remediationLevel"`
 	}
 	if err := decodeControl(c, &req); err != nil {
-		return controlError(c, http.StatusBadRequest, "InvalidRequestBody", "Invalid request body: %v", err)
+		return controlBodyError(c, err)
 	}
 	m, ok := s.findMachine(req.TenantID, c.Param("id"))
 	if !ok {
@@ -176,7 +187,7 @@ func (s *Server) mintToken(c echo.Context) error {
 		ExpiresIn string   `json:"expiresIn"`
 	}
 	if err := decodeControl(c, &req); err != nil {
-		return controlError(c, http.StatusBadRequest, "InvalidRequestBody", "Invalid request body: %v", err)
+		return controlBodyError(c, err)
 	}
 	mr := identity.MintRequest{TenantID: req.TenantID, ClientID: req.ClientID, Roles: req.Roles, Audience: req.Audience}
 	if req.ExpiresIn != "" {
@@ -201,7 +212,7 @@ func (s *Server) reset(c echo.Context) error {
 		Fixtures string `json:"fixtures"`
 	}
 	if err := decodeControl(c, &req); err != nil {
-		return controlError(c, http.StatusBadRequest, "InvalidRequestBody", "Invalid request body: %v", err)
+		return controlBodyError(c, err)
 	}
 	switch req.Fixtures {
 	case "", "current":
@@ -232,11 +243,11 @@ func (s *Server) putFixtures(c echo.Context) error {
 		return tooLarge()
 	}
 	b, err := readBody(c, limit)
-	if mbe := (*http.MaxBytesError)(nil); err == errBodyTooLarge || errors.As(err, &mbe) {
+	if mbe := (*http.MaxBytesError)(nil); errors.Is(err, errBodyTooLarge) || errors.As(err, &mbe) {
 		return tooLarge()
 	}
 	if err != nil {
-		return controlError(c, http.StatusBadRequest, "InvalidRequestBody", "Invalid request body: %v", err)
+		return controlBodyError(c, err)
 	}
 	ctx := c.Request().Context()
 	set, err := fixture.ParseBounded(ctx, "fixtures", b, fixture.ControlBounds)
@@ -266,7 +277,7 @@ func (s *Server) postNextOutcomes(c echo.Context) error {
 		Outcomes []state.Outcome `json:"outcomes"`
 	}
 	if err := decodeControl(c, &req); err != nil {
-		return controlError(c, http.StatusBadRequest, "InvalidRequestBody", "Invalid request body: %v", err)
+		return controlBodyError(c, err)
 	}
 	if len(req.Outcomes) == 0 {
 		return controlError(c, http.StatusBadRequest, "MissingRequiredParameter", "outcomes must list at least one outcome")

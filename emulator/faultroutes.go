@@ -22,7 +22,7 @@ func (s *Server) listFaults(c echo.Context) error {
 func (s *Server) addFault(c echo.Context) error {
 	b, err := readBody(c, maxJSONBody)
 	if err != nil {
-		return controlError(c, http.StatusBadRequest, "InvalidRequestBody", "Invalid request body: %v", err)
+		return controlBodyError(c, err)
 	}
 	r, err := faults.ParseRule(b)
 	if err != nil {

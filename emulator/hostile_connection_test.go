@@ -2,6 +2,7 @@ package emulator_test
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -102,6 +103,30 @@ func hostileConnectionCases() []hostileCase {
 			after: func(e *env) {
 				if r := e.api("GET", "/api/machineactions", ""); strings.Contains(string(r.body), `"id"`) {
 					e.t.Errorf("an action was made: %s", r.body)
+				}
+			},
+		},
+		{
+			// Only the file is over 20 MB; the body is under its own
+			// limit (20 MB and 1 MiB of form): the same 413.
+			name: "a library file one byte over 20 MB",
+			// The whole body is read (it is under its limit): the bound
+			// is on the answer, not on the time 20 MB take under -race.
+			do:     func(e *env) resp { return e.upload("file", "big.bin", bytes.Repeat([]byte("a"), 20<<20+1), nil) },
+			status: 413, code: "RequestEntityTooLarge", within: time.Minute,
+		},
+		{
+			name:   "a control-plane JSON body over 1 MiB (tokens)",
+			do:     func(e *env) resp { return e.call("POST", "/_emulator/tokens", "", overMiB(`{"appId":"`)) },
+			status: 413, code: "RequestEntityTooLarge",
+		},
+		{
+			name:   "a control-plane JSON body over 1 MiB (faults)",
+			do:     func(e *env) resp { return e.call("POST", "/_emulator/faults", "", overMiB(`{"path":"`)) },
+			status: 413, code: "RequestEntityTooLarge",
+			after: func(e *env) {
+				if r := e.call("GET", "/_emulator/faults", "", ""); !strings.Contains(string(r.body), `"rules":[]`) {
+					e.t.Errorf("a fault rule was added: %s", r.body)
 				}
 			},
 		},

@@ -135,6 +135,13 @@ func hostileODataCases() []hostileCase {
 		refusedUpload("'.'", "."),
 		refusedUpload("'..'", ".."),
 		refusedUpload("'...'", "..."),
+		func() hostileCase {
+			do, after := unchanged(func(e *env) resp {
+				return e.upload("file", "long-description.ps1", []byte("x"), map[string]string{"Description": strings.Repeat("d", 64<<10+1)})
+			})
+			return hostileCase{name: "a library upload with a Description over 64 KiB", do: do, status: 400, code: "InvalidInput", after: after}
+		}(),
+		refusedUpload("x.ps1. (a trailing dot)", "x.ps1."),
 		refusedUpload("CON", "CON"),
 		refusedUpload("nul.txt", "nul.txt"),
 		refusedUpload("LPT9.ps1", "LPT9.ps1"),
@@ -164,6 +171,7 @@ func hostileODataCases() []hostileCase {
 				}
 			},
 		},
+		refusedDelete("x.ps1. (a trailing dot)", "x.ps1."),
 		refusedDelete("CON", "con"),
 		refusedDelete("nul.txt", "nul.txt"),
 		refusedDelete("'..' percent-encoded", "%2E%2E"),

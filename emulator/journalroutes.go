@@ -48,7 +48,7 @@ func (s *Server) waitJournal(c echo.Context) error {
 		Timeout string         `json:"timeout"`
 	}
 	if err := decodeControl(c, &req); err != nil {
-		return controlError(c, http.StatusBadRequest, "InvalidRequestBody", "Invalid request body: %v", err)
+		return controlBodyError(c, err)
 	}
 	q := url.Values{}
 	for k, v := range req.Filter {

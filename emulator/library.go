@@ -25,8 +25,13 @@ func (s *Server) listLibraryFiles(c echo.Context) error {
 }
 
 // maxUploadBody bounds a library upload request: the 20 MB file plus the
-// form around it. A larger file is refused with the service's 400.
+// form around it. A larger body is refused with 413 (state.FileTooLarge).
 const maxUploadBody = state.MaxLibraryFileSize + 1<<20
+
+// maxFormField bounds each form field of an upload other than the file
+// (Description, ParametersDescription, ...): 64 KiB. A longer one is
+// refused with 400 InvalidInput, never cut silently.
+const maxFormField = 64 << 10
 
 // uploadLibraryFile serves POST /api/libraryfiles (multipart/form-data with
 // file or File, Description, ParametersDescription, HasParameters and
@@ -57,9 +62,12 @@ func (s *Server) uploadLibraryFile(c echo.Context) error {
 			gotFile = true
 			continue
 		}
-		b, err := io.ReadAll(io.LimitReader(part, 64<<10))
+		b, err := io.ReadAll(io.LimitReader(part, maxFormField+1))
 		if err != nil {
 			return uploadReadError(err)
+		}
+		if len(b) > maxFormField {
+			return apierr.New(apierr.InvalidInput, "Invalid input: the form field %s is longer than %d bytes (64 KiB), the most the emulator reads.", libname.Quote(name), maxFormField)
 		}
 		v := string(b)
 		switch strings.ToLower(name) {

@@ -91,13 +91,13 @@ func TestLibraryUploadRejects(t *testing.T) {
 		t.Errorf("bad file name: %d %s", r.status, r.body)
 	}
 	big := bytes.Repeat([]byte("a"), 20<<20+1)
-	if r := e.upload("file", "big.bin", big, nil); r.status != 400 || r.errorCode() != "InvalidInput" ||
+	if r := e.upload("file", "big.bin", big, nil); r.status != 413 || r.errorCode() != "RequestEntityTooLarge" ||
 		!strings.Contains(r.errorMessage(), "larger than 20 MB (20,971,520 bytes)") {
 		t.Errorf("file over 20 MB: %d %s", r.status, r.body)
 	}
 	// A body over the request limit is not read to its end; the answer
 	// names the same limit.
-	if r := e.upload("file", "bigger.bin", bytes.Repeat([]byte("a"), 22<<20), nil); r.status/100 != 4 ||
+	if r := e.upload("file", "bigger.bin", bytes.Repeat([]byte("a"), 22<<20), nil); r.status != 413 || r.errorCode() != "RequestEntityTooLarge" ||
 		r.errorMessage() != "Invalid input: the file is larger than 20 MB (20,971,520 bytes), the largest library file the API accepts." {
 		t.Errorf("file over the request limit: %d %s", r.status, r.body)
 	}

@@ -79,7 +79,6 @@ func (s *Server) validate(method, docPath string) echo.MiddlewareFunc {
 					// The body is over its limit: 413, in the words of
 					// the library's own 20 MB check.
 					e = state.FileTooLarge("")
-					e.Code = apierr.RequestEntityTooLarge
 				}
 				return s.writeError(c, e)
 			}

@@ -3,6 +3,7 @@ package emulator
 import (
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 )
 
@@ -96,4 +97,16 @@ func mayHoldSecret(raw string) bool {
 		}
 	}
 	return false
+}
+
+// secretInText finds key=value pairs of secretQueryKeys anywhere in free
+// text (a URL quoted in an error message, a JSON string holding a link):
+// the value runs to the next '&', quote, backslash, space or end.
+var secretInText = regexp.MustCompile(`(?i)\b(` + strings.Join(secretQueryKeys, "|") + `)=[^&"'\\\s]*`)
+
+// redactText returns s with the values of secretQueryKeys pairs found
+// anywhere in it replaced by REDACTED: for messages that may quote a
+// response body or a URL, such as the strict-response mismatch log.
+func redactText(s string) string {
+	return secretInText.ReplaceAllString(s, "${1}="+redacted)
 }

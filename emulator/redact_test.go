@@ -29,3 +29,20 @@ func TestRedactPairs(t *testing.T) {
 		t.Errorf("redactQuery of a query without sig = %q", got)
 	}
 }
+
+func TestRedactText(t *testing.T) {
+	t.Parallel()
+	tests := []struct{ in, want string }{
+		{`value "https://x/_blob/a?se=2026&sp=r&sig=abc%2B=" does not match`, `value "https://x/_blob/a?se=2026&sp=r&sig=REDACTED" does not match`},
+		{`{"value":"http://h/b?sig=s3cr3t&sv=1"}`, `{"value":"http://h/b?sig=REDACTED&sv=1"}`},
+		{`escaped \"http://h/b?SIG=x\" end`, `escaped \"http://h/b?SIG=REDACTED\" end`},
+		{"body client_secret=abc and password=p", "body client_secret=REDACTED and password=REDACTED"},
+		{"signature=1 mysig=2 design=3", "signature=1 mysig=2 design=3"},
+		{"nothing here", "nothing here"},
+	}
+	for _, tc := range tests {
+		if got := redactText(tc.in); got != tc.want {
+			t.Errorf("redactText(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}

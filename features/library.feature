@@ -39,10 +39,12 @@ Feature: The live response library
     When I upload a file "conformance-20mb.bin" of 20971520 bytes
     Then the response status is 200
 
+  # The service documents the 20 MB limit, not the status past it: the
+  # emulator answers 413 RequestEntityTooLarge; a 400 is accepted too.
   @large
   Scenario: A file over 20 MB is refused
     When I upload a file "conformance-too-big.bin" of 20971521 bytes
-    Then the response status is 400
+    Then the response status is 400 or 413
 
   Scenario: A file name with characters other than letters, digits, - _ and . is refused
     When I upload the file "bad name!.ps1" with the content "x"

@@ -3,7 +3,9 @@
 //
 // A library file name is 1 to MaxLength ASCII letters, digits, '-', '_'
 // and '.' (mde-contract.md §4.4), so it has no path part ('/', '\', ':'),
-// is not made of dots only ('.', '..', '...'), and is not a reserved
+// is not made of dots only ('.', '..', '...'), does not end with a dot
+// (Windows drops a trailing dot, so "x.ps1." would land as "x.ps1"), and
+// is not a reserved
 // Windows device name (CON, PRN, AUX, NUL, COM1-COM9, LPT1-LPT9), in any
 // letter case, with or without an extension ("nul.txt", "Con.tar.gz"): the
 // file is written to a Windows machine under that name by PutFile.
@@ -56,6 +58,9 @@ func Check(name string) error {
 	stem, _, _ := strings.Cut(name, ".")
 	if reserved[strings.ToLower(stem)] {
 		return fmt.Errorf("may not be a Windows device name (%s), with or without an extension", strings.ToUpper(stem))
+	}
+	if strings.HasSuffix(name, ".") {
+		return errors.New("may not end with '.' (Windows drops a trailing dot)")
 	}
 	return nil
 }

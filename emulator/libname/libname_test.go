@@ -27,6 +27,8 @@ func TestCheck(t *testing.T) {
 		{".", "dots only"},
 		{"..", "dots only"},
 		{"...", "dots only"},
+		{"script.ps1.", "may not end with '.'"},
+		{"a.", "may not end with '.'"},
 		{"a/b", "path"},
 		{`a\b`, "path"},
 		{"../x.ps1", "path"},

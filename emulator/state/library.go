@@ -17,16 +17,18 @@ import (
 // (the portal allows 250 MB; the API 20 MB).
 const MaxLibraryFileSize = 20 << 20
 
-// FileTooLarge is the service's 400 for a library file over
-// MaxLibraryFileSize. It names the limit, not the file's size: an upload
-// is read only one byte past the limit, so its size is not known. name
-// may be "" when the file's name is not known either.
+// FileTooLarge is the answer to a library file over MaxLibraryFileSize:
+// 413 RequestEntityTooLarge, whether the request's body was over its own
+// limit or only the file was (a client cannot tell the two apart, and
+// should not have to). It names the limit, not the file's size: an upload
+// is read only one byte past the limit, so its size is not known. name may
+// be "" when the file's name is not known either.
 func FileTooLarge(name string) *apierr.Error {
 	in := "Invalid input"
 	if name != "" {
 		in += " " + libname.Quote(name)
 	}
-	return apierr.New(apierr.InvalidInput, "%s: the file is larger than 20 MB (20,971,520 bytes), the largest library file the API accepts.", in)
+	return apierr.New(apierr.RequestEntityTooLarge, "%s: the file is larger than 20 MB (20,971,520 bytes), the largest library file the API accepts.", in)
 }
 
 // checkName returns the service's 400 InvalidInput for a name that breaks

@@ -68,7 +68,7 @@ func TestLibraryPutErrors(t *testing.T) {
 		{"dots only", Upload{FileName: ".."}, apierr.InvalidInput, "made of dots only"},
 		{"device name", Upload{FileName: "CON"}, apierr.InvalidInput, "Windows device name (CON)"},
 		{"long name", Upload{FileName: strings.Repeat("a", 5000)}, apierr.InvalidInput, "is 5000 characters long; the limit is 255"},
-		{"too large", Upload{FileName: "big.bin", Content: make([]byte, MaxLibraryFileSize+1)}, apierr.InvalidInput, "larger than 20 MB (20,971,520 bytes)"},
+		{"too large", Upload{FileName: "big.bin", Content: make([]byte, MaxLibraryFileSize+1)}, apierr.RequestEntityTooLarge, "larger than 20 MB (20,971,520 bytes)"},
 		{"exists", Upload{FileName: "OK.ps1", Content: []byte("x")}, apierr.BadRequest, "File ok.ps1 already exists in the library."},
 	}
 	for _, tc := range tests {

@@ -53,6 +53,16 @@ func registerSubmit(sc *godog.ScenarioContext) {
 	sc.Step(`^I send (GET|POST|DELETE) "([^"]*)" with the body '(.*)'$`, send)
 
 	sc.Step(`^the response status is (\d+)$`, responseStatus)
+	sc.Step(`^the response status is (\d+) or (\d+)$`, func(ctx context.Context, a, b int) error {
+		r, err := worldFrom(ctx).lastResponse()
+		if err != nil {
+			return err
+		}
+		if r.status != a && r.status != b {
+			return fmt.Errorf("status %d, want %d or %d: %s", r.status, a, b, r)
+		}
+		return nil
+	})
 	sc.Step(`^the error code is "([^"]*)"$`, func(ctx context.Context, code string) error {
 		e, err := lastError(ctx)
 		if err != nil {
