@@ -16,9 +16,9 @@ import (
 
 	"github.com/mdelive/mde-emulator/client"
 	"github.com/mdelive/mde-emulator/emulator/emulatortest"
-	"github.com/mdelive/mde-emulator/emulator/faults"
-	"github.com/mdelive/mde-emulator/emulator/journal"
-	"github.com/mdelive/mde-emulator/emulator/state"
+	"github.com/mdelive/mde-emulator/internal/faults"
+	"github.com/mdelive/mde-emulator/internal/journal"
+	"github.com/mdelive/mde-emulator/internal/state"
 )
 
 // The machines of the kit's fixture.

@@ -6,9 +6,9 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"github.com/mdelive/mde-emulator/emulator/apierr"
-	"github.com/mdelive/mde-emulator/emulator/identity"
-	"github.com/mdelive/mde-emulator/emulator/state"
+	"github.com/mdelive/mde-emulator/internal/apierr"
+	"github.com/mdelive/mde-emulator/internal/identity"
+	"github.com/mdelive/mde-emulator/internal/state"
 )
 
 // Application permissions of the Defender for Endpoint API that each

@@ -6,9 +6,9 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"github.com/mdelive/mde-emulator/emulator/apierr"
-	"github.com/mdelive/mde-emulator/emulator/guid"
-	"github.com/mdelive/mde-emulator/emulator/state"
+	"github.com/mdelive/mde-emulator/internal/apierr"
+	"github.com/mdelive/mde-emulator/internal/guid"
+	"github.com/mdelive/mde-emulator/internal/state"
 )
 
 // downloadBlob serves a result link (in place of Azure Blob Storage). It

@@ -12,8 +12,8 @@ import (
 
 	"github.com/mdelive/mde-emulator/emulator/clock"
 	"github.com/mdelive/mde-emulator/emulator/fixture"
-	"github.com/mdelive/mde-emulator/emulator/identity"
-	"github.com/mdelive/mde-emulator/emulator/state"
+	"github.com/mdelive/mde-emulator/internal/identity"
+	"github.com/mdelive/mde-emulator/internal/state"
 )
 
 // The control plane under /_emulator is the emulator's own JSON API for

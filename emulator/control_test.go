@@ -6,7 +6,7 @@ import (
 
 	"github.com/mdelive/mde-emulator/emulator"
 	"github.com/mdelive/mde-emulator/emulator/clock"
-	"github.com/mdelive/mde-emulator/emulator/state"
+	"github.com/mdelive/mde-emulator/internal/state"
 	"strings"
 	"testing"
 	"time"

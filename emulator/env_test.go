@@ -13,7 +13,7 @@ import (
 	"github.com/mdelive/mde-emulator/emulator"
 	"github.com/mdelive/mde-emulator/emulator/clock"
 	"github.com/mdelive/mde-emulator/emulator/fixture"
-	"github.com/mdelive/mde-emulator/emulator/identity"
+	"github.com/mdelive/mde-emulator/internal/identity"
 	"github.com/mdelive/mde-emulator/openapi"
 )
 

@@ -9,9 +9,9 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"github.com/mdelive/mde-emulator/emulator/apierr"
 	"github.com/mdelive/mde-emulator/emulator/clock"
-	"github.com/mdelive/mde-emulator/emulator/guid"
+	"github.com/mdelive/mde-emulator/internal/apierr"
+	"github.com/mdelive/mde-emulator/internal/guid"
 )
 
 // errorBody is the service's error envelope.

@@ -8,11 +8,11 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"github.com/mdelive/mde-emulator/emulator/apierr"
 	"github.com/mdelive/mde-emulator/emulator/clock"
-	"github.com/mdelive/mde-emulator/emulator/faults"
-	"github.com/mdelive/mde-emulator/emulator/identity"
-	"github.com/mdelive/mde-emulator/emulator/journal"
+	"github.com/mdelive/mde-emulator/internal/apierr"
+	"github.com/mdelive/mde-emulator/internal/faults"
+	"github.com/mdelive/mde-emulator/internal/identity"
+	"github.com/mdelive/mde-emulator/internal/journal"
 )
 
 // exchange is what the emulator learns of one request as it goes through

@@ -15,7 +15,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"github.com/mdelive/mde-emulator/emulator/identity"
+	"github.com/mdelive/mde-emulator/internal/identity"
 )
 
 // Who may use the control plane. It mints tokens, replaces the fixtures

@@ -5,7 +5,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"github.com/mdelive/mde-emulator/emulator/faults"
+	"github.com/mdelive/mde-emulator/internal/faults"
 )
 
 // listFaults serves GET /_emulator/faults: the rules with how often each

@@ -19,9 +19,9 @@ import (
 	"github.com/mdelive/mde-emulator/emulator"
 	"github.com/mdelive/mde-emulator/emulator/clock"
 	"github.com/mdelive/mde-emulator/emulator/fixture"
-	"github.com/mdelive/mde-emulator/emulator/identity"
-	"github.com/mdelive/mde-emulator/emulator/journal"
 	"github.com/mdelive/mde-emulator/fixtures"
+	"github.com/mdelive/mde-emulator/internal/identity"
+	"github.com/mdelive/mde-emulator/internal/journal"
 )
 
 // hostileAuthCases returns the hostile inputs of this area for

@@ -12,8 +12,8 @@ import (
 	"time"
 
 	"github.com/mdelive/mde-emulator/emulator"
-	"github.com/mdelive/mde-emulator/emulator/faults"
-	"github.com/mdelive/mde-emulator/emulator/journal"
+	"github.com/mdelive/mde-emulator/internal/faults"
+	"github.com/mdelive/mde-emulator/internal/journal"
 )
 
 type journalBody struct {

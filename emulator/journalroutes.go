@@ -10,7 +10,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"github.com/mdelive/mde-emulator/emulator/journal"
+	"github.com/mdelive/mde-emulator/internal/journal"
 )
 
 // getJournal serves GET /_emulator/journal?method=&path=&status=&appId=

@@ -11,9 +11,9 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"github.com/mdelive/mde-emulator/emulator/apierr"
-	"github.com/mdelive/mde-emulator/emulator/libname"
-	"github.com/mdelive/mde-emulator/emulator/state"
+	"github.com/mdelive/mde-emulator/internal/apierr"
+	"github.com/mdelive/mde-emulator/internal/libname"
+	"github.com/mdelive/mde-emulator/internal/state"
 )
 
 // listLibraryFiles serves GET /api/libraryfiles.

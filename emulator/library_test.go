@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mdelive/mde-emulator/emulator/state"
+	"github.com/mdelive/mde-emulator/internal/state"
 )
 
 // upload posts a multipart library upload with the file under fileField.

@@ -7,9 +7,9 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"github.com/mdelive/mde-emulator/emulator/apierr"
-	"github.com/mdelive/mde-emulator/emulator/odata"
-	"github.com/mdelive/mde-emulator/emulator/state"
+	"github.com/mdelive/mde-emulator/internal/apierr"
+	"github.com/mdelive/mde-emulator/internal/odata"
+	"github.com/mdelive/mde-emulator/internal/state"
 	"github.com/mdelive/mde-emulator/openapi"
 )
 

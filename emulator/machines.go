@@ -5,8 +5,8 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"github.com/mdelive/mde-emulator/emulator/odata"
-	"github.com/mdelive/mde-emulator/emulator/state"
+	"github.com/mdelive/mde-emulator/internal/odata"
+	"github.com/mdelive/mde-emulator/internal/state"
 )
 
 // machineSchema lists the machine properties that $filter and $orderby

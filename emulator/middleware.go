@@ -5,9 +5,9 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"github.com/mdelive/mde-emulator/emulator/apierr"
-	"github.com/mdelive/mde-emulator/emulator/limits"
-	"github.com/mdelive/mde-emulator/emulator/state"
+	"github.com/mdelive/mde-emulator/internal/apierr"
+	"github.com/mdelive/mde-emulator/internal/limits"
+	"github.com/mdelive/mde-emulator/internal/state"
 )
 
 // rateLimit counts every authenticated call against the limits of its

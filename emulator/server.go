@@ -16,13 +16,13 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/mdelive/mde-emulator/emulator/clock"
-	"github.com/mdelive/mde-emulator/emulator/faults"
 	"github.com/mdelive/mde-emulator/emulator/fixture"
-	"github.com/mdelive/mde-emulator/emulator/identity"
-	"github.com/mdelive/mde-emulator/emulator/journal"
-	"github.com/mdelive/mde-emulator/emulator/limits"
-	"github.com/mdelive/mde-emulator/emulator/state"
 	"github.com/mdelive/mde-emulator/fixtures"
+	"github.com/mdelive/mde-emulator/internal/faults"
+	"github.com/mdelive/mde-emulator/internal/identity"
+	"github.com/mdelive/mde-emulator/internal/journal"
+	"github.com/mdelive/mde-emulator/internal/limits"
+	"github.com/mdelive/mde-emulator/internal/state"
 	"github.com/mdelive/mde-emulator/openapi"
 )
 

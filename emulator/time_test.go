@@ -14,7 +14,7 @@ import (
 	"github.com/mdelive/mde-emulator/emulator"
 	"github.com/mdelive/mde-emulator/emulator/clock"
 	"github.com/mdelive/mde-emulator/emulator/emulatortest"
-	"github.com/mdelive/mde-emulator/emulator/faults"
+	"github.com/mdelive/mde-emulator/internal/faults"
 )
 
 // The tests of docs/time.md: what a client can observe is measured in its

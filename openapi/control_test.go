@@ -15,9 +15,9 @@ import (
 
 	"github.com/mdelive/mde-emulator/emulator"
 	"github.com/mdelive/mde-emulator/emulator/clock"
-	"github.com/mdelive/mde-emulator/emulator/faults"
-	"github.com/mdelive/mde-emulator/emulator/journal"
-	"github.com/mdelive/mde-emulator/emulator/state"
+	"github.com/mdelive/mde-emulator/internal/faults"
+	"github.com/mdelive/mde-emulator/internal/journal"
+	"github.com/mdelive/mde-emulator/internal/state"
 	"github.com/mdelive/mde-emulator/openapi"
 )
 

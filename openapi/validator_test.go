@@ -12,7 +12,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/mdelive/mde-emulator/emulator/apierr"
+	"github.com/mdelive/mde-emulator/internal/apierr"
 )
 
 const machineID = "1e5bc9d7e413ddd7902c2932e418702b84d0cc07"

@@ -17,10 +17,10 @@ import (
 
 	"github.com/mdelive/mde-emulator/emulator"
 	"github.com/mdelive/mde-emulator/emulator/clock"
-	"github.com/mdelive/mde-emulator/emulator/limits"
 	"github.com/mdelive/mde-emulator/features"
 	"github.com/mdelive/mde-emulator/features/parity"
 	"github.com/mdelive/mde-emulator/features/steps"
+	"github.com/mdelive/mde-emulator/internal/limits"
 )
 
 const apiUsage = `Usage: conformance api [flags]

@@ -22,7 +22,7 @@ import (
 	"github.com/mdelive/mde-emulator/emulator"
 	"github.com/mdelive/mde-emulator/emulator/clock"
 	"github.com/mdelive/mde-emulator/emulator/fixture"
-	"github.com/mdelive/mde-emulator/emulator/limits"
+	"github.com/mdelive/mde-emulator/internal/limits"
 )
 
 func main() {

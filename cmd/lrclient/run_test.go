@@ -12,8 +12,8 @@ import (
 	"time"
 
 	"github.com/mdelive/mde-emulator/emulator/emulatortest"
-	"github.com/mdelive/mde-emulator/emulator/faults"
-	"github.com/mdelive/mde-emulator/emulator/journal"
+	"github.com/mdelive/mde-emulator/internal/faults"
+	"github.com/mdelive/mde-emulator/internal/journal"
 )
 
 // newServer starts an emulator with the kit's fixture on a loopback port,

@@ -5,7 +5,7 @@ import (
 	"testing"
 
 	"github.com/mdelive/mde-emulator/emulator/emulatortest"
-	"github.com/mdelive/mde-emulator/emulator/identity"
+	"github.com/mdelive/mde-emulator/internal/identity"
 )
 
 // A test server accepts a token for its own URL (in memory or on its

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/mdelive/mde-emulator/emulator/emulatortest"
-	"github.com/mdelive/mde-emulator/emulator/journal"
+	"github.com/mdelive/mde-emulator/internal/journal"
 )
 
 // A client test in ten lines: submit a script, let the emulated minute

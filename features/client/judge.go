@@ -13,8 +13,8 @@ import (
 
 	"github.com/cucumber/godog"
 
-	"github.com/mdelive/mde-emulator/emulator/journal"
-	"github.com/mdelive/mde-emulator/emulator/state"
+	"github.com/mdelive/mde-emulator/internal/journal"
+	"github.com/mdelive/mde-emulator/internal/state"
 )
 
 // addJudgeSteps registers the steps that judge what the client did.

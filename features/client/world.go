@@ -14,8 +14,8 @@ import (
 
 	"github.com/mdelive/mde-emulator/emulator/emulatortest"
 	"github.com/mdelive/mde-emulator/emulator/fixture"
-	"github.com/mdelive/mde-emulator/emulator/journal"
-	"github.com/mdelive/mde-emulator/emulator/state"
+	"github.com/mdelive/mde-emulator/internal/journal"
+	"github.com/mdelive/mde-emulator/internal/state"
 )
 
 // scope is what MDE_SCOPE tells the client to ask for.

@@ -11,7 +11,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/mdelive/mde-emulator/emulator/apierr"
+	"github.com/mdelive/mde-emulator/internal/apierr"
 )
 
 const baseURL = "http://emulator.local:8080/"

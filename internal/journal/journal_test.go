@@ -14,7 +14,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/mdelive/mde-emulator/emulator/journal"
+	"github.com/mdelive/mde-emulator/internal/journal"
 )
 
 var t0 = time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)

@@ -3,7 +3,7 @@ package faults_test
 import (
 	"fmt"
 
-	"github.com/mdelive/mde-emulator/emulator/faults"
+	"github.com/mdelive/mde-emulator/internal/faults"
 )
 
 func ExampleInjector_Decide() {

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mdelive/mde-emulator/emulator/apierr"
+	"github.com/mdelive/mde-emulator/internal/apierr"
 )
 
 // TestSubmitView checks the 201 view of runliveresponse.

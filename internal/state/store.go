@@ -10,11 +10,11 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/mdelive/mde-emulator/emulator/apierr"
 	"github.com/mdelive/mde-emulator/emulator/clock"
 	"github.com/mdelive/mde-emulator/emulator/fixture"
-	"github.com/mdelive/mde-emulator/emulator/guid"
-	"github.com/mdelive/mde-emulator/emulator/limits"
+	"github.com/mdelive/mde-emulator/internal/apierr"
+	"github.com/mdelive/mde-emulator/internal/guid"
+	"github.com/mdelive/mde-emulator/internal/limits"
 )
 
 // Store holds the emulator's whole state: the tenants loaded from a

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/mdelive/mde-emulator/emulator/journal"
+	"github.com/mdelive/mde-emulator/internal/journal"
 )
 
 // benchEntry is a typical request: a runliveresponse POST with a small body.

@@ -6,8 +6,8 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/mdelive/mde-emulator/emulator/apierr"
 	"github.com/mdelive/mde-emulator/emulator/fixture"
+	"github.com/mdelive/mde-emulator/internal/apierr"
 )
 
 // DeviceGroup is an RBAC device group. A group without a remediation

@@ -8,9 +8,9 @@ import (
 	"sync"
 	"time"
 
-	"github.com/mdelive/mde-emulator/emulator/apierr"
 	"github.com/mdelive/mde-emulator/emulator/fixture"
-	"github.com/mdelive/mde-emulator/emulator/libname"
+	"github.com/mdelive/mde-emulator/internal/apierr"
+	"github.com/mdelive/mde-emulator/internal/libname"
 )
 
 // MaxLibraryFileSize is the largest file the API accepts for the library

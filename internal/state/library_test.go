@@ -7,7 +7,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/mdelive/mde-emulator/emulator/apierr"
+	"github.com/mdelive/mde-emulator/internal/apierr"
 )
 
 func TestLibraryList(t *testing.T) {

@@ -7,7 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/mdelive/mde-emulator/emulator/guid"
+	"github.com/mdelive/mde-emulator/internal/guid"
 	"net/http"
 	"net/url"
 	"strconv"

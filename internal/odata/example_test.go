@@ -5,7 +5,7 @@ import (
 	"net/url"
 	"time"
 
-	"github.com/mdelive/mde-emulator/emulator/odata"
+	"github.com/mdelive/mde-emulator/internal/odata"
 )
 
 // action is a stand-in for the emulator's MachineAction.

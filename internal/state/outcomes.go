@@ -5,8 +5,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/mdelive/mde-emulator/emulator/apierr"
 	"github.com/mdelive/mde-emulator/emulator/fixture"
+	"github.com/mdelive/mde-emulator/internal/apierr"
 )
 
 // Outcome decides how one coming command on a machine ends, whatever the

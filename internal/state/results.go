@@ -14,8 +14,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/mdelive/mde-emulator/emulator/apierr"
 	"github.com/mdelive/mde-emulator/emulator/clock"
+	"github.com/mdelive/mde-emulator/internal/apierr"
 )
 
 // result is what a completed command left to download.

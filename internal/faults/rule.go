@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/mdelive/mde-emulator/emulator/apierr"
+	"github.com/mdelive/mde-emulator/internal/apierr"
 )
 
 // Rule is one fault injection rule: which requests it matches, which of

@@ -4,8 +4,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/mdelive/mde-emulator/emulator/apierr"
 	"github.com/mdelive/mde-emulator/emulator/clock"
+	"github.com/mdelive/mde-emulator/internal/apierr"
 )
 
 // Action statuses, as the service names them.

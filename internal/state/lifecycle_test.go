@@ -9,7 +9,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
-	"github.com/mdelive/mde-emulator/emulator/apierr"
+	"github.com/mdelive/mde-emulator/internal/apierr"
 )
 
 const tick = Tick
