@@ -522,7 +522,11 @@ func (t *tokenLifetime) RoundTrip(r *http.Request) (*http.Response, error) {
 		return t.next.RoundTrip(r)
 	}
 	t.calls.Add(1)
-	body := `{"token_type":"Bearer","expires_in":` + t.expiresIn + `,"access_token":"` + t.srv.Token() + `"}`
+	tok, err := t.srv.Token()
+	if err != nil {
+		return nil, err
+	}
+	body := `{"token_type":"Bearer","expires_in":` + t.expiresIn + `,"access_token":"` + tok + `"}`
 	return &http.Response{StatusCode: 200, Header: http.Header{"Content-Type": {"application/json"}},
 		Body: io.NopCloser(strings.NewReader(body)), Request: r}, nil
 }

@@ -12,7 +12,7 @@ import (
 	"github.com/mdelive/mde-emulator/emulator/fixture"
 )
 
-// benchBody is the request of the shared benchmark harness (../shared/bench).
+// benchBody is the request of the peer benchmark (docs/performance.md).
 const benchBody = `{"Comment":"Testing Live Response API","Commands":[{"type":"RunScript","params":[{"key":"ScriptName","value":"minidump.ps1"},{"key":"Args","value":"OfficeClickToRun"}]}]}`
 
 // BenchmarkSubmit measures the full path of a submit through the handler:

@@ -2,20 +2,23 @@ package emulator
 
 import (
 	"encoding/xml"
+	"fmt"
 	"net/http"
+	"net/url"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/mdelive/mde-emulator/emulator/clock"
 	"github.com/mdelive/mde-emulator/internal/apierr"
 	"github.com/mdelive/mde-emulator/internal/guid"
-	"github.com/mdelive/mde-emulator/internal/state"
 )
 
 // downloadBlob serves a result link (in place of Azure Blob Storage). It
 // needs no token: the link's signature and expiry are the credential.
 func (s *Server) downloadBlob(c echo.Context) error {
 	r := c.Request()
-	b, berr := s.store.Blob(r.URL.Path, r.URL.Query())
+	b, berr := s.links.open(r.URL.Path, r.URL.Query())
 	if berr != nil {
 		return s.writeBlobError(c, berr)
 	}
@@ -28,7 +31,7 @@ func (s *Server) downloadBlob(c echo.Context) error {
 // writeBlobError answers with an error of the blob store in Azure
 // Storage's terms: its XML error body, x-ms-error-code and x-ms-request-id.
 // Every error under /_blob goes through it, injected faults included.
-func (s *Server) writeBlobError(c echo.Context, berr *state.BlobError) error {
+func (s *Server) writeBlobError(c echo.Context, berr *blobError) error {
 	type storageError struct {
 		XMLName xml.Name `xml:"Error"`
 		Code    string   `xml:"Code"`
@@ -48,4 +51,63 @@ func (s *Server) writeBlobError(c echo.Context, berr *state.BlobError) error {
 	h.Set("x-ms-request-id", reqID)
 	h.Set("x-ms-error-code", berr.Code)
 	return c.Blob(berr.Status, "application/xml", append([]byte(xml.Header), body...))
+}
+
+// blobError is an error of the blob store, in Azure Storage's terms.
+type blobError struct {
+	Status  int
+	Code    string // AuthenticationFailed, BlobNotFound, ...
+	Message string
+	Detail  string // AuthenticationErrorDetail
+}
+
+// Error returns the code and the message.
+func (e *blobError) Error() string { return e.Code + ": " + e.Message }
+
+// authFailed is the blob store's refusal of a link's credentials.
+func authFailed(detail string) *blobError {
+	return &blobError{Status: 403, Code: "AuthenticationFailed",
+		Message: "Server failed to authenticate the request. Make sure the value of Authorization header is formed correctly including the signature.",
+		Detail:  detail}
+}
+
+// expiredLinkError is the blob store's answer to a link whose time is up
+// (q is the link's query: its se is named). A fault rule that fails a
+// download with 403 answers with it too.
+func expiredLinkError(q url.Values) *blobError {
+	return authFailed(fmt.Sprintf("Signed expiry time [%s] must be after signed start time [%s]",
+		formatSE(q.Get("se")), clock.Wall().UTC().Format(time.RFC1123)))
+}
+
+// blobFault is the blob store's answer when a fault rule fails a download
+// with status. A 403 is exactly the refusal of an expired link. Other
+// statuses carry Azure Storage's code for them (400 InvalidInput, 404
+// BlobNotFound, 429 and 503 ServerBusy, 500 InternalError) with its
+// message, unless the rule named a code of its own (custom true), which is
+// kept with the rule's message.
+func blobFault(status int, code, message string, custom bool, q url.Values) *blobError {
+	if status == 403 {
+		return expiredLinkError(q)
+	}
+	if !custom {
+		switch status {
+		case 400:
+			code, message = "InvalidInput", "One of the request inputs is not valid."
+		case 404:
+			code, message = "BlobNotFound", "The specified blob does not exist."
+		case 429, 503:
+			code, message = "ServerBusy", "The server is currently unable to receive requests. Please retry your request."
+		case 500:
+			code, message = "InternalError", "The server encountered an internal error. Please retry the request."
+		}
+	}
+	return &blobError{Status: status, Code: code, Message: message}
+}
+
+// formatSE shows a link's se as Azure Storage does in its error detail.
+func formatSE(se string) string {
+	if t, err := time.Parse(time.RFC3339, se); err == nil {
+		return t.UTC().Format(time.RFC1123)
+	}
+	return se
 }

@@ -21,9 +21,65 @@ import (
 // checks and its OpenAPI validation. Its errors are {"error":{"code",
 // "message"}} like the API's, with codes of its own.
 
-// controlError answers a control-plane request with status and message.
-func controlError(c echo.Context, status int, code, format string, args ...any) error {
-	return c.JSON(status, map[string]any{"error": map[string]string{"code": code, "message": fmt.Sprintf(format, args...)}})
+// controlCode is an error code of the control plane, as it appears in
+// error.code. The set is closed: every code is one of the constants below,
+// each travels with one status (controlCode.Status), and the Error.code
+// enum of openapi/control-api.yaml lists exactly these
+// (TestControlCodesMatchTheSpec). Clients match on the code, never on the
+// message.
+type controlCode int
+
+// The control plane's codes. Add a code here, to controlCodeInfo and to
+// the spec's enum together.
+const (
+	ctlBadRequest               controlCode = iota // 400: the request is refused by the domain (a bad remediation level)
+	ctlForbidden                                   // 403: a peer not on loopback, the control plane not exposed
+	ctlInvalidFixtures                             // 400: a fixture set that does not load
+	ctlInvalidInput                                // 400: a field of the request is wrong
+	ctlInvalidRequestBody                          // 400: the body is not the JSON the endpoint takes
+	ctlMissingRequiredParameter                    // 400: a required field is missing
+	ctlRequestEntityTooLarge                       // 413: the body is over the endpoint's bound
+	ctlResourceNotFound                            // 404: no such machine or fault rule
+	ctlUnauthorized                                // 401: the control token is missing or wrong
+	numControlCodes
+)
+
+// controlCodeInfo is each code's name and status, by code.
+var controlCodeInfo = [numControlCodes]struct {
+	name   string
+	status int
+}{
+	ctlBadRequest:               {"BadRequest", http.StatusBadRequest},
+	ctlForbidden:                {"Forbidden", http.StatusForbidden},
+	ctlInvalidFixtures:          {"InvalidFixtures", http.StatusBadRequest},
+	ctlInvalidInput:             {"InvalidInput", http.StatusBadRequest},
+	ctlInvalidRequestBody:       {"InvalidRequestBody", http.StatusBadRequest},
+	ctlMissingRequiredParameter: {"MissingRequiredParameter", http.StatusBadRequest},
+	ctlRequestEntityTooLarge:    {"RequestEntityTooLarge", http.StatusRequestEntityTooLarge},
+	ctlResourceNotFound:         {"ResourceNotFound", http.StatusNotFound},
+	ctlUnauthorized:             {"Unauthorized", http.StatusUnauthorized},
+}
+
+// String returns the code as it appears in error.code.
+func (c controlCode) String() string {
+	if c < 0 || c >= numControlCodes {
+		return fmt.Sprintf("controlCode(%d)", int(c))
+	}
+	return controlCodeInfo[c].name
+}
+
+// Status returns the HTTP status the code travels with.
+func (c controlCode) Status() int {
+	if c < 0 || c >= numControlCodes {
+		return http.StatusInternalServerError
+	}
+	return controlCodeInfo[c].status
+}
+
+// controlError answers a control-plane request with code, its status and
+// a message.
+func controlError(c echo.Context, code controlCode, format string, args ...any) error {
+	return c.JSON(code.Status(), map[string]any{"error": map[string]string{"code": code.String(), "message": fmt.Sprintf(format, args...)}})
 }
 
 // decodeControl reads a control-plane JSON body into v, strictly.
@@ -45,39 +101,20 @@ func decodeControl(c echo.Context, v any) error {
 // (1 MiB), 400 InvalidRequestBody for anything else.
 func controlBodyError(c echo.Context, err error) error {
 	if mbe := (*http.MaxBytesError)(nil); errors.Is(err, errBodyTooLarge) || errors.As(err, &mbe) {
-		return controlError(c, http.StatusRequestEntityTooLarge, "RequestEntityTooLarge",
+		return controlError(c, ctlRequestEntityTooLarge,
 			"The request body is larger than %d bytes (1 MiB), the most the control plane reads.", maxJSONBody)
 	}
-	return controlError(c, http.StatusBadRequest, "InvalidRequestBody", "Invalid request body: %v", err)
+	return controlError(c, ctlInvalidRequestBody, "Invalid request body: %v", err)
 }
 
-// health serves GET /_emulator/health.
+// health serves GET /_emulator/health: the status, the limits profile in
+// force (in limits.Profile's JSON form) and the clock.
 func (s *Server) health(c echo.Context) error {
-	p := s.store.Profile()
 	return s.writeJSON(c, http.StatusOK, map[string]any{
-		"status": "ok",
-		"profile": profileView{
-			Name: p.Name, LiveResponsePerMinute: p.LiveResponsePerMinute, OtherPerMinute: p.OtherPerMinute,
-			OtherPerHour: p.OtherPerHour, Sessions: p.Sessions, QueueTimeout: p.QueueTimeout.String(),
-			ScriptTimeout: p.ScriptTimeout.String(), LinkLifetime: p.LinkLifetime.String(),
-			PendingCountsAsSession: p.PendingCountsAsSession, Unlimited: p.Unlimited,
-		},
-		"clock": s.clockView(),
+		"status":  "ok",
+		"profile": s.store.Profile(),
+		"clock":   s.clockView(),
 	})
-}
-
-// profileView is a limits profile as the control plane shows it.
-type profileView struct {
-	Name                   string `json:"name"`
-	LiveResponsePerMinute  int    `json:"liveResponsePerMinute"`
-	OtherPerMinute         int    `json:"otherPerMinute"`
-	OtherPerHour           int    `json:"otherPerHour"`
-	Sessions               int    `json:"sessions"`
-	QueueTimeout           string `json:"queueTimeout"`
-	ScriptTimeout          string `json:"scriptTimeout"`
-	LinkLifetime           string `json:"linkLifetime"`
-	PendingCountsAsSession bool   `json:"pendingCountsAsSession"`
-	Unlimited              bool   `json:"unlimited"`
 }
 
 // clockState is the clock as the control plane shows it.
@@ -108,11 +145,11 @@ func (s *Server) putClock(c echo.Context) error {
 	case clock.Real, clock.Manual:
 		s.clock.SetMode(req.Mode)
 	default:
-		return controlError(c, http.StatusBadRequest, "InvalidInput", "mode must be \"real\" or \"manual\", not %q", req.Mode)
+		return controlError(c, ctlInvalidInput, "mode must be \"real\" or \"manual\", not %q", req.Mode)
 	}
 	if req.Scale != nil {
 		if *req.Scale <= 0 {
-			return controlError(c, http.StatusBadRequest, "InvalidInput", "scale must be positive, not %v", *req.Scale)
+			return controlError(c, ctlInvalidInput, "scale must be positive, not %v", *req.Scale)
 		}
 		s.clock.SetScale(*req.Scale)
 	}
@@ -130,7 +167,7 @@ func (s *Server) advanceClock(c echo.Context) error {
 	}
 	d, err := time.ParseDuration(req.By)
 	if err != nil || d < 0 {
-		return controlError(c, http.StatusBadRequest, "InvalidInput", "by must be a non-negative Go duration such as \"90s\" or \"72h\", not %q", req.By)
+		return controlError(c, ctlInvalidInput, "by must be a non-negative Go duration such as \"90s\" or \"72h\", not %q", req.By)
 	}
 	s.clock.Advance(d)
 	return s.writeJSON(c, http.StatusOK, s.clockView())
@@ -148,31 +185,19 @@ func (s *Server) patchMachine(c echo.Context) error {
 	if err := decodeControl(c, &req); err != nil {
 		return controlBodyError(c, err)
 	}
-	m, ok := s.findMachine(req.TenantID, c.Param("id"))
-	if !ok {
-		return controlError(c, http.StatusNotFound, "ResourceNotFound", "Machine %s was not found", c.Param("id"))
+	m, err := s.store.FindMachine(req.TenantID, c.Param("id"))
+	if err != nil {
+		return controlError(c, ctlResourceNotFound, "Machine %s was not found", c.Param("id"))
 	}
 	if req.RemediationLevel != nil {
 		if err := m.SetRemediationLevel(*req.RemediationLevel); err != nil {
-			return controlError(c, http.StatusBadRequest, "BadRequest", "%v", err)
+			return controlError(c, ctlBadRequest, "%v", err)
 		}
 	}
 	if req.Online != nil {
 		m.SetOnline(*req.Online)
 	}
 	return s.writeJSON(c, http.StatusOK, m.View(s.clock.Now()))
-}
-
-func (s *Server) findMachine(tenantID, key string) (*state.Machine, bool) {
-	for _, t := range s.store.Tenants() {
-		if tenantID != "" && t.ID != tenantID {
-			continue
-		}
-		if m, err := t.Machine(key); err == nil {
-			return m, true
-		}
-	}
-	return nil, false
 }
 
 // mintToken serves POST /_emulator/tokens {"tenantId", "clientId",
@@ -193,13 +218,13 @@ func (s *Server) mintToken(c echo.Context) error {
 	if req.ExpiresIn != "" {
 		d, err := time.ParseDuration(req.ExpiresIn)
 		if err != nil {
-			return controlError(c, http.StatusBadRequest, "InvalidInput", "expiresIn must be a Go duration such as \"1h\", not %q", req.ExpiresIn)
+			return controlError(c, ctlInvalidInput, "expiresIn must be a Go duration such as \"1h\", not %q", req.ExpiresIn)
 		}
 		mr.ExpiresIn = d
 	}
 	_, resp, err := s.authority.Mint(mr)
 	if err != nil {
-		return controlError(c, http.StatusBadRequest, "InvalidInput", "%v", err)
+		return controlError(c, ctlInvalidInput, "%v", err)
 	}
 	return s.writeJSON(c, http.StatusOK, resp)
 }
@@ -219,10 +244,10 @@ func (s *Server) reset(c echo.Context) error {
 		s.Reset()
 	case "start":
 		if err := s.ResetToStart(); err != nil {
-			return controlError(c, http.StatusBadRequest, "InvalidFixtures", "%v", err)
+			return controlError(c, ctlInvalidFixtures, "%v", err)
 		}
 	default:
-		return controlError(c, http.StatusBadRequest, "InvalidInput", "fixtures must be \"current\" or \"start\", not %q", req.Fixtures)
+		return controlError(c, ctlInvalidInput, "fixtures must be \"current\" or \"start\", not %q", req.Fixtures)
 	}
 	return s.writeJSON(c, http.StatusOK, map[string]any{"status": "reset", "clock": s.clockView()})
 }
@@ -235,7 +260,7 @@ func (s *Server) reset(c echo.Context) error {
 func (s *Server) putFixtures(c echo.Context) error {
 	limit := fixture.ControlBounds.MaxSize
 	tooLarge := func() error {
-		return controlError(c, http.StatusRequestEntityTooLarge, "RequestEntityTooLarge",
+		return controlError(c, ctlRequestEntityTooLarge,
 			"The fixture is larger than %d bytes (%d MB), the most PUT /_emulator/fixtures accepts; load a larger one with --fixtures (up to %d MB).",
 			limit, limit>>20, fixture.FileBounds.MaxSize>>20)
 	}
@@ -254,12 +279,12 @@ func (s *Server) putFixtures(c echo.Context) error {
 	if err != nil {
 		if ctx.Err() != nil {
 			// The client went away: nobody reads the answer.
-			return controlError(c, http.StatusBadRequest, "InvalidRequestBody", "%v", err)
+			return controlError(c, ctlInvalidRequestBody, "%v", err)
 		}
-		return controlError(c, http.StatusBadRequest, "InvalidFixtures", "%v", err)
+		return controlError(c, ctlInvalidFixtures, "%v", err)
 	}
-	if err := s.LoadFixtures(set); err != nil {
-		return controlError(c, http.StatusBadRequest, "InvalidFixtures", "%v", err)
+	if err := s.loadFixtures(set); err != nil { // parsed here: no copy needed
+		return controlError(c, ctlInvalidFixtures, "%v", err)
 	}
 	machines := 0
 	for _, t := range set.Tenants {
@@ -280,32 +305,32 @@ func (s *Server) postNextOutcomes(c echo.Context) error {
 		return controlBodyError(c, err)
 	}
 	if len(req.Outcomes) == 0 {
-		return controlError(c, http.StatusBadRequest, "MissingRequiredParameter", "outcomes must list at least one outcome")
+		return controlError(c, ctlMissingRequiredParameter, "outcomes must list at least one outcome")
 	}
-	m, ok := s.findMachine(req.TenantID, c.Param("id"))
-	if !ok {
-		return controlError(c, http.StatusNotFound, "ResourceNotFound", "Machine %s was not found", c.Param("id"))
+	m, err := s.store.FindMachine(req.TenantID, c.Param("id"))
+	if err != nil {
+		return controlError(c, ctlResourceNotFound, "Machine %s was not found", c.Param("id"))
 	}
 	if err := m.QueueOutcomes(req.Outcomes); err != nil {
-		return controlError(c, http.StatusBadRequest, "InvalidInput", "%v", err)
+		return controlError(c, ctlInvalidInput, "%v", err)
 	}
 	return s.writeJSON(c, http.StatusOK, map[string]any{"outcomes": m.Outcomes()})
 }
 
 // getNextOutcomes serves GET /_emulator/machines/{id}/next-outcomes.
 func (s *Server) getNextOutcomes(c echo.Context) error {
-	m, ok := s.findMachine(c.QueryParam("tenantId"), c.Param("id"))
-	if !ok {
-		return controlError(c, http.StatusNotFound, "ResourceNotFound", "Machine %s was not found", c.Param("id"))
+	m, err := s.store.FindMachine(c.QueryParam("tenantId"), c.Param("id"))
+	if err != nil {
+		return controlError(c, ctlResourceNotFound, "Machine %s was not found", c.Param("id"))
 	}
 	return s.writeJSON(c, http.StatusOK, map[string]any{"outcomes": m.Outcomes()})
 }
 
 // deleteNextOutcomes serves DELETE /_emulator/machines/{id}/next-outcomes.
 func (s *Server) deleteNextOutcomes(c echo.Context) error {
-	m, ok := s.findMachine(c.QueryParam("tenantId"), c.Param("id"))
-	if !ok {
-		return controlError(c, http.StatusNotFound, "ResourceNotFound", "Machine %s was not found", c.Param("id"))
+	m, err := s.store.FindMachine(c.QueryParam("tenantId"), c.Param("id"))
+	if err != nil {
+		return controlError(c, ctlResourceNotFound, "Machine %s was not found", c.Param("id"))
 	}
 	m.ClearOutcomes()
 	return c.NoContent(http.StatusNoContent)

@@ -245,7 +245,7 @@ func (s *Server) writeFault(c echo.Context, d faults.Decision) error {
 	r := c.Request()
 	if strings.HasPrefix(r.URL.Path, "/_blob/") {
 		custom := d.Code != faults.DefaultCode(d.Status)
-		return s.writeBlobError(c, s.store.BlobFault(d.Status, d.Code, d.Message, custom, r.URL.Query()))
+		return s.writeBlobError(c, blobFault(d.Status, d.Code, d.Message, custom, r.URL.Query()))
 	}
 	if x := exchangeOf(c); x != nil {
 		x.errorCode = apierr.Code(d.Code)

@@ -72,14 +72,14 @@ func (s *Server) guardControl(all bool) echo.MiddlewareFunc {
 func (s *Server) checkControl(c echo.Context, next echo.HandlerFunc) error {
 	r := c.Request()
 	if !s.opts.ExposeControl && !loopbackPeer(r.RemoteAddr) {
-		return controlError(c, http.StatusForbidden, "Forbidden",
+		return controlError(c, ctlForbidden,
 			"The control plane answers loopback peers only; start the emulator with --expose-control (and use its control token) to reach it from another host.")
 	}
 	if want := s.opts.ControlToken; want != "" {
 		got, err := identity.ParseAuthorization(r.Header.Get(echo.HeaderAuthorization))
 		if err != nil || subtle.ConstantTimeCompare([]byte(got), []byte(want)) != 1 {
 			c.Response().Header().Set(echo.HeaderWWWAuthenticate, `Bearer realm="emulator control plane"`)
-			return controlError(c, http.StatusUnauthorized, "Unauthorized",
+			return controlError(c, ctlUnauthorized,
 				"The control plane requires the control token the emulator printed at start: send Authorization: Bearer {control token}.")
 		}
 	}

@@ -26,11 +26,11 @@ func (s *Server) addFault(c echo.Context) error {
 	}
 	r, err := faults.ParseRule(b)
 	if err != nil {
-		return controlError(c, http.StatusBadRequest, "InvalidInput", "%v", err)
+		return controlError(c, ctlInvalidInput, "%v", err)
 	}
 	r, err = s.faults.Add(r)
 	if err != nil {
-		return controlError(c, http.StatusBadRequest, "InvalidInput", "%v", err)
+		return controlError(c, ctlInvalidInput, "%v", err)
 	}
 	return s.writeJSON(c, http.StatusCreated, r)
 }
@@ -44,7 +44,7 @@ func (s *Server) clearFaults(c echo.Context) error {
 // deleteFault serves DELETE /_emulator/faults/{id}.
 func (s *Server) deleteFault(c echo.Context) error {
 	if !s.faults.Remove(c.Param("id")) {
-		return controlError(c, http.StatusNotFound, "ResourceNotFound", "Fault rule %s was not found", c.Param("id"))
+		return controlError(c, ctlResourceNotFound, "Fault rule %s was not found", c.Param("id"))
 	}
 	return c.NoContent(http.StatusNoContent)
 }

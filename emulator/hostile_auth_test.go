@@ -19,7 +19,6 @@ import (
 	"github.com/mdelive/mde-emulator/emulator"
 	"github.com/mdelive/mde-emulator/emulator/clock"
 	"github.com/mdelive/mde-emulator/emulator/fixture"
-	"github.com/mdelive/mde-emulator/fixtures"
 	"github.com/mdelive/mde-emulator/internal/identity"
 	"github.com/mdelive/mde-emulator/internal/journal"
 )
@@ -181,7 +180,7 @@ func hostileAuthCases() []hostileCase {
 				if err != nil {
 					e.t.Fatal(err)
 				}
-				set, err := fixture.Parse(fixtures.DefaultName, fixtures.Default)
+				set, err := fixture.Default()
 				if err != nil {
 					e.t.Fatal(err)
 				}

@@ -18,7 +18,7 @@ import (
 func (s *Server) getJournal(c echo.Context) error {
 	f, err := journal.ParseFilter(c.QueryParams())
 	if err != nil {
-		return controlError(c, http.StatusBadRequest, "InvalidInput", "%v", err)
+		return controlError(c, ctlInvalidInput, "%v", err)
 	}
 	entries := s.journal.Query(f)
 	if entries == nil {
@@ -59,12 +59,12 @@ func (s *Server) waitJournal(c echo.Context) error {
 			q.Set(k, fmt.Sprint(v))
 		default:
 			b, _ := json.Marshal(v)
-			return controlError(c, http.StatusBadRequest, "InvalidInput", "filter %s must be a string or a number, not %s", k, b)
+			return controlError(c, ctlInvalidInput, "filter %s must be a string or a number, not %s", k, b)
 		}
 	}
 	f, err := journal.ParseFilter(q)
 	if err != nil {
-		return controlError(c, http.StatusBadRequest, "InvalidInput", "%v", err)
+		return controlError(c, ctlInvalidInput, "%v", err)
 	}
 	if req.Count < 1 {
 		req.Count = 1
@@ -72,7 +72,7 @@ func (s *Server) waitJournal(c echo.Context) error {
 	timeout := 5 * time.Second
 	if req.Timeout != "" {
 		if timeout, err = time.ParseDuration(req.Timeout); err != nil || timeout < 0 || timeout > maxJournalWait {
-			return controlError(c, http.StatusBadRequest, "InvalidInput", "timeout must be a Go duration from 0s to %s, not %q", maxJournalWait, req.Timeout)
+			return controlError(c, ctlInvalidInput, "timeout must be a Go duration from 0s to %s, not %q", maxJournalWait, req.Timeout)
 		}
 	}
 	// The wait is bounded by maxJournalWait, not by the server's write
@@ -83,7 +83,7 @@ func (s *Server) waitJournal(c echo.Context) error {
 	defer context.AfterFunc(s.servingContext(), cancel)()
 	entries, err := s.journal.Wait(ctx, f, req.Count)
 	if err != nil && ctx.Err() == nil {
-		return controlError(c, http.StatusBadRequest, "InvalidInput", "%v", err)
+		return controlError(c, ctlInvalidInput, "%v", err)
 	}
 	if entries == nil {
 		entries = []journal.Entry{}

@@ -129,7 +129,7 @@ func uploadReadError(err error) error {
 // deleteLibraryFile serves DELETE /api/libraryfiles/{fileName}. The name
 // is percent-decoded ("Get%2DProcesses.ps1"), as echo leaves it encoded.
 func (s *Server) deleteLibraryFile(c echo.Context) error {
-	if err := s.tenant(c).Library().Delete(libname.Decode(c.Param("name"))); err != nil {
+	if err := s.tenant(c).Library().Delete(libname.Decode(c.Param("fileName"))); err != nil {
 		return err
 	}
 	return c.NoContent(http.StatusNoContent)

@@ -28,8 +28,26 @@ func (s *Server) runLiveResponse(c echo.Context) error {
 		return err
 	}
 	noteAction(c, v.ID)
-	v.ODataContext = odataContext(c, "MachineActions/$entity")
-	return s.writeJSON(c, http.StatusCreated, &v)
+	return s.writeJSON(c, http.StatusCreated, actionEntity{odataContext(c, "MachineActions/$entity"), &v})
+}
+
+// actionEntity is a machine action as the body of a response about one
+// action: its @odata.context, then the action's properties.
+type actionEntity struct {
+	ODataContext string `json:"@odata.context"`
+	*state.ActionView
+}
+
+// AppendJSON appends e as JSON, byte for byte what encoding/json writes
+// for it with HTML escaping off (the action's own AppendJSON, which it
+// hides, would leave the context out).
+func (e actionEntity) AppendJSON(b []byte) []byte {
+	b = append(b, `{"@odata.context":`...)
+	b = appendJSONString(b, e.ODataContext)
+	b = append(b, ',')
+	n := len(b)
+	b = e.ActionView.AppendJSON(b)
+	return append(b[:n], b[n+1:]...) // the action's members, without its opening brace
 }
 
 // validatedBody returns the request body as the OpenAPI validator decoded
@@ -65,8 +83,7 @@ func (s *Server) getMachineAction(c echo.Context) error {
 	}
 	noteAction(c, a.ID())
 	v := a.View()
-	v.ODataContext = odataContext(c, "MachineActions/$entity")
-	return s.writeJSON(c, http.StatusOK, &v)
+	return s.writeJSON(c, http.StatusOK, actionEntity{odataContext(c, "MachineActions/$entity"), &v})
 }
 
 // actionSchema lists the properties of a machine action that $filter and
@@ -145,8 +162,7 @@ func (s *Server) cancelMachineAction(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	v.ODataContext = odataContext(c, "MachineActions/$entity")
-	return s.writeJSON(c, http.StatusOK, &v)
+	return s.writeJSON(c, http.StatusOK, actionEntity{odataContext(c, "MachineActions/$entity"), &v})
 }
 
 // downloadLink is the body of GetLiveResponseResultDownloadLink.
@@ -167,7 +183,7 @@ func (s *Server) getLiveResponseResultDownloadLink(c echo.Context) error {
 		return apierr.New(apierr.BadRequest, "Invalid index %s.", m[1])
 	}
 	noteAction(c, c.Param("id"))
-	link, err := s.tenant(c).DownloadLink(c.Param("id"), index, baseURL(c))
+	link, err := s.links.link(s.tenant(c), c.Param("id"), index, baseURL(c))
 	if err != nil {
 		return err
 	}

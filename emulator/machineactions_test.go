@@ -35,8 +35,14 @@ func TestRunLiveResponseCreated(t *testing.T) {
 	}
 	var got state.ActionView
 	r.decode(&got)
+	var entity struct {
+		ODataContext string `json:"@odata.context"`
+	}
+	r.decode(&entity)
+	if want := testBase + "/api/$metadata#MachineActions/$entity"; entity.ODataContext != want {
+		t.Errorf("@odata.context %q, want %q", entity.ODataContext, want)
+	}
 	want := state.ActionView{
-		ODataContext:     testBase + "/api/$metadata#MachineActions/$entity",
 		Type:             "LiveResponse",
 		Requestor:        "SOAR Automation",
 		RequestorComment: strp("Testing Live Response API"),

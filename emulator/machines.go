@@ -95,6 +95,12 @@ func (s *Server) getMachine(c echo.Context) error {
 		return err
 	}
 	v := m.View(s.clock.Now())
-	v.ODataContext = odataContext(c, "Machines/$entity")
-	return s.writeJSON(c, http.StatusOK, v)
+	return s.writeJSON(c, http.StatusOK, machineEntity{odataContext(c, "Machines/$entity"), v})
+}
+
+// machineEntity is a machine as the body of a response about one machine:
+// its @odata.context, then the machine's properties.
+type machineEntity struct {
+	ODataContext string `json:"@odata.context"`
+	state.MachineView
 }

@@ -16,7 +16,10 @@ func TestGetMachine(t *testing.T) {
 		if r.status != 200 {
 			t.Fatalf("GET machine %s: %d %s", key, r.status, r.body)
 		}
-		var m state.MachineView
+		var m struct {
+			ODataContext string `json:"@odata.context"`
+			state.MachineView
+		}
 		r.decode(&m)
 		if m.ID != winMachine || m.OnboardingStatus != "Onboarded" || m.RBACGroupID != 141 || m.OSPlatform != "Windows11" ||
 			m.HealthStatus != "Active" || len(m.IPAddresses) != 1 || m.ODataContext != testBase+"/api/$metadata#Machines/$entity" {

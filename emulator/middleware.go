@@ -8,28 +8,32 @@ import (
 	"github.com/mdelive/mde-emulator/internal/apierr"
 	"github.com/mdelive/mde-emulator/internal/limits"
 	"github.com/mdelive/mde-emulator/internal/state"
+	"github.com/mdelive/mde-emulator/openapi"
 )
 
 // rateLimit counts every authenticated call against the limits of its
 // (tenant, app, endpoint): runliveresponse 10 a minute, the rest 100 a
-// minute and 1,500 an hour. A refused call gets 429 with Retry-After and
-// is not counted itself.
-func (s *Server) rateLimit(next echo.HandlerFunc) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		p := principal(c)
-		endpoint := s.endpointName(c.Request().Method, c.Path())
-		class := limits.Other
-		if c.Path() == "/api/machines/:id/runliveresponse" {
-			class = limits.LiveResponse
+// minute and 1,500 an hour. classes holds the class of each route, as
+// routes declares it; a path that matches no route is limited as the rest.
+// A refused call gets 429 with Retry-After and is not counted itself.
+func (s *Server) rateLimit(classes map[string]limits.Class) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			p := principal(c)
+			endpoint := s.endpointName(c.Request().Method, c.Path())
+			class, ok := classes[c.Path()]
+			if !ok {
+				class = limits.Other
+			}
+			wait, ok := s.limiter.Allow(limits.Key{Tenant: p.TenantID, App: p.ClientID, Endpoint: endpoint}, class, s.clock.Now())
+			if !ok {
+				e := apierr.New(apierr.TooManyRequests,
+					"Too many requests: the rate limit of this API for the application was reached. Retry after the time in the Retry-After header.")
+				e.RetryAfter = wait
+				return s.writeError(c, e)
+			}
+			return next(c)
 		}
-		wait, ok := s.limiter.Allow(limits.Key{Tenant: p.TenantID, App: p.ClientID, Endpoint: endpoint}, class, s.clock.Now())
-		if !ok {
-			e := apierr.New(apierr.TooManyRequests,
-				"Too many requests: the rate limit of this API for the application was reached. Retry after the time in the Retry-After header.")
-			e.RetryAfter = wait
-			return s.writeError(c, e)
-		}
-		return next(c)
 	}
 }
 
@@ -72,7 +76,9 @@ func (s *Server) validate(method, docPath string) echo.MiddlewareFunc {
 			} else {
 				r.Body = http.MaxBytesReader(c.Response(), r.Body, limit)
 				params := func() map[string]string { return documentParams(c) }
-				e = s.validator.ValidateRouted(r, method, docPath, paramsPresent(c), params)
+				if verr := s.validator.ValidateRouted(r, method, docPath, paramsPresent(c), params); verr != nil {
+					e = validationError(verr)
+				}
 			}
 			if e != nil {
 				if upload && e.Code == apierr.RequestEntityTooLarge {
@@ -87,12 +93,18 @@ func (s *Server) validate(method, docPath string) echo.MiddlewareFunc {
 	}
 }
 
+// validationError is the service's error for a request the document
+// refuses: the validator's code and message, as they are.
+func validationError(e *openapi.Error) *apierr.Error {
+	return &apierr.Error{Code: apierr.Code(e.Code), Message: e.Message}
+}
+
 // documentRoute reports whether the request is an operation of the
 // document: the download-link route also matches segments that are not
 // GetLiveResponseResultDownloadLink(index=n).
 func documentRoute(c echo.Context) bool {
 	for _, n := range c.ParamNames() {
-		if n == "function" && !downloadLinkSegment.MatchString(c.Param(n)) {
+		if n == functionParam && !downloadLinkSegment.MatchString(c.Param(n)) {
 			return false
 		}
 	}
@@ -109,22 +121,18 @@ func paramsPresent(c echo.Context) bool {
 	return true
 }
 
-// documentParams returns the path parameters of the request under the
-// OpenAPI document's names.
+// documentParams returns the path parameters of the request, which the
+// routes name as the OpenAPI document does; the download-link function
+// segment gives its index.
 func documentParams(c echo.Context) map[string]string {
 	names := c.ParamNames()
 	params := make(map[string]string, len(names))
 	for _, n := range names {
 		v := c.Param(n)
-		switch n {
-		case "name":
-			params["fileName"] = v
-		case "function":
-			if m := downloadLinkSegment.FindStringSubmatch(v); m != nil {
-				params["index"] = m[1]
-			}
-		default:
+		if n != functionParam {
 			params[n] = v
+		} else if m := downloadLinkSegment.FindStringSubmatch(v); m != nil {
+			params["index"] = m[1]
 		}
 	}
 	return params

@@ -1,7 +1,11 @@
 package emulator
 
 import (
+	"net/http"
+
 	"github.com/labstack/echo/v4"
+
+	"github.com/mdelive/mde-emulator/internal/limits"
 )
 
 // routes builds the emulator's single route table: the main handler and
@@ -9,24 +13,31 @@ import (
 // Options.SeparateControl).
 func (s *Server) routes() (main, control *echo.Echo) {
 	e := s.newEcho()
-	e.Pre(canonicalAPIPath)
+	e.Pre(s.canonicalAPIPath)
 	e.Use(s.guardControl(false)) // after routing: /_emulator's peers and token, and the log
 
 	api := e.Group("/api", s.journaled)
 	if s.opts.StrictResponses {
 		api.Use(s.strictResponses)
 	}
-	api.Use(s.authenticate, s.injectFaults, s.rateLimit)
-	api.POST("/machines/:id/runliveresponse", s.runLiveResponse, requireRoles(rolesLiveResponse...), s.validate("POST", "/machines/{id}/runliveresponse"))
-	api.GET("/machines", s.listMachines, requireRoles(rolesRead...), s.validate("GET", "/machines"))
-	api.GET("/machines/:id", s.getMachine, requireRoles(rolesRead...), s.validate("GET", "/machines/{id}"))
-	api.GET("/machineactions", s.listMachineActions, requireRoles(rolesRead...), s.validate("GET", "/machineactions"))
-	api.GET("/machineactions/:id", s.getMachineAction, requireRoles(rolesRead...), s.validate("GET", "/machineactions/{id}"))
-	api.POST("/machineactions/:id/cancel", s.cancelMachineAction, requireRoles(rolesCancel...), s.validate("POST", "/machineactions/{id}/cancel"))
-	api.GET("/machineactions/:id/:function", s.getLiveResponseResultDownloadLink, requireRoles(rolesDownload...), s.validate("GET", "/machineactions/{id}/GetLiveResponseResultDownloadLink(index={index})"))
-	api.GET("/libraryfiles", s.listLibraryFiles, requireRoles(rolesLibrary...), s.validate("GET", "/libraryfiles"))
-	api.POST("/libraryfiles", s.uploadLibraryFile, requireRoles(rolesLibrary...), s.validate("POST", "/libraryfiles"))
-	api.DELETE("/libraryfiles/:name", s.deleteLibraryFile, requireRoles(rolesLibrary...), s.validate("DELETE", "/libraryfiles/{fileName}"))
+	classes := map[string]limits.Class{} // route → its rate limit, filled as the routes are added
+	api.Use(s.authenticate, s.injectFaults, s.rateLimit(classes))
+	// Each operation of the OpenAPI document: its path parameters named as
+	// the document names them, from which validate finds the operation.
+	route := func(method, path string, h echo.HandlerFunc, class limits.Class, roles []string) {
+		r := api.Add(method, path, h, requireRoles(roles...), s.validate(method, documentPath(path)))
+		classes[r.Path] = class
+	}
+	route(http.MethodPost, "/machines/:id/runliveresponse", s.runLiveResponse, limits.LiveResponse, rolesLiveResponse)
+	route(http.MethodGet, "/machines", s.listMachines, limits.Other, rolesRead)
+	route(http.MethodGet, "/machines/:id", s.getMachine, limits.Other, rolesRead)
+	route(http.MethodGet, "/machineactions", s.listMachineActions, limits.Other, rolesRead)
+	route(http.MethodGet, "/machineactions/:id", s.getMachineAction, limits.Other, rolesRead)
+	route(http.MethodPost, "/machineactions/:id/cancel", s.cancelMachineAction, limits.Other, rolesCancel)
+	route(http.MethodGet, "/machineactions/:id/:"+functionParam, s.getLiveResponseResultDownloadLink, limits.Other, rolesDownload)
+	route(http.MethodGet, "/libraryfiles", s.listLibraryFiles, limits.Other, rolesLibrary)
+	route(http.MethodPost, "/libraryfiles", s.uploadLibraryFile, limits.Other, rolesLibrary)
+	route(http.MethodDelete, "/libraryfiles/:fileName", s.deleteLibraryFile, limits.Other, rolesLibrary)
 
 	idp := e.Group("/:tenant", s.journaled, s.injectFaults)
 	idp.POST("/oauth2/token", s.tokenV1)

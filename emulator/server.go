@@ -12,12 +12,12 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
 
 	"github.com/mdelive/mde-emulator/emulator/clock"
 	"github.com/mdelive/mde-emulator/emulator/fixture"
-	"github.com/mdelive/mde-emulator/fixtures"
 	"github.com/mdelive/mde-emulator/internal/faults"
 	"github.com/mdelive/mde-emulator/internal/identity"
 	"github.com/mdelive/mde-emulator/internal/journal"
@@ -30,9 +30,10 @@ import (
 // embedded default fixtures, on a real-time clock, with the default limits.
 type Options struct {
 	// Fixtures is the state to start with. Nil: the embedded default set
-	// (fixtures/default.yaml). The emulator keeps the set (Reset goes back
-	// to it) and fills in what it leaves out (machines' seen times, library
-	// creation times): do not change it afterwards.
+	// (fixtures/default.yaml). New works on a copy (Reset goes back to it,
+	// with what the set leaves out filled in: machines' seen times, library
+	// creation times): the caller's set is never changed, and may be
+	// changed or dropped afterwards.
 	Fixtures *fixture.Set
 	// Clock selects real time (clock.Real, the default) or time that moves
 	// only when advanced (clock.Manual).
@@ -95,6 +96,7 @@ type Server struct {
 	startMode  clock.Mode
 	startScale float64
 	store      *state.Store
+	links      *links                      // result download links
 	fixtures   atomic.Pointer[fixture.Set] // the last loaded
 	initial    *fixture.Set                // the ones the emulator started with
 	authority  *identity.Authority
@@ -115,10 +117,10 @@ type Server struct {
 // New builds an emulator from opts. All spec work (loading and checking
 // the OpenAPI document, building its router) happens here, once.
 func New(opts Options) (*Server, error) {
-	set := opts.Fixtures
+	set := opts.Fixtures.Clone() // the emulator's own: it fills in times
 	if set == nil {
 		var err error
-		set, err = fixture.Parse(fixtures.DefaultName, fixtures.Default)
+		set, err = fixture.Default()
 		if err != nil {
 			return nil, fmt.Errorf("emulator: default fixtures: %w", err)
 		}
@@ -150,11 +152,13 @@ func New(opts Options) (*Server, error) {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	s := &Server{opts: opts, log: log, clock: clk, start: clk.Now(), startMode: clk.Mode(), startScale: clk.Scale()}
+	s.opts.Fixtures = nil // not the caller's set: the emulator's copy is s.initial
 	s.serving, s.stopServing = context.WithCancel(context.Background())
 	s.store = state.New(clk, profile, set)
+	s.links = newLinks(s.store, clk)
 	s.journal = journal.New(opts.JournalSize, opts.JournalBodyCap)
 	s.faults = faults.New()
-	s.limiter = limits.NewLimiter(profile)
+	s.limiter = limits.NewLimiter(s.store) // the store holds the profile
 	s.authority, err = identity.New(identity.Options{Now: clk.Now, Wall: clock.Wall, EmulatedDuration: clk.EmulatedDuration, Key: key})
 	if err != nil {
 		clk.Close()
@@ -230,7 +234,7 @@ func (s *Server) Reset() {
 // even after LoadFixtures replaced them.
 func (s *Server) ResetToStart() error {
 	if s.fixtures.Load() != s.initial {
-		if err := s.LoadFixtures(s.initial); err != nil {
+		if err := s.loadFixtures(s.initial); err != nil {
 			return err
 		}
 	}
@@ -241,7 +245,14 @@ func (s *Server) ResetToStart() error {
 // LoadFixtures replaces the whole state with set: tenants, apps, machines,
 // library, limits; actions are forgotten and their pending steps dropped.
 // The clock keeps its time. The signing key stays the one of the start.
+// The emulator works on a copy of set: the caller's is never changed.
 func (s *Server) LoadFixtures(set *fixture.Set) error {
+	return s.loadFixtures(set.Clone())
+}
+
+// loadFixtures is LoadFixtures with a set the emulator owns from now on
+// (it fills in the times the set leaves out).
+func (s *Server) loadFixtures(set *fixture.Set) error {
 	profile, err := profileFor(s.opts, set)
 	if err != nil {
 		return err
@@ -249,7 +260,7 @@ func (s *Server) LoadFixtures(set *fixture.Set) error {
 	s.clock.Reset(s.clock.Now(), s.clock.Mode(), s.clock.Scale())
 	s.fixtures.Store(set)
 	s.store.SetProfile(profile)
-	s.limiter.SetProfile(profile)
+	s.limiter.Reset() // its windows keep the limits they were made with
 	s.store.Load(set)
 	s.loadIdentity(set)
 	return nil
@@ -362,5 +373,23 @@ type jsonAppender interface {
 }
 
 const jsonContentType = "application/json; charset=utf-8"
+
+// appendJSONString appends s as a JSON string, as encoding/json writes it
+// with HTML escaping off.
+func appendJSONString(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c == '"' || c == '\\' || c >= utf8.RuneSelf {
+			// Escapes or UTF-8 to check: leave them to encoding/json.
+			var buf bytes.Buffer
+			enc := json.NewEncoder(&buf)
+			enc.SetEscapeHTML(false)
+			_ = enc.Encode(s)
+			return append(b, bytes.TrimSuffix(buf.Bytes(), []byte("\n"))...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
+}
 
 var jsonBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}

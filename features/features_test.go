@@ -11,7 +11,6 @@ import (
 	"github.com/mdelive/mde-emulator/emulator/fixture"
 	"github.com/mdelive/mde-emulator/features"
 	"github.com/mdelive/mde-emulator/features/steps"
-	"github.com/mdelive/mde-emulator/fixtures"
 )
 
 // start is where the emulated clock of the in-process runs begins.
@@ -95,7 +94,7 @@ func TestFeatures(t *testing.T) {
 // 20 MB uploads (@large) run in TestFeatures only, to keep this fast.
 func TestFeaturesWithoutControlPlane(t *testing.T) {
 	t.Parallel()
-	set, err := fixture.Parse(fixtures.DefaultName, fixtures.Default)
+	set, err := fixture.Default()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,6 +6,10 @@
 // emulator's tests check every control-plane response against
 // (NewControlValidator).
 //
+// The package has no process-wide effect: kin-openapi's table of body
+// decoders stays as kin-openapi fills it; the Validator decodes JSON
+// bodies itself and leaves the rest to kin-openapi.
+//
 // The API document follows the real service's spelling: PascalCase,
 // case-sensitive request bodies (Commands, Comment), camelCase responses,
 // and the OData-style path

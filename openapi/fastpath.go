@@ -28,6 +28,7 @@ import (
 type fastOp struct {
 	body         *schemaNode // JSON body schema; nil: no body
 	bodyRequired bool
+	words        map[string]any // the strings of body, for decodeJSONValue
 }
 
 // compileOp compiles route's operation when every part of its validation
@@ -59,6 +60,8 @@ func compileOp(route *routers.Route) *fastOp {
 			return nil
 		}
 		op.body, op.bodyRequired = n, rb.Value.Required
+		op.words = map[string]any{}
+		n.addWords(op.words)
 	}
 	return op
 }
@@ -90,7 +93,7 @@ func (op *fastOp) accept(r *http.Request) bool {
 	if len(data) == 0 {
 		return false
 	}
-	v, err := decodeJSONValue(data)
+	v, err := decodeJSONValue(data, op.words)
 	if err != nil || !op.body.valid(v) {
 		return false
 	}
@@ -142,6 +145,21 @@ type schemaNode struct {
 	items      *schemaNode
 	minItems   uint64
 	maxItems   *uint64
+}
+
+// addWords adds to words the property names and enum values of n and of
+// the schemas under it: the strings a valid body is made of.
+func (n *schemaNode) addWords(words map[string]any) {
+	for _, e := range n.enum {
+		words[e] = e
+	}
+	for name, p := range n.properties {
+		words[name] = name
+		p.addWords(words)
+	}
+	if n.items != nil {
+		n.items.addWords(words)
+	}
 }
 
 func (n *schemaNode) plainString() bool {

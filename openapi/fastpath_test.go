@@ -81,18 +81,18 @@ func FuzzFastPathMatchesKinOpenAPI(f *testing.F) {
 	})
 }
 
-func BenchmarkValidateOperationSubmit(b *testing.B) {
+func BenchmarkValidateRoutedSubmit(b *testing.B) {
 	v, err := NewValidator()
 	if err != nil {
 		b.Fatal(err)
 	}
 	body := `{"Comment":"Testing Live Response API","Commands":[{"type":"RunScript","params":[{"key":"ScriptName","value":"minidump.ps1"},{"key":"Args","value":"OfficeClickToRun"}]}]}`
-	params := map[string]string{"id": "abc"}
+	params := func() map[string]string { return map[string]string{"id": "abc"} }
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {
 		r := httptest.NewRequest("POST", "/api/machines/abc/runliveresponse", strings.NewReader(body))
 		r.Header.Set("Content-Type", "application/json")
-		if e := v.ValidateOperation(r, "POST", "/machines/{id}/runliveresponse", params); e != nil {
+		if e := v.ValidateRouted(r, "POST", "/machines/{id}/runliveresponse", true, params); e != nil {
 			b.Fatal(e)
 		}
 	}

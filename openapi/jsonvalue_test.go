@@ -18,16 +18,22 @@ func FuzzDecodeJSONValueMatchesEncodingJSON(f *testing.F) {
 	} {
 		f.Add([]byte(s))
 	}
+	words := map[string]any{}
+	for _, w := range []string{"Commands", "Comment", "type", "params", "key", "value", "RunScript", "a", ""} {
+		words[w] = w
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var want any
 		wantErr := json.Unmarshal(data, &want)
-		got, gotErr := decodeJSONValue(data)
-		if (wantErr == nil) != (gotErr == nil) {
-			t.Fatalf("%q: encoding/json error %v, decodeJSONValue error %v", data, wantErr, gotErr)
-		}
-		if wantErr == nil {
-			if diff := cmp.Diff(want, got); diff != "" {
-				t.Fatalf("%q (-encoding/json +decodeJSONValue):\n%s", data, diff)
+		for _, words := range []map[string]any{nil, words} {
+			got, gotErr := decodeJSONValue(data, words)
+			if (wantErr == nil) != (gotErr == nil) {
+				t.Fatalf("%q: encoding/json error %v, decodeJSONValue error %v", data, wantErr, gotErr)
+			}
+			if wantErr == nil {
+				if diff := cmp.Diff(want, got); diff != "" {
+					t.Fatalf("%q (-encoding/json +decodeJSONValue):\n%s", data, diff)
+				}
 			}
 		}
 	})
@@ -35,10 +41,23 @@ func FuzzDecodeJSONValueMatchesEncodingJSON(f *testing.F) {
 
 func BenchmarkDecodeJSONValue(b *testing.B) {
 	data := []byte(`{"Comment":"Testing Live Response API","Commands":[{"type":"RunScript","params":[{"key":"ScriptName","value":"minidump.ps1"},{"key":"Args","value":"OfficeClickToRun"}]}]}`)
+	v, err := NewValidator()
+	if err != nil {
+		b.Fatal(err)
+	}
+	words := v.fast["POST /machines/{id}/runliveresponse"].words
 	b.Run("decodeJSONValue", func(b *testing.B) {
 		b.ReportAllocs()
 		for i := 0; i < b.N; i++ {
-			if _, err := decodeJSONValue(data); err != nil {
+			if _, err := decodeJSONValue(data, words); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("decodeJSONValue/no-words", func(b *testing.B) {
+		b.ReportAllocs()
+		for i := 0; i < b.N; i++ {
+			if _, err := decodeJSONValue(data, nil); err != nil {
 				b.Fatal(err)
 			}
 		}

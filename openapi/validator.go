@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"mime"
 	"net/http"
 	"slices"
@@ -14,8 +15,6 @@ import (
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
 	"github.com/getkin/kin-openapi/routers/gorillamux"
-
-	"github.com/mdelive/mde-emulator/internal/apierr"
 )
 
 // Validator checks requests (and, in tests, responses) against a
@@ -27,11 +26,12 @@ type Validator struct {
 	router   routers.Router
 	routes   map[string]*routers.Route // "METHOD /document/path" → route
 	fast     map[string]*fastOp        // the operations the fast path covers
-	request  *openapi3filter.Options
+	params   *openapi3filter.Options   // a request's parameters
+	request  *openapi3filter.Options   // a request's body
 	response *openapi3filter.Options
-	// canonical, when set, rewrites a path that matches nothing into the
-	// document's spelling and reports whether it changed it (see findRoute).
-	canonical func(string) (string, bool)
+	// canon, when set, rewrites a path that matches nothing into the
+	// document's spelling (see findRoute).
+	canon *pathCanon
 }
 
 // NewValidator loads the API's document (Spec) and builds its router.
@@ -47,7 +47,7 @@ func NewValidator() (*Validator, error) {
 	if err != nil {
 		return nil, err
 	}
-	return buildValidator(doc, canonicalPath)
+	return buildValidator(doc, true)
 }
 
 // NewControlValidator loads the control plane's document (ControlSpec) and
@@ -58,12 +58,12 @@ func NewControlValidator() (*Validator, error) {
 	if err != nil {
 		return nil, err
 	}
-	return buildValidator(doc, nil)
+	return buildValidator(doc, false)
 }
 
-// buildValidator builds the Validator of doc, which it changes. canonical is
-// the Validator's path rewriting, nil for none.
-func buildValidator(doc *openapi3.T, canonical func(string) (string, bool)) (*Validator, error) {
+// buildValidator builds the Validator of doc, which it changes; canonical
+// says whether it matches paths in any case (CanonicalPath).
+func buildValidator(doc *openapi3.T, canonical bool) (*Validator, error) {
 	// Authentication is not this package's job. Dropping the requirements
 	// from the validator's own copy of the document saves a body copy per
 	// request; NoopAuthenticationFunc stays as a safety net.
@@ -77,6 +77,12 @@ func buildValidator(doc *openapi3.T, canonical func(string) (string, bool)) (*Va
 	if err != nil {
 		return nil, fmt.Errorf("openapi: build router: %w", err)
 	}
+	var canon *pathCanon
+	if canonical {
+		if canon, err = newPathCanon(doc); err != nil {
+			return nil, err
+		}
+	}
 	routes := map[string]*routers.Route{}
 	fast := map[string]*fastOp{}
 	for path, item := range doc.Paths.Map() {
@@ -88,21 +94,25 @@ func buildValidator(doc *openapi3.T, canonical func(string) (string, bool)) (*Va
 			}
 		}
 	}
+	request := &openapi3filter.Options{
+		MultiError:         false,
+		AuthenticationFunc: openapi3filter.NoopAuthenticationFunc,
+		// The request body is handed on unchanged: no defaults are
+		// written into it.
+		SkipSettingDefaults: true,
+		// The decoded body stays on the request (ValidatedBody), so a
+		// handler need not decode it a second time.
+		KeepValidatedValue: true,
+	}
+	params := *request
+	params.ExcludeRequestBody = true // validateBody does the body
 	return &Validator{
-		router:    router,
-		routes:    routes,
-		fast:      fast,
-		canonical: canonical,
-		request: &openapi3filter.Options{
-			MultiError:         false,
-			AuthenticationFunc: openapi3filter.NoopAuthenticationFunc,
-			// The request body is handed on unchanged: no defaults are
-			// written into it.
-			SkipSettingDefaults: true,
-			// The decoded body stays on the request (ValidatedBody), so a
-			// handler need not decode it a second time.
-			KeepValidatedValue: true,
-		},
+		router:  router,
+		routes:  routes,
+		fast:    fast,
+		canon:   canon,
+		params:  &params,
+		request: request,
 		response: &openapi3filter.Options{
 			MultiError:            true,
 			IncludeResponseStatus: true,
@@ -116,52 +126,37 @@ func buildValidator(doc *openapi3.T, canonical func(string) (string, bool)) (*Va
 // "(index=0)" that some clients percent-encode.
 var odataUnescaper = strings.NewReplacer("%28", "(", "%29", ")", "%3D", "=", "%3d", "=")
 
-// literalSegments are the fixed path segments of the document, in its
-// spelling. The real service matches paths case-insensitively (its own docs
-// write /API/machines/...), the router does not.
-var literalSegments = []string{"api", "machines", "machineactions", "runliveresponse", "cancel", "libraryfiles"}
-
-// linkSegment is the fixed part of the download-link segment.
-const linkSegment = "GetLiveResponseResultDownloadLink("
-
-// canonicalPath rewrites the literal segments of p to the document's
-// spelling, and reports whether it changed anything.
-func canonicalPath(p string) (string, bool) {
-	changed := false
-	segs := strings.Split(p, "/")
-	for i, seg := range segs {
-		for _, lit := range literalSegments {
-			if seg != lit && strings.EqualFold(seg, lit) {
-				segs[i], changed = lit, true
-			}
-		}
-		if len(seg) > len(linkSegment) && !strings.HasPrefix(seg, linkSegment) && strings.EqualFold(seg[:len(linkSegment)], linkSegment) {
-			segs[i], changed = linkSegment+seg[len(linkSegment):], true
-		}
-	}
-	if !changed {
+// CanonicalPath rewrites a request path under the document's base path
+// (/api) into the document's spelling, as the real service matches its
+// paths case-insensitively: every literal segment (/API/Machines/...
+// becomes /api/machines/...) and the literal parts of an OData function
+// segment with an integer argument
+// (getliveresponseresultdownloadlink(index=0)), while ids and file names
+// keep theirs. It reports whether it changed anything. The control plane's
+// Validator changes nothing: its paths are matched exactly.
+func (v *Validator) CanonicalPath(p string) (string, bool) {
+	if v.canon == nil {
 		return p, false
 	}
-	return strings.Join(segs, "/"), true
+	return v.canon.canonical(p)
 }
 
 // findRoute finds the operation of r. When the path as sent matches
-// nothing and v has a canonical rewriting (the API's validator), it retries
-// with the literal segments in the document's case and with a
-// percent-encoded "(index=n)" decoded; r itself is never changed. Only
-// requests that miss pay for the retry.
+// nothing, it retries with the path in the document's spelling
+// (CanonicalPath) and with a percent-encoded "(index=n)" decoded; r itself
+// is never changed. Only requests that miss pay for the retry.
 func (v *Validator) findRoute(r *http.Request) (*routers.Route, map[string]string, error) {
 	route, params, err := v.router.FindRoute(r)
-	if err == nil || !errors.Is(err, routers.ErrPathNotFound) || v.canonical == nil {
+	if err == nil || !errors.Is(err, routers.ErrPathNotFound) || v.canon == nil {
 		return route, params, err
 	}
-	path, changed := v.canonical(r.URL.Path)
+	path, changed := v.CanonicalPath(r.URL.Path)
 	raw := r.URL.RawPath
 	if raw != "" {
 		// The router matches the escaped path: decoding the OData
 		// characters lets it see "(index=0)" when the client sent
 		// "%28index%3D0%29".
-		raw, _ = v.canonical(odataUnescaper.Replace(raw))
+		raw, _ = v.CanonicalPath(odataUnescaper.Replace(raw))
 		changed = changed || raw != r.URL.RawPath
 	}
 	if !changed {
@@ -175,7 +170,7 @@ func (v *Validator) findRoute(r *http.Request) (*routers.Route, map[string]strin
 }
 
 // ValidateRequest checks r against the document and returns nil when it is
-// valid, or an *apierr.Error in the service's vocabulary:
+// valid, or an *Error in the service's vocabulary:
 // MissingRequiredParameter for a missing required body property or
 // parameter, InvalidRequestBody for a body that is not JSON, has the wrong
 // content type, or does not match the schema, BadRequest for a bad path or
@@ -188,43 +183,36 @@ func (v *Validator) findRoute(r *http.Request) (*routers.Route, map[string]strin
 //
 // The body of r is read and replaced by an equivalent reader (r.GetBody is
 // set too), so handlers can still read it.
-func (v *Validator) ValidateRequest(r *http.Request) *apierr.Error {
+func (v *Validator) ValidateRequest(r *http.Request) *Error {
 	route, params, err := v.findRoute(r)
 	if err != nil {
+		return nil
+	}
+	if f := v.fast[route.Method+" "+route.Path]; f != nil && nonEmpty(params) && f.accept(r) {
 		return nil
 	}
 	return v.validate(r, route, params)
 }
 
-// validate checks r against the operation of route.
-func (v *Validator) validate(r *http.Request, route *routers.Route, params map[string]string) *apierr.Error {
-	in := openapi3filter.RequestValidationInput{
-		Request:    r,
-		PathParams: params,
-		Route:      route,
-		Options:    v.request,
+// nonEmpty reports whether every path parameter has a value.
+func nonEmpty(params map[string]string) bool {
+	for _, p := range params {
+		if p == "" {
+			return false
+		}
 	}
-	if err := openapi3filter.ValidateRequest(r.Context(), &in); err != nil {
-		return requestError(r, err)
-	}
-	return nil
+	return true
 }
 
-// ValidateOperation is ValidateRequest for a request whose operation the
-// caller has already routed: method and path name the operation as the
-// document writes it ("POST", "/machines/{id}/runliveresponse"), params
-// are its path parameters. It skips the route lookup, the costliest part
-// of validation after the body. An operation the document does not have
-// is validated as ValidateRequest does.
-func (v *Validator) ValidateOperation(r *http.Request, method, path string, params map[string]string) *apierr.Error {
-	return v.ValidateRouted(r, method, path, nonEmpty(params), func() map[string]string { return params })
-}
-
-// ValidateRouted is ValidateOperation for a caller that makes the path
-// parameters only when needed: present says whether every one has a value,
-// and params is called only when kin-openapi has to validate the request
-// (the fast path needs no map).
-func (v *Validator) ValidateRouted(r *http.Request, method, path string, present bool, params func() map[string]string) *apierr.Error {
+// ValidateRouted is ValidateRequest for a request whose operation the
+// caller has already routed, which skips the route lookup, the costliest
+// part of validation after the body: method and path name the operation
+// as the document writes it ("POST", "/machines/{id}/runliveresponse").
+// present says whether every path parameter has a value, and params, which
+// returns them by the document's names, is called only when kin-openapi
+// has to validate the request (the fast path needs no map). An operation
+// the document does not have is validated as ValidateRequest does.
+func (v *Validator) ValidateRouted(r *http.Request, method, path string, present bool, params func() map[string]string) *Error {
 	key := method + " " + path
 	route, ok := v.routes[key]
 	if !ok {
@@ -236,21 +224,109 @@ func (v *Validator) ValidateRouted(r *http.Request, method, path string, present
 	return v.validate(r, route, params())
 }
 
+// validate checks r against the operation of route with kin-openapi: its
+// parameters, then its body.
+func (v *Validator) validate(r *http.Request, route *routers.Route, params map[string]string) *Error {
+	in := openapi3filter.RequestValidationInput{
+		Request:    r,
+		PathParams: params,
+		Route:      route,
+		Options:    v.params,
+	}
+	if err := openapi3filter.ValidateRequest(r.Context(), &in); err != nil {
+		return requestError(r, err)
+	}
+	if rb := route.Operation.RequestBody; rb != nil {
+		in.Options = v.request
+		if err := validateBody(&in, rb.Value); err != nil {
+			return requestError(r, err)
+		}
+	}
+	return nil
+}
+
+// validateBody is openapi3filter.ValidateRequestBody with a JSON body
+// decoded by decodeJSONValue rather than by the decoder kin-openapi keeps
+// in its process-wide registry (which this package leaves alone): what is
+// valid JSON, the error that describes the rest, and the validated value
+// (numbers as float64) are this package's, whoever else registers what.
+func validateBody(in *openapi3filter.RequestValidationInput, rb *openapi3.RequestBody) error {
+	r := in.Request
+	if r.Body == nil || r.Body == http.NoBody || !decodesJSON(rb.Content, r.Header.Get("Content-Type")) {
+		return openapi3filter.ValidateRequestBody(r.Context(), in, rb)
+	}
+	data, err := readAll(r.Body, r.ContentLength)
+	r.Body.Close()
+	if err != nil {
+		// kin-openapi reports the reading error (RequestEntityTooLarge
+		// for an http.MaxBytesReader limit).
+		r.Body = io.NopCloser(io.MultiReader(bytes.NewReader(data), errorReader{err}))
+		return openapi3filter.ValidateRequestBody(r.Context(), in, rb)
+	}
+	r.Body = io.NopCloser(bytes.NewReader(data))
+	r.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil }
+	if len(data) == 0 {
+		return openapi3filter.ValidateRequestBody(r.Context(), in, rb)
+	}
+	value, err := decodeJSONValue(data, nil)
+	if err != nil {
+		return &openapi3filter.RequestError{
+			Input:       in,
+			RequestBody: rb,
+			Reason:      "failed to decode request body",
+			Err:         &openapi3filter.ParseError{Kind: openapi3filter.KindInvalidFormat, Cause: err},
+		}
+	}
+	// The body is valid JSON: kin-openapi decodes it to the same values,
+	// but for numbers (json.Number), and checks them against the schema.
+	if err := openapi3filter.ValidateRequestBody(r.Context(), in, rb); err != nil {
+		return err
+	}
+	if in.Options.KeepValidatedValue {
+		r.Body = validatedBody{ReadCloser: r.Body, value: value}
+	}
+	return nil
+}
+
+// decodesJSON reports whether kin-openapi decodes a body of content type
+// ct, for a request body or response of content, with the decoder it keeps
+// for application/json: ct names one of content's media types, with a
+// schema, and is application/json, or a +json type with no decoder of its
+// own.
+func decodesJSON(content openapi3.Content, ct string) bool {
+	mt := content.Get(ct)
+	if mt == nil || mt.Schema == nil || mt.Schema.Value == nil || len(mt.Encoding) > 0 {
+		return false
+	}
+	if s := mt.Schema.Value; s.Type.Is("string") && s.Format == "binary" {
+		return false
+	}
+	media, _, _ := strings.Cut(ct, ";")
+	media = strings.ToLower(strings.TrimSpace(media))
+	return media == "application/json" ||
+		strings.HasSuffix(media, "+json") && openapi3filter.RegisteredBodyDecoder(media) == nil
+}
+
+// newError returns an *Error with the message formatted from format and args.
+func newError(code, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
 // requestError maps an openapi3filter failure to the service's error codes.
-func requestError(r *http.Request, err error) *apierr.Error {
+func requestError(r *http.Request, err error) *Error {
 	var re *openapi3filter.RequestError
 	if !errors.As(err, &re) {
-		return apierr.New(apierr.BadRequest, "Invalid request: %v", err)
+		return newError(CodeBadRequest, "Invalid request: %v", err)
 	}
 	if p := re.Parameter; p != nil {
 		return parameterError(p, re)
 	}
 	var tooLarge *http.MaxBytesError
 	if errors.As(re.Err, &tooLarge) {
-		return apierr.New(apierr.RequestEntityTooLarge, "Request body is larger than %d bytes.", tooLarge.Limit)
+		return newError(CodeRequestEntityTooLarge, "Request body is larger than %d bytes.", tooLarge.Limit)
 	}
 	if errors.Is(re.Err, openapi3filter.ErrInvalidRequired) {
-		return apierr.New(apierr.InvalidRequestBody, "Invalid request body: the body is empty.")
+		return newError(CodeInvalidRequestBody, "Invalid request body: the body is empty.")
 	}
 	var se *openapi3.SchemaError
 	if errors.As(re.Err, &se) {
@@ -259,46 +335,46 @@ func requestError(r *http.Request, err error) *apierr.Error {
 	var pe *openapi3filter.ParseError
 	if errors.As(re.Err, &pe) {
 		if isJSON(r.Header.Get("Content-Type")) {
-			return apierr.New(apierr.InvalidRequestBody, "Invalid request body: the body is not valid JSON (%s).", parseCause(pe))
+			return newError(CodeInvalidRequestBody, "Invalid request body: the body is not valid JSON (%s).", parseCause(pe))
 		}
-		return apierr.New(apierr.InvalidRequestBody, "Invalid request body: %s.", parseCause(pe))
+		return newError(CodeInvalidRequestBody, "Invalid request body: %s.", parseCause(pe))
 	}
 	if re.Err == nil && strings.HasPrefix(re.Reason, "header Content-Type has unexpected value") {
 		want := strings.Join(mediaTypes(re.RequestBody), " or ")
 		if ct := r.Header.Get("Content-Type"); ct != "" {
-			return apierr.New(apierr.InvalidRequestBody, "Invalid request body: content type %q is not supported; use %s.", ct, want)
+			return newError(CodeInvalidRequestBody, "Invalid request body: content type %q is not supported; use %s.", ct, want)
 		}
-		return apierr.New(apierr.InvalidRequestBody, "Invalid request body: the Content-Type header is missing; use %s.", want)
+		return newError(CodeInvalidRequestBody, "Invalid request body: the Content-Type header is missing; use %s.", want)
 	}
-	return apierr.New(apierr.InvalidRequestBody, "Invalid request body: %v", err)
+	return newError(CodeInvalidRequestBody, "Invalid request body: %v", err)
 }
 
 // parameterError describes a bad path or query parameter.
-func parameterError(p *openapi3.Parameter, re *openapi3filter.RequestError) *apierr.Error {
+func parameterError(p *openapi3.Parameter, re *openapi3filter.RequestError) *Error {
 	if errors.Is(re.Err, openapi3filter.ErrInvalidRequired) {
-		return apierr.New(apierr.MissingRequiredParameter, "Parameter %s is missing.", p.Name)
+		return newError(CodeMissingRequiredParameter, "Parameter %s is missing.", p.Name)
 	}
 	var se *openapi3.SchemaError
 	if errors.As(re.Err, &se) {
-		return apierr.New(apierr.BadRequest, "Invalid value for parameter %s: %s.", p.Name, expectation(se))
+		return newError(CodeBadRequest, "Invalid value for parameter %s: %s.", p.Name, expectation(se))
 	}
 	if p.Schema != nil && p.Schema.Value != nil && p.Schema.Value.Type.Is("integer") {
-		return apierr.New(apierr.BadRequest, "Invalid value for parameter %s: must be an integer.", p.Name)
+		return newError(CodeBadRequest, "Invalid value for parameter %s: must be an integer.", p.Name)
 	}
-	return apierr.New(apierr.BadRequest, "Invalid value for parameter %s.", p.Name)
+	return newError(CodeBadRequest, "Invalid value for parameter %s.", p.Name)
 }
 
 // schemaError describes a body that does not match its schema, naming the
 // field the way a client wrote it: Commands[0].type.
-func schemaError(se *openapi3.SchemaError) *apierr.Error {
+func schemaError(se *openapi3.SchemaError) *Error {
 	field := fieldName(se.JSONPointer())
 	if se.SchemaField == "required" {
-		return apierr.New(apierr.MissingRequiredParameter, "Parameter %s is missing.", field)
+		return newError(CodeMissingRequiredParameter, "Parameter %s is missing.", field)
 	}
 	if field == "" {
-		return apierr.New(apierr.InvalidRequestBody, "Invalid request body: the body %s.", expectation(se))
+		return newError(CodeInvalidRequestBody, "Invalid request body: the body %s.", expectation(se))
 	}
-	return apierr.New(apierr.InvalidRequestBody, "Invalid request body: %s %s.", field, expectation(se))
+	return newError(CodeInvalidRequestBody, "Invalid request body: %s %s.", field, expectation(se))
 }
 
 // expectation says what the schema wanted, as "must …".
@@ -433,7 +509,35 @@ func (v *Validator) ValidateResponse(r *http.Request, status int, header http.He
 		len(resp.Value.Content) == 0 && len(bytes.TrimSpace(body)) > 0 {
 		return fmt.Errorf("openapi: response %d to %s %s: body must be empty, got %d bytes", status, r.Method, r.URL.Path, len(body))
 	}
+	// kin-openapi decoded the body with the JSON decoder of its registry;
+	// the body must be JSON as this package reads it too.
+	if resp := decodedResponse(r, route, status); resp != nil && decodesJSON(resp.Content, header.Get("Content-Type")) {
+		if _, err := decodeJSONValue(body, nil); err != nil {
+			return fmt.Errorf("openapi: response %d to %s %s: body is not valid JSON: %w", status, r.Method, r.URL.Path, err)
+		}
+	}
 	return nil
+}
+
+// decodedResponse is the response of route whose body
+// openapi3filter.ValidateResponse decodes for status, or nil when it
+// decodes none.
+func decodedResponse(r *http.Request, route *routers.Route, status int) *openapi3.Response {
+	switch status {
+	case http.StatusNotModified, http.StatusPermanentRedirect, http.StatusTemporaryRedirect, http.StatusMovedPermanently:
+		return nil
+	}
+	if r.Method == http.MethodHead {
+		return nil
+	}
+	ref := route.Operation.Responses.Status(status)
+	if ref == nil {
+		ref = route.Operation.Responses.Default()
+	}
+	if ref == nil {
+		return nil
+	}
+	return ref.Value
 }
 
 // ValidatedBody returns the request body as ValidateRequest decoded and
@@ -445,14 +549,4 @@ func ValidatedBody(r *http.Request) (any, bool) {
 		return nil, false
 	}
 	return vb.ValidatedValue(), true
-}
-
-// nonEmpty reports whether every path parameter has a value.
-func nonEmpty(params map[string]string) bool {
-	for _, p := range params {
-		if p == "" {
-			return false
-		}
-	}
-	return true
 }

@@ -137,7 +137,10 @@ func TestCancel(t *testing.T) {
 	t.Parallel()
 	srv := newServer(t, 60)
 	// The kit's scene: a Pending action on the offline machine.
-	tok := srv.Token()
+	tok, err := srv.Token()
+	if err != nil {
+		t.Fatal(err)
+	}
 	body := `{"Commands":[{"type":"RunScript","params":[{"key":"ScriptName","value":"Get-Processes.ps1"}]}],"Comment":"scene"}`
 	req, _ := http.NewRequest("POST", srv.URL+"/api/machines/win-off.contoso.local/runliveresponse", strings.NewReader(body))
 	req.Header.Set("Authorization", "Bearer "+tok)

@@ -15,7 +15,7 @@ func TestOwnURLIsAnAudience(t *testing.T) {
 		srv := emulatortest.NewServer(t, opts...)
 		get := func(aud, host string) int {
 			t.Helper()
-			tok, _, err := srv.Authority().Mint(identity.MintRequest{Audience: aud})
+			tok, _, err := srv.Emulator().Authority().Mint(identity.MintRequest{Audience: aud})
 			if err != nil {
 				t.Fatal(err)
 			}

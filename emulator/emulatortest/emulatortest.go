@@ -8,7 +8,16 @@
 //	client := myclient.New(srv.URL, srv.TokenURL(), srv.ClientID, srv.ClientSecret, srv.Client())
 //	id := client.RunScript(ctx, machine, "Get-Processes.ps1")
 //	srv.Advance(time.Minute)
+//	throttled := srv.Requests(emulatortest.Filter{Status: 429})
 //	...
+//
+// Everything a test needs is in this package and emulator/fixture: the
+// types of the journal, the fault rules and the outcomes are here under
+// names of their own (Filter, Entry, FaultRule, Outcome). The emulator
+// underneath is Server.Emulator.
+//
+// A function that takes a testing.TB fails the test when it cannot do its
+// work; the others return an error. None panics.
 package emulatortest
 
 import (
@@ -35,10 +44,36 @@ var DefaultStart = time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)
 // inMemoryURL is the base URL of a server with no listener.
 const inMemoryURL = "http://emulator.test"
 
-// Server is an emulator running for a test.
-type Server struct {
-	*emulator.Server
+// The types a test passes to a Server and gets back, from packages it
+// cannot import.
+type (
+	// Filter selects requests of the journal: method, path glob ('*'
+	// matches any run of characters, '/' included), status, tenant, app,
+	// action, error code, fault, time range, AfterSeq, Limit.
+	Filter = journal.Filter
+	// Entry is one request of the journal.
+	Entry = journal.Entry
+	// FaultRule is a fault injection rule: a FaultMatch, FaultCalls and a
+	// FaultEffect. Its durations are fixture.Duration values.
+	FaultRule = faults.Rule
+	// FaultMatch selects the requests a FaultRule applies to.
+	FaultMatch = faults.Match
+	// FaultCalls selects which matching calls a FaultRule fires on.
+	FaultCalls = faults.Calls
+	// FaultEffect is what a FaultRule does to a call.
+	FaultEffect = faults.Effect
+	// Outcome decides how one coming command on a machine ends.
+	Outcome = state.Outcome
+)
 
+// ParseFaultRule reads a fault rule in the JSON form of
+// POST /_emulator/faults, such as
+// {"match":{"path":"/api/machines/*"},"calls":{"next":2},"effect":{"status":429,"retryAfter":"30s"}}.
+func ParseFaultRule(rule string) (FaultRule, error) { return faults.ParseRule([]byte(rule)) }
+
+// Server is an emulator running for a test, with Go methods for what the
+// control plane does.
+type Server struct {
 	// URL is the emulator's base URL: the API is at URL+"/api", the token
 	// endpoints at URL+"/{tenant}/oauth2/...".
 	URL string
@@ -46,6 +81,7 @@ type Server struct {
 	// credentials (the first app of the first tenant).
 	TenantID, ClientID, ClientSecret string
 
+	emu      *emulator.Server
 	listener *httptest.Server
 	client   *http.Client
 }
@@ -121,7 +157,7 @@ func New(options ...Option) (*Server, error) {
 		}
 		return nil, err
 	}
-	s := &Server{Server: srv, URL: url, client: srv.Client()}
+	s := &Server{emu: srv, URL: url, client: srv.Client()}
 	if ts != nil {
 		ts.Config.Handler = srv.Handler()
 		ts.Start()
@@ -145,70 +181,86 @@ func NewServer(t testing.TB, options ...Option) *Server {
 	return s
 }
 
+// Emulator returns the emulator underneath, for what the methods of Server
+// do not cover: its Handler, Store, Journal, Faults, Clock, Authority.
+func (s *Server) Emulator() *emulator.Server { return s.emu }
+
 // Close stops the emulator and its listener.
 func (s *Server) Close() {
 	if s.listener != nil {
 		s.listener.Close()
 	}
-	_ = s.Server.Close()
+	_ = s.emu.Close()
 }
 
-// Client returns the client to call the emulator with: in memory, or to
-// the loopback listener with WithListener.
+// Client returns the client to call the emulator at URL with: in memory,
+// or to the loopback listener with WithListener.
 func (s *Server) Client() *http.Client { return s.client }
 
 // TokenURL returns the v2 token endpoint of the default tenant.
 func (s *Server) TokenURL() string { return s.URL + "/" + s.TenantID + "/oauth2/v2.0/token" }
 
 // Token mints a token for the default app with all its roles, or with
-// only roles when given.
-func (s *Server) Token(roles ...string) string {
-	tok, _, err := s.Authority().Mint(identity.MintRequest{Roles: roles})
+// only roles when given. It fails when the fixtures have no app.
+func (s *Server) Token(roles ...string) (string, error) {
+	tok, _, err := s.emu.Authority().Mint(identity.MintRequest{Roles: roles})
 	if err != nil {
-		panic(fmt.Sprintf("emulatortest: %v", err))
+		return "", fmt.Errorf("emulatortest: %w", err)
 	}
-	return tok
+	return tok, nil
 }
 
 // Advance moves the clock forward by d; everything due happens, in order,
 // before it returns.
-func (s *Server) Advance(d time.Duration) { s.Clock().Advance(d) }
+func (s *Server) Advance(d time.Duration) { s.emu.Clock().Advance(d) }
 
 // Now returns the emulated time.
-func (s *Server) Now() time.Time { return s.Clock().Now() }
+func (s *Server) Now() time.Time { return s.emu.Clock().Now() }
 
-// machine finds a machine of any tenant by id or computer name.
-func (s *Server) machine(key string) *state.Machine {
-	for _, t := range s.Store().Tenants() {
-		if m, err := t.Machine(key); err == nil {
-			return m
-		}
+// machine finds a machine of any tenant by id or computer name, as the
+// control plane does.
+func (s *Server) machine(key string) (*state.Machine, error) {
+	m, err := s.emu.Store().FindMachine("", key)
+	if err != nil {
+		return nil, fmt.Errorf("emulatortest: %w", err)
 	}
-	panic("emulatortest: no machine " + key)
+	return m, nil
 }
 
 // SetOnline connects or disconnects a machine (by id or computer name).
-func (s *Server) SetOnline(machine string, online bool) { s.machine(machine).SetOnline(online) }
+func (s *Server) SetOnline(machine string, online bool) error {
+	m, err := s.machine(machine)
+	if err != nil {
+		return err
+	}
+	m.SetOnline(online)
+	return nil
+}
 
-// NextOutcomes decides how the coming commands on a machine end.
-func (s *Server) NextOutcomes(machine string, outcomes ...state.Outcome) error {
-	return s.machine(machine).QueueOutcomes(outcomes)
+// NextOutcomes decides how the coming commands on a machine (by id or
+// computer name) end.
+func (s *Server) NextOutcomes(machine string, outcomes ...Outcome) error {
+	m, err := s.machine(machine)
+	if err != nil {
+		return err
+	}
+	return m.QueueOutcomes(outcomes)
 }
 
 // AddFault adds a fault rule and returns it with its id.
-func (s *Server) AddFault(r faults.Rule) (faults.Rule, error) { return s.Faults().Add(r) }
+func (s *Server) AddFault(r FaultRule) (FaultRule, error) { return s.emu.Faults().Add(r) }
 
 // Requests returns the journal's requests that match f.
-func (s *Server) Requests(f journal.Filter) []journal.Entry { return s.Journal().Query(f) }
+func (s *Server) Requests(f Filter) []Entry { return s.emu.Journal().Query(f) }
 
 // WaitForRequests waits, up to timeout of wall time, until count requests
 // matching f are in the journal, and returns them; it fails t when they do
 // not arrive.
-func (s *Server) WaitForRequests(t testing.TB, f journal.Filter, count int, timeout time.Duration) []journal.Entry {
+func (s *Server) WaitForRequests(t testing.TB, f Filter, count int, timeout time.Duration) []Entry {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	got, err := s.Journal().Wait(ctx, f, count)
+	got, err := s.emu.Journal().Wait(ctx, f, count)
 	if err != nil {
 		t.Fatalf("emulatortest: %d of %d requests matching %+v after %s: %v", len(got), count, f, timeout, err)
 	}

@@ -9,24 +9,34 @@ import (
 	"github.com/mdelive/mde-emulator/emulator"
 	"github.com/mdelive/mde-emulator/emulator/emulatortest"
 	"github.com/mdelive/mde-emulator/emulator/fixture"
-	"github.com/mdelive/mde-emulator/internal/faults"
-	"github.com/mdelive/mde-emulator/internal/journal"
-	"github.com/mdelive/mde-emulator/internal/state"
 )
 
-func mustRule(s string) faults.Rule {
-	r, err := faults.ParseRule([]byte(s))
+// This file imports no internal package: what a test outside the module
+// can write.
+
+func mustRule(t *testing.T, s string) emulatortest.FaultRule {
+	t.Helper()
+	r, err := emulatortest.ParseFaultRule(s)
 	if err != nil {
-		panic(err)
+		t.Fatal(err)
 	}
 	return r
+}
+
+func token(t *testing.T, srv *emulatortest.Server) string {
+	t.Helper()
+	tok, err := srv.Token()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
 }
 
 func submit(t *testing.T, srv *emulatortest.Server, machine string) int {
 	t.Helper()
 	req, _ := http.NewRequest("POST", srv.URL+"/api/machines/"+machine+"/runliveresponse",
 		strings.NewReader(`{"Commands":[{"type":"RunScript","params":[{"key":"ScriptName","value":"Get-Processes.ps1"}]}]}`))
-	req.Header.Set("Authorization", "Bearer "+srv.Token())
+	req.Header.Set("Authorization", "Bearer "+token(t, srv))
 	req.Header.Set("Content-Type", "application/json")
 	res, err := srv.Client().Do(req)
 	if err != nil {
@@ -50,11 +60,13 @@ func TestNewServerInMemoryAndListener(t *testing.T) {
 
 func TestServerControls(t *testing.T) {
 	srv := emulatortest.NewServer(t)
-	srv.SetOnline("ws-finance-01.contoso.local", false)
-	if err := srv.NextOutcomes("ws-hr-02.contoso.local", state.Outcome{Fail: "boom"}); err != nil {
+	if err := srv.SetOnline("ws-finance-01.contoso.local", false); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := srv.AddFault(mustRule(`{"match":{"path":"/api/machines/srv-dc-01*"},"calls":{"next":1},"effect":{"status":503}}`)); err != nil {
+	if err := srv.NextOutcomes("ws-hr-02.contoso.local", emulatortest.Outcome{Fail: "boom"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := srv.AddFault(mustRule(t, `{"match":{"path":"/api/machines/srv-dc-01*"},"calls":{"next":1},"effect":{"status":503}}`)); err != nil {
 		t.Fatal(err)
 	}
 	if got := submit(t, srv, "srv-dc-01.contoso.local"); got != 503 {
@@ -63,17 +75,38 @@ func TestServerControls(t *testing.T) {
 	submit(t, srv, "ws-finance-01.contoso.local")
 	submit(t, srv, "ws-hr-02.contoso.local")
 	srv.Advance(time.Hour)
-	got := srv.WaitForRequests(t, journal.Filter{Method: "POST", Status: 201}, 2, time.Second)
+	got := srv.WaitForRequests(t, emulatortest.Filter{Method: "POST", Status: 201}, 2, time.Second)
 	if len(got) != 2 {
 		t.Fatalf("journal: %+v", got)
 	}
-	views := srv.Store().Tenants()[0].Actions()
+	views := srv.Emulator().Store().Tenants()[0].Actions()
 	status := map[string]string{}
 	for _, v := range views {
 		status[v.ComputerDNSName] = v.Status
 	}
 	if status["ws-finance-01.contoso.local"] != "Pending" || status["ws-hr-02.contoso.local"] != "Failed" {
 		t.Errorf("statuses: %v", status)
+	}
+}
+
+// The methods that cannot do their work return an error; none panics.
+func TestErrorsNotPanics(t *testing.T) {
+	srv := emulatortest.NewServer(t)
+	if err := srv.SetOnline("no-such-machine", false); err == nil || !strings.Contains(err.Error(), "no-such-machine") {
+		t.Errorf("SetOnline of an unknown machine: %v", err)
+	}
+	if err := srv.NextOutcomes("no-such-machine", emulatortest.Outcome{}); err == nil {
+		t.Error("NextOutcomes of an unknown machine: no error")
+	}
+	noApp := emulatortest.NewServer(t, emulatortest.WithFixturesYAML("tenants:\n  - id: 11111111-1111-4111-8111-111111111111\n    generateMachines: 1\n"))
+	if _, err := noApp.Token(); err == nil {
+		t.Error("Token without an app: no error")
+	}
+	if _, err := emulatortest.ParseFaultRule(`{"effect":{"status":200}}`); err == nil {
+		t.Error("ParseFaultRule of a bad rule: no error")
+	}
+	if _, err := srv.AddFault(emulatortest.FaultRule{Effect: emulatortest.FaultEffect{Status: 200}}); err == nil {
+		t.Error("AddFault of a bad rule: no error")
 	}
 }
 
@@ -90,13 +123,13 @@ func TestOptions(t *testing.T) {
 		emulatortest.WithStart(at),
 		emulatortest.WithOptions(func(o *emulator.Options) { o.JournalSize = 3 }),
 	)
-	if !srv.Now().Equal(at) || srv.Store().Profile().Name != "current" {
-		t.Errorf("now %v, profile %s", srv.Now(), srv.Store().Profile().Name)
+	if !srv.Now().Equal(at) || srv.Emulator().Store().Profile().Name != "current" {
+		t.Errorf("now %v, profile %s", srv.Now(), srv.Emulator().Store().Profile().Name)
 	}
 	for i := 0; i < 5; i++ {
 		submit(t, srv, "srv-sql-01.contoso.local")
 	}
-	if st := srv.Journal().Stats(); st.Len != 3 || st.Dropped != 2 {
+	if st := srv.Emulator().Journal().Stats(); st.Len != 3 || st.Dropped != 2 {
 		t.Errorf("journal stats %+v; want 3 kept, 2 dropped", st)
 	}
 	if got, want := srv.TokenURL(), srv.URL+"/"+srv.TenantID+"/oauth2/v2.0/token"; got != want {
@@ -109,11 +142,11 @@ func TestOptions(t *testing.T) {
 	}
 	fast := emulatortest.NewServer(t, emulatortest.WithFixtures(set), emulatortest.WithRealClock(1000))
 	before := fast.Now()
-	fast.WaitForRequests(t, journal.Filter{}, 0, time.Second) // returns at once
-	if n := len(fast.Store().Tenants()[0].Machines()); n != 1 {
+	fast.WaitForRequests(t, emulatortest.Filter{}, 0, time.Second) // returns at once
+	if n := len(fast.Emulator().Store().Tenants()[0].Machines()); n != 1 {
 		t.Errorf("machines: %d", n)
 	}
-	if fast.Clock().Mode() != "real" || fast.Clock().Scale() != 1000 || fast.Now().Before(before) {
-		t.Errorf("clock %s x%g", fast.Clock().Mode(), fast.Clock().Scale())
+	if fast.Emulator().Clock().Mode() != "real" || fast.Emulator().Clock().Scale() != 1000 || fast.Now().Before(before) {
+		t.Errorf("clock %s x%g", fast.Emulator().Clock().Mode(), fast.Emulator().Clock().Scale())
 	}
 }

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/mdelive/mde-emulator/emulator/emulatortest"
-	"github.com/mdelive/mde-emulator/internal/journal"
 )
 
 // A client test in ten lines: submit a script, let the emulated minute
@@ -18,7 +17,8 @@ func Example() {
 	defer srv.Close()
 	req, _ := http.NewRequest("POST", srv.URL+"/api/machines/ws-finance-01.contoso.local/runliveresponse",
 		strings.NewReader(`{"Commands":[{"type":"RunScript","params":[{"key":"ScriptName","value":"Get-Processes.ps1"}]}]}`))
-	req.Header.Set("Authorization", "Bearer "+srv.Token())
+	token, _ := srv.Token()
+	req.Header.Set("Authorization", "Bearer "+token)
 	req.Header.Set("Content-Type", "application/json")
 	res, _ := srv.Client().Do(req)
 	var action struct{ ID, Status string }
@@ -26,10 +26,10 @@ func Example() {
 	srv.Advance(time.Minute)
 
 	get, _ := http.NewRequest("GET", srv.URL+"/api/machineactions/"+action.ID, nil)
-	get.Header.Set("Authorization", "Bearer "+srv.Token())
+	get.Header.Set("Authorization", "Bearer "+token)
 	res, _ = srv.Client().Do(get)
 	_ = json.NewDecoder(res.Body).Decode(&action)
-	fmt.Println(action.Status, len(srv.Requests(journal.Filter{Method: "POST", Path: "/api/machines/*"})))
+	fmt.Println(action.Status, len(srv.Requests(emulatortest.Filter{Method: "POST", Path: "/api/machines/*"})))
 	// Output: Succeeded 1
 }
 
@@ -38,7 +38,12 @@ func Example() {
 func ExampleServer_AddFault() {
 	srv, _ := emulatortest.New()
 	defer srv.Close()
-	rule, _ := srv.AddFault(mustRule(`{"match":{"path":"/api/machines/*/runliveresponse"},"calls":{"next":2},"effect":{"status":429,"retryAfter":"30s"}}`))
-	fmt.Println(rule.ID, rule.Effect.Status)
-	// Output: f1 429
+	rule, err := emulatortest.ParseFaultRule(`{"match":{"path":"/api/machines/*/runliveresponse"},"calls":{"next":2},"effect":{"status":429,"retryAfter":"30s"}}`)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	rule, _ = srv.AddFault(rule)
+	fmt.Println(rule.ID, rule.Effect.Status, rule.Effect.RetryAfter)
+	// Output: f1 429 30s
 }

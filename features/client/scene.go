@@ -54,7 +54,7 @@ func clockScale(ctx context.Context, scale int) error {
 	if scale < 1 {
 		return fmt.Errorf("scale %d: the clock can only run faster", scale)
 	}
-	worldFrom(ctx).srv.Clock().SetScale(float64(scale))
+	worldFrom(ctx).srv.Emulator().Clock().SetScale(float64(scale))
 	return nil
 }
 
@@ -84,7 +84,9 @@ func (w *world) kitSubmit(machine, script string) (string, error) {
 
 func actionWaitingOffline(ctx context.Context, machine string) error {
 	w := worldFrom(ctx)
-	w.srv.SetOnline(machine, false)
+	if err := w.srv.SetOnline(machine, false); err != nil {
+		return err
+	}
 	_, err := w.kitSubmit(machine, "Get-Processes.ps1")
 	return err
 }
@@ -93,7 +95,7 @@ func actionWaitingOffline(ctx context.Context, machine string) error {
 // app, after it started).
 func (w *world) awaitClientCall(ctx context.Context, f journal.Filter) (journal.Entry, error) {
 	f.AfterSeq, f.AppID = w.startSeq, w.clientID
-	got, err := w.srv.Journal().Wait(ctx, f, 1)
+	got, err := w.srv.Emulator().Journal().Wait(ctx, f, 1)
 	if err != nil || len(got) == 0 {
 		return journal.Entry{}, err
 	}
@@ -141,7 +143,10 @@ func machineBusy(ctx context.Context, machine string, secs int) error {
 // that does not exist, answered 404 and counted all the same.
 func useRateLimit(ctx context.Context, n int) error {
 	w := worldFrom(ctx)
-	token := w.srv.Token()
+	token, err := w.srv.Token()
+	if err != nil {
+		return err
+	}
 	body := []byte(`{"Commands":[{"type":"RunScript","params":[{"key":"ScriptName","value":"Get-Processes.ps1"}]}],"Comment":"another job of the same app"}`)
 	for i := range n {
 		req, err := http.NewRequestWithContext(ctx, http.MethodPost, w.url+"/api/machines/"+missingMachine+"/runliveresponse", bytes.NewReader(body))
@@ -164,7 +169,7 @@ func useRateLimit(ctx context.Context, n int) error {
 
 func takeSessions(ctx context.Context, n int) error {
 	w := worldFrom(ctx)
-	if limit := w.srv.Store().Profile().Sessions; limit != n {
+	if limit := w.srv.Emulator().Store().Profile().Sessions; limit != n {
 		return fmt.Errorf("the emulator's profile allows %d sessions, the scenario expects %d", limit, n)
 	}
 	var held []string

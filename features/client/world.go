@@ -72,10 +72,10 @@ func newWorld(k *kit, name string) (*world, error) {
 		return nil, err
 	}
 	w := &world{kit: k, name: name, srv: srv, set: set, clientID: srv.ClientID, deadline: DefaultDeadline}
-	w.observer = newObserver(srv.Handler())
+	w.observer = newObserver(srv.Emulator().Handler())
 	w.listener = httptest.NewServer(w.observer)
 	w.url = w.listener.URL
-	w.tenant, _ = srv.Store().Tenant(srv.TenantID)
+	w.tenant, _ = srv.Emulator().Store().Tenant(srv.TenantID)
 	for _, t := range set.Tenants {
 		if len(t.Apps) > 1 {
 			w.kitApp = state.Caller{TenantID: t.ID, AppID: t.Apps[1].ClientID, Name: t.Apps[1].DisplayName}
@@ -122,7 +122,7 @@ func (w *world) env() map[string]string {
 // runClient runs the adapter with args, and the scene's watchers beside
 // it until it ends.
 func (w *world) runClient(ctx context.Context, args []string) error {
-	w.startSeq = w.srv.Journal().Stats().Recorded
+	w.startSeq = w.srv.Emulator().Journal().Stats().Recorded
 	wctx, stop := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	errs := make([]error, len(w.watchers))

@@ -179,38 +179,13 @@ func (c *HTTPControl) LoadFixtures(ctx context.Context, fixture []byte) error {
 // Limits implements Control: the profile of /_emulator/health.
 func (c *HTTPControl) Limits(ctx context.Context) (Limits, error) {
 	var h struct {
-		Profile *struct {
-			Name                  string `json:"name"`
-			LiveResponsePerMinute int    `json:"liveResponsePerMinute"`
-			OtherPerMinute        int    `json:"otherPerMinute"`
-			OtherPerHour          int    `json:"otherPerHour"`
-			Sessions              int    `json:"sessions"`
-			QueueTimeout          string `json:"queueTimeout"`
-			ScriptTimeout         string `json:"scriptTimeout"`
-			LinkLifetime          string `json:"linkLifetime"`
-		} `json:"profile"`
+		Profile *Limits `json:"profile"`
 	}
 	if err := c.call(ctx, http.MethodGet, "/health", nil, &h); err != nil {
 		return Limits{}, err
 	}
-	p := h.Profile
-	if p == nil || p.Name == "" {
+	if h.Profile == nil || h.Profile.Name == "" {
 		return Limits{}, fmt.Errorf("control plane: /_emulator/health has no profile")
 	}
-	l := Limits{Name: p.Name, LiveResponsePerMinute: p.LiveResponsePerMinute, OtherPerMinute: p.OtherPerMinute,
-		OtherPerHour: p.OtherPerHour, Sessions: p.Sessions}
-	for _, d := range []struct {
-		dst *time.Duration
-		s   string
-	}{{&l.QueueTimeout, p.QueueTimeout}, {&l.ScriptTimeout, p.ScriptTimeout}, {&l.LinkLifetime, p.LinkLifetime}} {
-		if d.s == "" {
-			continue
-		}
-		v, err := time.ParseDuration(d.s)
-		if err != nil {
-			return Limits{}, fmt.Errorf("control plane: /_emulator/health: %v", err)
-		}
-		*d.dst = v
-	}
-	return l, nil
+	return *h.Profile, nil
 }

@@ -7,7 +7,6 @@ package steps
 import (
 	"context"
 	"fmt"
-	"github.com/mdelive/mde-emulator/emulator/clock"
 	"net/http"
 	"time"
 
@@ -28,7 +27,7 @@ type Config struct {
 	// WaitScale divides the real-time deadlines of such waits ("within 10
 	// minutes"): for an emulator on a sped-up clock. Zero: 1.
 	WaitScale float64
-	// Sleep waits for d or until ctx is done. Nil: a timer.
+	// Sleep waits for d or until ctx is done. Nil: a wait of d of wall time.
 	Sleep func(ctx context.Context, d time.Duration) error
 }
 
@@ -36,7 +35,19 @@ func (c *Config) sleep(ctx context.Context, d time.Duration) error {
 	if c.Sleep != nil {
 		return c.Sleep(ctx, d)
 	}
-	return clock.SleepWall(ctx, d) // a real tenant's time is the wall clock's
+	return sleepWall(ctx, d)
+}
+
+// sleepWall waits for d of wall time or until ctx is done, whichever comes
+// first. The steps are a client of the target, over HTTP: between two
+// polls they wait in the time of the machine they run on, the only time a
+// real tenant shares with them; the time of an emulator target is its own
+// and moves through its control plane, never here.
+func sleepWall(ctx context.Context, d time.Duration) error {
+	wait, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
+	<-wait.Done()
+	return ctx.Err()
 }
 
 func (c *Config) pollInterval() time.Duration {

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"net/http"
 	"time"
+
+	"github.com/mdelive/mde-emulator/internal/limits"
 )
 
 // Target is what the scenarios run against: an emulator (in-process or
@@ -108,17 +110,8 @@ type Control interface {
 }
 
 // Limits are the limits of the emulator's profile, as /_emulator/health
-// shows them.
-type Limits struct {
-	Name                  string
-	LiveResponsePerMinute int
-	OtherPerMinute        int
-	OtherPerHour          int
-	Sessions              int
-	QueueTimeout          time.Duration
-	ScriptTimeout         time.Duration
-	LinkLifetime          time.Duration
-}
+// shows them: the emulator's own limits.Profile, in its one JSON form.
+type Limits = limits.Profile
 
 // ErrNeedsControl is returned by a step that needs the control plane when
 // the target has none: the scenario should be tagged @emulator-only.

@@ -7,6 +7,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/mdelive/mde-emulator/internal/glob"
 )
 
 // Request is what Decide knows of an API call. Path is the URL path without
@@ -46,10 +48,9 @@ type Injector struct {
 	rules  atomic.Pointer[[]*entry] // copy on write; nil or empty: no rules
 }
 
-// entry is a stored rule with its compiled path and its call state.
+// entry is a stored rule with its call state.
 type entry struct {
-	rule Rule     // Fired and Seen live below
-	path []string // the lower-cased path glob split at '*'; nil: any path
+	rule Rule // Fired and Seen live below
 
 	mu    sync.Mutex
 	seen  int64
@@ -70,9 +71,6 @@ func (in *Injector) Add(r Rule) (Rule, error) {
 		return Rule{}, err
 	}
 	e := &entry{rule: r}
-	if r.Match.Path != "" {
-		e.path = strings.Split(strings.ToLower(r.Match.Path), "*")
-	}
 	if usesRandom(r) {
 		e.rng = rand.New(rand.NewPCG(uint64(r.Calls.Seed), 0))
 	}
@@ -169,11 +167,10 @@ func (in *Injector) Decide(r Request) (Decision, bool) {
 	if p == nil || len(*p) == 0 {
 		return Decision{}, false
 	}
-	path := strings.ToLower(r.Path)
 	var d Decision
 	won := false
 	for _, e := range *p {
-		if !e.matches(r, path) {
+		if !e.matches(r) {
 			continue
 		}
 		if e.call(&d, !won) {
@@ -200,13 +197,13 @@ func (e *entry) snapshot() Rule {
 	return r
 }
 
-// matches reports whether e's Match applies to r; path is r.Path lower-cased.
-func (e *entry) matches(r Request, path string) bool {
+// matches reports whether e's Match applies to r.
+func (e *entry) matches(r Request) bool {
 	m := &e.rule.Match
 	return (m.Method == "" || strings.EqualFold(m.Method, r.Method)) &&
 		(m.TenantID == "" || strings.EqualFold(m.TenantID, r.TenantID)) &&
 		(m.AppID == "" || strings.EqualFold(m.AppID, r.AppID)) &&
-		(e.path == nil || globMatch(e.path, path))
+		(m.Path == "" || glob.Match(m.Path, r.Path))
 }
 
 // call counts one matching call. When may is set and the rule's selector
@@ -245,26 +242,4 @@ func (e *entry) call(d *Decision, may bool) bool {
 		Drop:        ef.Drop,
 	}
 	return true
-}
-
-// globMatch reports whether s matches the glob split at its '*'s into
-// parts: parts[0] is a prefix, the last part a suffix, and the parts
-// between appear in order without overlapping.
-func globMatch(parts []string, s string) bool {
-	if len(parts) == 1 {
-		return s == parts[0]
-	}
-	if !strings.HasPrefix(s, parts[0]) {
-		return false
-	}
-	s = s[len(parts[0]):]
-	last := len(parts) - 1
-	for _, part := range parts[1:last] {
-		i := strings.Index(s, part)
-		if i < 0 {
-			return false
-		}
-		s = s[i+len(part):]
-	}
-	return strings.HasSuffix(s, parts[last])
 }

@@ -44,7 +44,9 @@ func firedAt(b []bool) []int {
 	return out
 }
 
-func TestGlobMatch(t *testing.T) {
+// TestPathGlob checks that Match.Path is a glob (package glob tests the
+// patterns themselves).
+func TestPathGlob(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		pattern, path string
@@ -52,23 +54,10 @@ func TestGlobMatch(t *testing.T) {
 	}{
 		{"/api/machines", "/api/machines", true},
 		{"/api/machines", "/api/machines/", false},
-		{"/api/machines", "/api/machinesx", false},
-		{"/api/machines/*", "/api/machines/", true},
-		{"/api/machines/*", "/api/machines/m1/runliveresponse", true},
-		{"/api/machines/*/runliveresponse", "/api/machines/m1/runliveresponse", true},
 		{"/api/machines/*/runliveresponse", "/api/machines/a/b/runliveresponse", true},
-		{"/api/machines/*/runliveresponse", "/api/machines/m1/runliveresponse/x", false},
-		{"/api/machines/*/runliveresponse", "/api/machines/runliveresponse", false},
 		{"/API/Machines/*/RunLiveResponse", "/api/machines/m1/runliveresponse", true},
 		{"/api/machines/*/runliveresponse", "/API/MACHINES/M1/RUNLIVERESPONSE", true},
-		{"*", "/anything/at/all", true},
-		{"*/runliveresponse", "/api/machines/m1/runliveresponse", true},
-		{"/api/*/*/x", "/api/a/b/x", true},
 		{"/api/*/*/x", "/api/a/x", false},
-		{"/a*a", "/a", false},
-		{"/a*a", "/aa", true},
-		{"/ab*ba", "/aba", false},
-		{"/api/**", "/api/", true},
 	}
 	for _, tt := range tests {
 		in := New()

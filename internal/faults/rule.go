@@ -1,12 +1,12 @@
 package faults
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
 	"time"
 
+	"github.com/mdelive/mde-emulator/emulator/fixture"
 	"github.com/mdelive/mde-emulator/internal/apierr"
 )
 
@@ -26,8 +26,9 @@ type Rule struct {
 }
 
 // Match selects requests. An empty field matches anything. Method, TenantID
-// and AppID compare case-insensitively; Path is a case-insensitive glob where
-// '*' stands for any run of characters, '/' included.
+// and AppID compare case-insensitively; Path is a glob (package glob, as the
+// journal's path filter): '*' stands for any run of characters, '/'
+// included, and the rest matches case-insensitively.
 type Match struct {
 	Method   string `json:"method,omitempty"`
 	Path     string `json:"path,omitempty"`
@@ -73,32 +74,12 @@ type Effect struct {
 }
 
 // Duration is a time.Duration that reads and writes JSON as a Go duration
-// string such as "250ms" or "2s".
-type Duration time.Duration
+// string such as "250ms" or "2s": the fixtures' type, so that a duration
+// is written the same way in a fixture, a fault rule and the control
+// plane's answers.
+type Duration = fixture.Duration
 
-// String returns d in Go duration syntax.
-func (d Duration) String() string { return time.Duration(d).String() }
-
-// MarshalJSON writes d as a Go duration string.
-func (d Duration) MarshalJSON() ([]byte, error) {
-	return json.Marshal(time.Duration(d).String())
-}
-
-// UnmarshalJSON reads a Go duration string; numbers are refused because
-// their unit would be ambiguous.
-func (d *Duration) UnmarshalJSON(b []byte) error {
-	var s string
-	if err := json.Unmarshal(b, &s); err != nil {
-		return fmt.Errorf("want a duration string such as \"250ms\", got %s", b)
-	}
-	v, err := parseDuration(s)
-	if err != nil {
-		return err
-	}
-	*d = Duration(v)
-	return nil
-}
-
+// parseDuration parses a duration of ParseRule, with its own message.
 func parseDuration(s string) (time.Duration, error) {
 	v, err := time.ParseDuration(s)
 	if err != nil {

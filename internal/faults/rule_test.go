@@ -222,16 +222,3 @@ func TestRuleJSON(t *testing.T) {
 		t.Errorf("round trip (-want +got):\n%s", diff)
 	}
 }
-
-func TestDurationUnmarshal(t *testing.T) {
-	t.Parallel()
-	var d Duration
-	if err := json.Unmarshal([]byte(`"1m30s"`), &d); err != nil || d != Duration(90*time.Second) {
-		t.Errorf(`Unmarshal("1m30s") = %v, %v; want 1m30s, nil`, d, err)
-	}
-	for _, bad := range []string{`250`, `"250"`, `"soon"`, `true`} {
-		if err := json.Unmarshal([]byte(bad), &d); err == nil {
-			t.Errorf("Unmarshal(%s) succeeded, want an error", bad)
-		}
-	}
-}

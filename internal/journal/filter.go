@@ -6,7 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
+
+	"github.com/mdelive/mde-emulator/internal/glob"
 )
 
 // Filter selects journal entries. Every set field must match; the zero
@@ -14,9 +15,10 @@ import (
 type Filter struct {
 	// Method matches the request method, case-insensitively; empty: any.
 	Method string
-	// Path matches the request path (without the query) as a glob,
-	// case-insensitively: '*' matches any run of characters, '/' included,
-	// and every other character matches itself. "/api/machineactions/*"
+	// Path matches the request path (without the query) as a glob
+	// (package glob, as a fault rule's path): '*' matches any run of
+	// characters, '/' included, and every other character matches itself,
+	// case-insensitively. "/api/machineactions/*"
 	// matches "/api/machineactions/ID" and "/api/machineactions/ID/GetLiveResponseResultDownloadLink".
 	// Empty: any.
 	Path string
@@ -59,43 +61,7 @@ func (f *Filter) match(e *Entry) bool {
 		f.Fault != "" && !strings.EqualFold(e.Fault, f.Fault),
 		!f.Since.IsZero() && e.Time.Before(f.Since),
 		!f.Until.IsZero() && e.Time.After(f.Until),
-		f.Path != "" && !globMatch(f.Path, e.Path):
-		return false
-	}
-	return true
-}
-
-// globMatch reports whether s matches pattern, where '*' matches any run of
-// characters and the rest match case-insensitively (Unicode simple folding).
-// It backtracks only to the last star, so it runs in O(len(pattern) *
-// len(s)) time at worst and allocates nothing.
-func globMatch(pattern, s string) bool {
-	px, sx := 0, 0
-	starPx, starSx := -1, 0 // resume points after the last star
-	for px < len(pattern) || sx < len(s) {
-		if px < len(pattern) {
-			if pattern[px] == '*' {
-				starPx, starSx = px, sx
-				px++
-				continue
-			}
-			if sx < len(s) {
-				_, pn := utf8.DecodeRuneInString(pattern[px:])
-				_, sn := utf8.DecodeRuneInString(s[sx:])
-				if strings.EqualFold(pattern[px:px+pn], s[sx:sx+sn]) {
-					px += pn
-					sx += sn
-					continue
-				}
-			}
-		}
-		// Mismatch: let the last star swallow one more character.
-		if starPx >= 0 && starSx < len(s) {
-			_, sn := utf8.DecodeRuneInString(s[starSx:])
-			starSx += sn
-			px, sx = starPx+1, starSx
-			continue
-		}
+		f.Path != "" && !glob.Match(f.Path, e.Path):
 		return false
 	}
 	return true

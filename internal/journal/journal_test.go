@@ -159,37 +159,18 @@ func TestEntryJSON(t *testing.T) {
 	}
 }
 
-func TestGlob(t *testing.T) {
+// TestFilterPath checks that Filter.Path is a glob (package glob tests
+// the patterns themselves) and that an empty one matches any path.
+func TestFilterPath(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		pattern, path string
 		want          bool
 	}{
-		{"/api/machineactions/*", "/api/machineactions/abc", true},
-		{"/api/machineactions/*", "/api/machineactions/abc/GetLiveResponseResultDownloadLink(index=0)", true},
-		{"/api/machineactions/*", "/api/machineactions/", true},
-		{"/api/machineactions/*", "/api/machineactions", false},
-		{"/api/machineactions/*", "/api/machines/abc", false},
+		{"", "/x", true},
 		{"/API/MachineActions/*", "/api/machineactions/x", true},
-		{"/api/machineactions/*", "/API/MACHINEACTIONS/x", true},
-		{"*", "", true},
-		{"*", "/anything/at/all", true},
-		{"**", "/x", true},
-		{"", "/x", true}, // empty pattern: any path
-		{"/api/machines", "/api/machines", true},
-		{"/api/machines", "/api/machines/m1", false},
-		{"/api/machines", "/api/machine", false},
-		{"*/runliveresponse", "/api/machines/m1/runliveresponse", true},
-		{"*/runliveresponse", "/api/machines/m1/runliveresponse/x", false},
-		{"/api/*/m1/*", "/api/machines/m1/runliveresponse", true},
-		{"/api/*/m1/*", "/api/machines/m2/runliveresponse", false},
-		{"*a*b*c", "xaxbxcxc", true},
-		{"*a*b*c", "xaxcxb", false},
-		{"a*a*a*a*b", strings.Repeat("a", 60), false},
-		{"/ø/*", "/Ø/x", true},  // Unicode folding
-		{"/k", "/\u212a", true}, // Kelvin sign folds to k
-		{"/a?", "/ab", false},   // '?' is a literal
-		{"/a?", "/a?", true},
+		{"/api/machineactions/*", "/api/machineactions", false},
+		{"/api/*/runliveresponse", "/api/machines/m1/runliveresponse", true},
 	}
 	for _, tt := range tests {
 		f := journal.Filter{Path: tt.pattern}

@@ -2,7 +2,7 @@
 // names, used by the API (upload, delete) and by the fixture loader alike.
 //
 // A library file name is 1 to MaxLength ASCII letters, digits, '-', '_'
-// and '.' (mde-contract.md §4.4), so it has no path part ('/', '\', ':'),
+// and '.' (docs/service-contract.md §7), so it has no path part ('/', '\', ':'),
 // is not made of dots only ('.', '..', '...'), does not end with a dot
 // (Windows drops a trailing dot, so "x.ps1." would land as "x.ps1"), and
 // is not a reserved

@@ -10,7 +10,13 @@
 // cap and the time limits (offline queue, RunScript timeout, result link
 // lifetime). [Lookup] returns one of the named profiles ("default",
 // "current", "unlimited"); [Profile.Override] applies a fixture's
-// single-number overrides.
+// single-number overrides. A Profile has one JSON form
+// ([Profile.MarshalJSON]), the one the control plane shows and the
+// conformance kit reads.
+//
+// An emulator holds its profile in one place, its state; the [Limiter] and
+// the [Sessions] read it through a [ProfileSource] on every decision and
+// keep no copy.
 //
 // # Rate limits
 //
@@ -35,7 +41,8 @@
 // concurrency. Windows are never evicted: keys are few (tenants × apps ×
 // endpoints), and a key costs at most about 13 KB (1,600 int64 instants for
 // the minute and hour windows of an Other endpoint), allocated as calls
-// come. [Limiter.SetProfile] and [Limiter.Reset] drop them all.
+// come. [Limiter.Reset] drops them all; a window keeps the limits it was
+// made with, so the emulator resets the limiter when the profile changes.
 //
 // A rate or session number of zero or less in a profile means no limit for
 // that number; [Profile.Unlimited] turns every limit off.

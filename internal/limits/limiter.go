@@ -35,20 +35,15 @@ func (c Class) String() string {
 }
 
 // Limiter enforces the rate limits of a profile with sliding windows (see
-// the package documentation). It is safe for concurrent use, and calls for
-// different keys never wait for each other.
+// the package documentation). It reads the profile from its source on every
+// decision and holds none of its own; a window keeps the limits it was made
+// with, so call Reset after the source's profile changes. It is safe for
+// concurrent use, and calls for different keys never wait for each other.
 type Limiter struct {
-	// state is replaced whole by SetProfile and Reset, which drops every
-	// window; Allow only loads it.
-	state atomic.Pointer[limiterState]
-	// mu serialises SetProfile and Reset, never Allow.
-	mu sync.Mutex
-}
-
-// limiterState is a profile and the windows counted under it.
-type limiterState struct {
-	profile Profile
-	windows sync.Map // windowKey → *window
+	src ProfileSource
+	// windows is replaced whole by Reset, which drops every window; Allow
+	// only loads it. It holds windowKey → *window.
+	windows atomic.Pointer[sync.Map]
 }
 
 // windowKey names the windows of one key and class.
@@ -73,30 +68,23 @@ type ring struct {
 	head  int // index of the oldest instant once buf is full; 0 before
 }
 
-// NewLimiter returns a limiter with p's limits and no calls counted.
-func NewLimiter(p Profile) *Limiter {
-	l := &Limiter{}
-	l.state.Store(&limiterState{profile: p})
+// NewLimiter returns a limiter with the limits of src's profile and no
+// calls counted.
+func NewLimiter(src ProfileSource) *Limiter {
+	l := &Limiter{src: src}
+	l.windows.Store(&sync.Map{})
 	return l
 }
 
-// Profile returns the limiter's profile.
+// Profile returns the profile the limiter applies: its source's.
 func (l *Limiter) Profile() Profile {
-	return l.state.Load().profile
+	return l.src.Profile()
 }
 
-// SetProfile replaces the limits with p's and forgets every counted call.
-func (l *Limiter) SetProfile(p Profile) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.state.Store(&limiterState{profile: p})
-}
-
-// Reset forgets every counted call and keeps the profile.
+// Reset forgets every counted call; windows made from now on take the
+// limits of the source's profile.
 func (l *Limiter) Reset() {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.state.Store(&limiterState{profile: l.state.Load().profile})
+	l.windows.Store(&sync.Map{})
 }
 
 // Allow reports whether a call for k of class c at instant now is within the
@@ -104,14 +92,15 @@ func (l *Limiter) Reset() {
 // the call would be allowed (if no other call for k is accepted meanwhile);
 // it is always positive. On acceptance retryAfter is 0.
 func (l *Limiter) Allow(k Key, c Class, now time.Time) (retryAfter time.Duration, ok bool) {
-	st := l.state.Load()
-	if st.profile.Unlimited {
+	p := l.src.Profile()
+	if p.Unlimited {
 		return 0, true
 	}
+	windows := l.windows.Load()
 	wk := windowKey{Key: k, class: c}
-	v, found := st.windows.Load(wk)
+	v, found := windows.Load(wk)
 	if !found {
-		v, _ = st.windows.LoadOrStore(wk, newWindow(st.profile, c))
+		v, _ = windows.LoadOrStore(wk, newWindow(p, c))
 	}
 	w := v.(*window)
 	t := now.UnixNano()

@@ -367,10 +367,26 @@ func TestAllowConcurrentManyKeys(t *testing.T) {
 	}
 }
 
-func TestLimiterSetProfileAndReset(t *testing.T) {
+// holder is a ProfileSource whose profile changes, as the emulator's
+// state is.
+type holder struct{ p atomic.Pointer[Profile] }
+
+func newHolder(p Profile) *holder {
+	h := &holder{}
+	h.p.Store(&p)
+	return h
+}
+
+func (h *holder) Profile() Profile { return *h.p.Load() }
+func (h *holder) set(p Profile)    { h.p.Store(&p) }
+
+var _ ProfileSource = (*holder)(nil)
+
+func TestLimiterFollowsItsSourceAndReset(t *testing.T) {
 	t.Parallel()
 	def := mustLookup(t, "default")
-	l := NewLimiter(def)
+	src := newHolder(def)
+	l := NewLimiter(src)
 	fill := func(n int) int {
 		got := 0
 		for range n {
@@ -384,12 +400,15 @@ func TestLimiterSetProfileAndReset(t *testing.T) {
 		t.Fatalf("default profile: %d of 20 accepted, want 10", got)
 	}
 	wider := def.Override(fixture.Limits{LiveResponsePerMinute: 15})
-	l.SetProfile(wider)
+	src.set(wider)
 	if diff := cmp.Diff(wider, l.Profile()); diff != "" {
-		t.Errorf("Profile() after SetProfile (-want +got):\n%s", diff)
+		t.Errorf("Profile() after the source changed (-want +got):\n%s", diff)
 	}
-	if got := fill(20); got != 15 {
-		t.Errorf("after SetProfile: %d of 20 accepted, want 15 (windows cleared)", got)
+	if got := fill(20); got != 0 {
+		t.Errorf("before Reset: %d of 20 accepted, want 0 (the window keeps its limits)", got)
+	}
+	if _, ok := l.Allow(keyByApp, LiveResponse, t0); !ok {
+		t.Error("a new key was refused")
 	}
 	l.Reset()
 	if diff := cmp.Diff(wider, l.Profile()); diff != "" {
@@ -397,6 +416,10 @@ func TestLimiterSetProfileAndReset(t *testing.T) {
 	}
 	if got := fill(20); got != 15 {
 		t.Errorf("after Reset: %d of 20 accepted, want 15", got)
+	}
+	src.set(mustLookup(t, "unlimited"))
+	if got := fill(20); got != 20 {
+		t.Errorf("unlimited: %d of 20 accepted, want 20 (no Reset needed)", got)
 	}
 }
 

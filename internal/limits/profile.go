@@ -1,6 +1,7 @@
 package limits
 
 import (
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -39,6 +40,66 @@ type Profile struct {
 	PendingCountsAsSession bool
 	// Unlimited turns every rate and session limit off (for benchmarks).
 	Unlimited bool
+}
+
+// A ProfileSource gives the profile in force. The emulator keeps that
+// profile in one place, its state (state.Store, whose Profile method makes
+// it a ProfileSource); the Limiter and the Sessions read it from there on
+// every decision, so that a change of profile reaches them at once.
+type ProfileSource interface {
+	Profile() Profile
+}
+
+// Profile returns p: a Profile is the ProfileSource of a profile that never
+// changes.
+func (p Profile) Profile() Profile { return p }
+
+// profileJSON is the JSON form of a Profile: its fields in lower camel
+// case, the durations as Go duration strings ("72h0m0s"), every field
+// present. The control plane shows a profile this way
+// (GET /_emulator/health; schema LimitsProfile of control-api.yaml).
+type profileJSON struct {
+	Name                   string           `json:"name"`
+	LiveResponsePerMinute  int              `json:"liveResponsePerMinute"`
+	OtherPerMinute         int              `json:"otherPerMinute"`
+	OtherPerHour           int              `json:"otherPerHour"`
+	Sessions               int              `json:"sessions"`
+	QueueTimeout           fixture.Duration `json:"queueTimeout"`
+	ScriptTimeout          fixture.Duration `json:"scriptTimeout"`
+	LinkLifetime           fixture.Duration `json:"linkLifetime"`
+	PendingCountsAsSession bool             `json:"pendingCountsAsSession"`
+	Unlimited              bool             `json:"unlimited"`
+}
+
+// MarshalJSON writes p in its JSON form:
+//
+//	{"name":"default","liveResponsePerMinute":10,"otherPerMinute":100,
+//	 "otherPerHour":1500,"sessions":25,"queueTimeout":"72h0m0s",
+//	 "scriptTimeout":"10m0s","linkLifetime":"30m0s",
+//	 "pendingCountsAsSession":true,"unlimited":false}
+func (p Profile) MarshalJSON() ([]byte, error) {
+	return json.Marshal(profileJSON{
+		Name: p.Name, LiveResponsePerMinute: p.LiveResponsePerMinute, OtherPerMinute: p.OtherPerMinute,
+		OtherPerHour: p.OtherPerHour, Sessions: p.Sessions, QueueTimeout: fixture.Duration(p.QueueTimeout),
+		ScriptTimeout: fixture.Duration(p.ScriptTimeout), LinkLifetime: fixture.Duration(p.LinkLifetime),
+		PendingCountsAsSession: p.PendingCountsAsSession, Unlimited: p.Unlimited,
+	})
+}
+
+// UnmarshalJSON reads the JSON form MarshalJSON writes. A field left out
+// is zero; a duration must be a Go duration string.
+func (p *Profile) UnmarshalJSON(b []byte) error {
+	var j profileJSON
+	if err := json.Unmarshal(b, &j); err != nil {
+		return fmt.Errorf("limits: profile: %w", err)
+	}
+	*p = Profile{
+		Name: j.Name, LiveResponsePerMinute: j.LiveResponsePerMinute, OtherPerMinute: j.OtherPerMinute,
+		OtherPerHour: j.OtherPerHour, Sessions: j.Sessions, QueueTimeout: time.Duration(j.QueueTimeout),
+		ScriptTimeout: time.Duration(j.ScriptTimeout), LinkLifetime: time.Duration(j.LinkLifetime),
+		PendingCountsAsSession: j.PendingCountsAsSession, Unlimited: j.Unlimited,
+	}
+	return nil
 }
 
 // DefaultProfile is the name of the profile that follows the

@@ -1,6 +1,7 @@
 package limits
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -162,5 +163,41 @@ func TestOverride(t *testing.T) {
 				t.Errorf("Override(%+v) (-want +got):\n%s", tt.o, diff)
 			}
 		})
+	}
+}
+
+func TestProfileJSON(t *testing.T) {
+	t.Parallel()
+	def := mustLookup(t, "default")
+	b, err := json.Marshal(def)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"name":"default","liveResponsePerMinute":10,"otherPerMinute":100,"otherPerHour":1500,"sessions":25,` +
+		`"queueTimeout":"72h0m0s","scriptTimeout":"10m0s","linkLifetime":"30m0s","pendingCountsAsSession":true,"unlimited":false}`
+	if diff := cmp.Diff(want, string(b)); diff != "" {
+		t.Errorf("JSON (-want +got):\n%s", diff)
+	}
+	for _, name := range Names() {
+		p := mustLookup(t, name)
+		p.ScriptTimeout = 90 * time.Second // not a whole number of minutes
+		b, err := json.Marshal(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var back Profile
+		if err := json.Unmarshal(b, &back); err != nil {
+			t.Fatalf("%s: %v", b, err)
+		}
+		if diff := cmp.Diff(p, back); diff != "" {
+			t.Errorf("%s: round trip (-want +got):\n%s", name, diff)
+		}
+	}
+	var p Profile
+	if err := json.Unmarshal([]byte(`{"queueTimeout":72}`), &p); err == nil {
+		t.Error("a duration as a number: no error")
+	}
+	if err := json.Unmarshal([]byte(`{"queueTimeout":"3 days"}`), &p); err == nil {
+		t.Error("a bad duration string: no error")
 	}
 }

@@ -7,34 +7,26 @@ import (
 
 // Sessions counts the live response sessions of each tenant and caps them
 // at the profile's Sessions (unless the profile is Unlimited or the cap is
-// zero or less, when every Acquire succeeds and is still counted). It is
-// safe for concurrent use; tenants never wait for each other.
+// zero or less, when every Acquire succeeds and is still counted). It reads
+// the profile from its source on every Acquire. It is safe for concurrent
+// use; tenants never wait for each other.
 type Sessions struct {
-	profile atomic.Pointer[Profile]
-	counts  atomic.Pointer[sync.Map] // tenant → *atomic.Int64
-	mu      sync.Mutex               // serialises SetProfile and Reset
+	src    ProfileSource            // followed, never replaced
+	counts atomic.Pointer[sync.Map] // tenant → *atomic.Int64
 }
 
-// NewSessions returns a counter with p's cap and no sessions.
-func NewSessions(p Profile) *Sessions {
-	s := &Sessions{}
-	s.profile.Store(&p)
+// NewSessions returns a counter with the cap of src's profile and no
+// sessions. Give it the profile's holder (the emulator's state), not a
+// Profile, so that it follows a change of profile.
+func NewSessions(src ProfileSource) *Sessions {
+	s := &Sessions{src: src}
 	s.counts.Store(&sync.Map{})
 	return s
 }
 
-// Profile returns the counter's profile.
+// Profile returns the counter's profile: its source's.
 func (s *Sessions) Profile() Profile {
-	return *s.profile.Load()
-}
-
-// SetProfile replaces the cap with p's. The sessions held stay counted: they
-// belong to actions that are still running. If the new cap is below a
-// tenant's count, its Acquire fails until enough sessions are released.
-func (s *Sessions) SetProfile(p Profile) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.profile.Store(&p)
+	return s.src.Profile()
 }
 
 // Reset forgets every session and keeps the profile. A later Release of a
@@ -42,14 +34,12 @@ func (s *Sessions) SetProfile(p Profile) {
 // below zero), so reset the counter only together with the actions it
 // counts.
 func (s *Sessions) Reset() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	s.counts.Store(&sync.Map{})
 }
 
 // Acquire takes a session for tenant and reports whether one was free.
 func (s *Sessions) Acquire(tenant string) bool {
-	p := s.profile.Load()
+	p := s.Profile()
 	c := s.counter(tenant)
 	for {
 		n := c.Load()

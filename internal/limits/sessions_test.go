@@ -140,18 +140,19 @@ func TestSessionsUnlimited(t *testing.T) {
 	}
 }
 
-func TestSessionsSetProfileAndReset(t *testing.T) {
+func TestSessionsFollowTheirSourceAndReset(t *testing.T) {
 	t.Parallel()
 	def := mustLookup(t, "default")
-	s := NewSessions(def)
+	src := newHolder(def)
+	s := NewSessions(src)
 	acquireN(s, "a", 20)
 	narrow := def.Override(fixture.Limits{Sessions: 10})
-	s.SetProfile(narrow)
+	src.set(narrow)
 	if diff := cmp.Diff(narrow, s.Profile()); diff != "" {
-		t.Errorf("Profile() after SetProfile (-want +got):\n%s", diff)
+		t.Errorf("Profile() after the source changed (-want +got):\n%s", diff)
 	}
 	if got := s.Active("a"); got != 20 {
-		t.Errorf("Active after SetProfile = %d, want 20 (kept)", got)
+		t.Errorf("Active after the source changed = %d, want 20 (kept)", got)
 	}
 	if s.Acquire("a") {
 		t.Error("Acquire above the new cap succeeded")

@@ -10,13 +10,7 @@ import (
 // writes for it with HTML escaping off, without reflection: the action is
 // the body of the API's hottest responses.
 func (v *ActionView) AppendJSON(b []byte) []byte {
-	b = append(b, '{')
-	if v.ODataContext != "" {
-		b = append(b, `"@odata.context":`...)
-		b = appendJSONString(b, v.ODataContext)
-		b = append(b, ',')
-	}
-	b = append(b, `"id":`...)
+	b = append(b, `{"id":`...)
 	b = appendJSONString(b, v.ID)
 	b = append(b, `,"type":`...)
 	b = appendJSONString(b, v.Type)

@@ -36,9 +36,6 @@ func TestActionViewAppendJSONMatchesEncodingJSON(t *testing.T) {
 			CancellationRequestor: ptr(), CancellationComment: ptr(), CancellationDateTimeUtc: ts(),
 			ErrorHResult: rng.IntN(3) - 1, Scope: ptr(), ExternalID: ptr(), RequestSource: pick(),
 		}
-		if rng.IntN(2) == 0 {
-			v.ODataContext = pick()
-		}
 		if rng.IntN(4) == 0 {
 			v.RelatedFileInfo = &struct{}{}
 		}

@@ -6,6 +6,7 @@ import (
 
 	"github.com/mdelive/mde-emulator/emulator/clock"
 	"github.com/mdelive/mde-emulator/internal/apierr"
+	"github.com/mdelive/mde-emulator/internal/guid"
 )
 
 // Action statuses, as the service names them.
@@ -98,7 +99,7 @@ type commandState struct {
 	start  time.Time
 	end    time.Time
 	errors []string
-	result *result
+	result *Result
 }
 
 // ID returns the action's GUID.
@@ -109,6 +110,29 @@ func (a *Action) Created() time.Time { return a.created }
 
 // MachineID returns the id of the action's machine.
 func (a *Action) MachineID() string { return a.machine.info.ID }
+
+// Result returns the result of command index of a. A command out of range
+// is ResourceNotFound; a PutFile, which has none, and a command that has
+// not completed are BadRequest.
+func (a *Action) Result(index int) (*Result, error) {
+	a.mu.Lock()
+	if index < 0 || index >= len(a.commands) {
+		n := len(a.commands)
+		a.mu.Unlock()
+		return nil, apierr.New(apierr.ResourceNotFound,
+			"Command index %d was not found in machine action %s, which has %d command(s).", index, a.id, n)
+	}
+	c := a.commands[index]
+	a.mu.Unlock()
+	switch {
+	case c.Type == PutFile:
+		return nil, apierr.New(apierr.BadRequest, "Command %d of machine action %s is a PutFile, which has no result.", index, a.id)
+	case c.status != CommandCompleted || c.result == nil:
+		return nil, apierr.New(apierr.BadRequest,
+			"Command %d of machine action %s has no result: its status is %s.", index, a.id, c.status)
+	}
+	return c.result, nil
+}
 
 func isFinal(status string) bool {
 	switch status {
@@ -128,7 +152,6 @@ func (a *Action) Final() bool {
 // ActionView is a machine action as the API returns it, every property in
 // the real service's order.
 type ActionView struct {
-	ODataContext            string        `json:"@odata.context,omitempty"`
 	ID                      string        `json:"id"`
 	Type                    string        `json:"type"`
 	Title                   *string       `json:"title"`
@@ -227,6 +250,97 @@ func (v *ActionView) Field(name string) any {
 		return v.ComputerDNSName
 	}
 	return nil
+}
+
+// Submit runs the checks of runliveresponse and creates the action.
+func (t *Tenant) Submit(c Caller, machineKey string, req SubmitRequest) (ActionView, error) {
+	m, err := t.Machine(machineKey)
+	if err != nil {
+		return ActionView{}, err
+	}
+	if err := m.liveResponseReady(); err != nil {
+		return ActionView{}, err
+	}
+	if err := t.validateCommands(req.Commands); err != nil {
+		return ActionView{}, err
+	}
+	s := t.store
+	now := s.clock.Now().UTC().Truncate(Tick)
+	a := &Action{
+		id:         guid.New(),
+		machine:    m,
+		requestor:  c.Name,
+		comment:    req.Comment,
+		created:    now,
+		status:     StatusPending,
+		lastUpdate: now,
+		commands:   make([]commandState, len(req.Commands)),
+	}
+	for i, cmd := range req.Commands {
+		a.commands[i] = commandState{Command: cmd, index: i, status: CommandCreated}
+		if a.commands[i].Params == nil {
+			a.commands[i].Params = []Param{}
+		}
+	}
+
+	m.mu.Lock()
+	if m.active != nil && !m.active.Final() {
+		m.mu.Unlock()
+		return ActionView{}, apierr.New(apierr.ActiveRequestAlreadyExists, "Action is already in progress")
+	}
+	if s.Profile().PendingCountsAsSession {
+		if !t.sessions.Acquire(t.ID) {
+			m.mu.Unlock()
+			return ActionView{}, t.sessionsExhausted()
+		}
+		a.session = true
+	}
+	m.active = a
+	a.mu.Lock()
+	t.schedulePickup(a, now)
+	view := a.viewLocked()
+	a.mu.Unlock()
+	m.mu.Unlock()
+
+	t.mu.Lock()
+	t.actions = append(t.actions, a)
+	t.byID[a.id] = a
+	t.mu.Unlock()
+	return view, nil
+}
+
+// sessionsExhausted is the error of a submit over the session limit.
+func (t *Tenant) sessionsExhausted() error {
+	e := apierr.New(apierr.TooManyRequests,
+		"Too many requests: the tenant has reached its limit of %d concurrent live response sessions.", t.store.Profile().Sessions)
+	e.RetryAfter = sessionRetryAfter
+	return e
+}
+
+// sessionRetryAfter is how long a submit over the session limit is told
+// to wait before it retries: the service does not say when a session will
+// end, so the emulator answers with a fixed minute (a documented choice).
+const sessionRetryAfter = time.Minute
+
+// Cancel cancels a's run at whatever point it is, as c.
+func (t *Tenant) Cancel(c Caller, id, comment string) (ActionView, error) {
+	a, err := t.Action(id)
+	if err != nil {
+		return ActionView{}, err
+	}
+	now := t.store.clock.Now().UTC().Truncate(Tick)
+	a.mu.Lock()
+	if isFinal(a.status) {
+		status := a.status
+		a.mu.Unlock()
+		return ActionView{}, apierr.New(apierr.BadRequest,
+			"Machine action %s can't be cancelled: it is already %s.", a.id, status)
+	}
+	a.cancelLocked(c.Name, comment, now)
+	view := a.viewLocked()
+	a.mu.Unlock()
+	t.finished(a)
+	return view, nil
 }
 
 var commandRank = map[string]int{PutFile: 0, RunScript: 1, GetFile: 2}

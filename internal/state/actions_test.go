@@ -243,8 +243,8 @@ func TestCancelInProgress(t *testing.T) {
 		t.Errorf("Sessions() = %d, want 0", n)
 	}
 	// The script's output was never produced.
-	if _, err := e.ten.DownloadLink(a.ID, 1, "http://h"); apierr.CodeOf(err) != apierr.BadRequest {
-		t.Errorf("DownloadLink of the cancelled command: %v, want BadRequest", err)
+	if _, err := resultOf(e.ten, a.ID, 1); apierr.CodeOf(err) != apierr.BadRequest {
+		t.Errorf("Result of the cancelled command: %v, want BadRequest", err)
 	}
 }
 
@@ -285,8 +285,8 @@ func TestCancelLate(t *testing.T) {
 	checkView(t, "Cancel result", want, got)
 	e.at(time.Hour)
 	checkView(t, "an hour later", want, e.view(t, a.ID))
-	if _, err := e.ten.DownloadLink(a.ID, 0, "http://h"); err != nil {
-		t.Errorf("DownloadLink of a completed command of a cancelled action: %v", err)
+	if _, err := resultOf(e.ten, a.ID, 0); err != nil {
+		t.Errorf("Result of a completed command of a cancelled action: %v", err)
 	}
 }
 

@@ -1,8 +1,18 @@
-// Package state is the emulator's domain: tenants, their machines, the live
-// response library, machine actions and the lifecycle engine that runs each
-// live response action on the emulator's clock. It knows nothing of HTTP:
-// handlers call its methods and render what they return; errors are
-// *apierr.Error values that carry the service's error code.
+// Package state is the emulator's domain: the tenants loaded from fixtures
+// (tenant.go, store.go), their machines and device groups (machines.go),
+// their live response libraries (library.go), machine actions, submitted
+// and cancelled (actions.go), the outcomes a test queues for coming
+// commands (outcomes.go), the lifecycle engine that runs each action on
+// the emulator's clock (lifecycle.go) and what a completed command leaves
+// to download (results.go).
+//
+// It knows nothing of HTTP: no request, URL, header or status. The
+// emulator's handlers call its methods and render what they return; they
+// add what belongs to a response (@odata.context, result download links
+// and their signatures, the blob store's errors). Its errors are
+// *apierr.Error values that carry the service's error code; the views
+// (ActionView, MachineView, LibraryFileView) are the service's entities,
+// property for property.
 //
 // Concurrency: there is no global lock. A tenant's action index has its own
 // short-held lock, each machine and each action has its own mutex (always

@@ -2,6 +2,7 @@ package state
 
 import (
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"slices"
 	"strings"
@@ -17,12 +18,10 @@ import (
 // (the portal allows 250 MB; the API 20 MB).
 const MaxLibraryFileSize = 20 << 20
 
-// FileTooLarge is the answer to a library file over MaxLibraryFileSize:
-// 413 RequestEntityTooLarge, whether the request's body was over its own
-// limit or only the file was (a client cannot tell the two apart, and
-// should not have to). It names the limit, not the file's size: an upload
-// is read only one byte past the limit, so its size is not known. name may
-// be "" when the file's name is not known either.
+// FileTooLarge is the service's RequestEntityTooLarge for a library file
+// over MaxLibraryFileSize. It names the limit, not the file's size: an
+// upload is read only one byte past the limit, so its size is not known.
+// name may be "" when the file's name is not known either.
 func FileTooLarge(name string) *apierr.Error {
 	in := "Invalid input"
 	if name != "" {
@@ -31,7 +30,7 @@ func FileTooLarge(name string) *apierr.Error {
 	return apierr.New(apierr.RequestEntityTooLarge, "%s: the file is larger than 20 MB (20,971,520 bytes), the largest library file the API accepts.", in)
 }
 
-// checkName returns the service's 400 InvalidInput for a name that breaks
+// checkName returns the service's InvalidInput for a name that breaks
 // the library's naming rules (package libname), or nil.
 func checkName(name string) error {
 	if err := libname.Check(name); err != nil {
@@ -185,7 +184,7 @@ func (l *Library) Put(u Upload, now time.Time) (LibraryFileView, error) {
 }
 
 // Delete removes the file named name; a name that breaks the naming
-// rules is the service's 400 InvalidInput, as on upload.
+// rules is the service's InvalidInput, as on upload.
 func (l *Library) Delete(name string) error {
 	if err := checkName(name); err != nil {
 		return err
@@ -198,4 +197,26 @@ func (l *Library) Delete(name string) error {
 	}
 	delete(l.files, key)
 	return nil
+}
+
+// libraryFileFrom returns the library file lf of a fixture.
+func libraryFileFrom(lf fixture.LibraryFile) *LibraryFile {
+	content := []byte(lf.Content)
+	if lf.ContentBase64 != "" {
+		content, _ = base64.StdEncoding.DecodeString(lf.ContentBase64)
+	}
+	created := lf.CreationTime.UTC().Truncate(Tick) // filled by FillTimes
+	return &LibraryFile{
+		FileName:              lf.FileName,
+		Description:           lf.Description,
+		HasParameters:         lf.HasParameters,
+		ParametersDescription: lf.ParametersDescription,
+		CreatedBy:             orDefault(lf.CreatedBy, "admin@contoso.com"),
+		CreationTime:          created,
+		LastUpdatedTime:       created,
+		Content:               content,
+		SHA256:                sha256Hex(content),
+		Behavior:              lf.Behavior,
+		ByArgs:                lf.ByArgs,
+	}
 }

@@ -3,6 +3,8 @@ package state
 import (
 	"fmt"
 	"time"
+
+	"github.com/mdelive/mde-emulator/emulator/fixture"
 )
 
 // Timing of the simulated machine. The pickup delay of a machine comes from
@@ -141,39 +143,36 @@ func (t *Tenant) scheduleExpiry(a *Action, now time.Time) {
 	})
 }
 
-// outcome is how a command will end, decided when it starts.
-type outcome struct {
-	after   time.Duration
-	failure string // non-empty: the command fails with this error
-	timeout bool   // the failure is the script time limit
-	result  *result
-	finish  func() // side effect on the machine when it completes
-}
-
 // startCommand starts command i of a at now and schedules its end.
 func (t *Tenant) startCommand(a *Action, i int, now time.Time) bool {
 	c := &a.commands[i]
 	c.status = CommandInProgress
 	c.start = now
 	a.lastUpdate = now
-	o := t.plan(a, c)
-	t.at(a, now.Add(o.after), func(now time.Time) bool {
+	o, result, finish := t.plan(a, c)
+	after, timeout := time.Duration(o.Duration), false
+	if limit := t.store.Profile().ScriptTimeout; c.Type == RunScript && result != nil && after > limit {
+		// A script that runs (one that has a result to leave, even if it
+		// is to fail) is stopped at the script timeout.
+		after, o.Fail, timeout = limit, fmt.Sprintf(errTimedOut, limit), true
+	}
+	t.at(a, now.Add(after), func(now time.Time) bool {
 		c.end = now
 		a.lastUpdate = now
-		if o.failure != "" {
+		if o.Fail != "" {
 			c.status = CommandFailed
-			c.errors = []string{o.failure}
+			c.errors = []string{o.Fail}
 			a.status = StatusFailed
-			if o.timeout {
+			if timeout {
 				a.status = StatusTimeOut
 			}
 			return true
 		}
-		if o.finish != nil {
-			o.finish()
+		if finish != nil {
+			finish()
 		}
 		c.status = CommandCompleted
-		c.result = o.result
+		c.result = result
 		if i+1 < len(a.commands) {
 			return t.startCommand(a, i+1, now)
 		}
@@ -189,60 +188,96 @@ func (t *Tenant) startCommand(a *Action, i int, now time.Time) bool {
 	return false
 }
 
-// plan decides what command c of a does on the machine.
-// An outcome queued for the machine overrides what the fixtures say.
-func (t *Tenant) plan(a *Action, c *commandState) outcome {
+// plan decides how command c of a ends, when it starts: the outcome
+// queued for the machine that applies to it, else what the fixtures say.
+// The outcome it returns has its Duration and, for a failure, its Fail
+// (startCommand cuts a RunScript over the script timeout). With it come
+// the result a success leaves (nil for a script that does not run at all)
+// and what a success does to the machine (nil: nothing).
+func (t *Tenant) plan(a *Action, c *commandState) (o Outcome, result *Result, finish func()) {
 	script, _ := c.param("ScriptName")
-	if o, ok := a.machine.takeOutcome(c.Type, script); ok {
-		return t.planOverride(o, a, c)
+	if q, ok := a.machine.takeOutcome(c.Type, script); ok {
+		return t.planOverride(q, a, c)
 	}
 	return t.planFromFixtures(a, c)
 }
 
-// planFromFixtures decides what command c of a does from the library's
+// planFromFixtures decides how command c of a ends from the library's
 // declared behaviour and the machine's files.
-func (t *Tenant) planFromFixtures(a *Action, c *commandState) outcome {
+func (t *Tenant) planFromFixtures(a *Action, c *commandState) (Outcome, *Result, func()) {
 	m := a.machine
 	switch c.Type {
 	case PutFile:
 		name, _ := c.param("FileName")
 		f, ok := t.library.Get(name)
 		if !ok {
-			return outcome{after: putFileDuration, failure: fmt.Sprintf("File %s was not found in the live response library.", name)}
+			return Outcome{Duration: fixture.Duration(putFileDuration), Fail: fmt.Sprintf("File %s was not found in the live response library.", name)}, nil, nil
 		}
-		return outcome{after: putFileDuration, finish: func() { m.putFile(f.FileName, f.Content) }}
+		return Outcome{Duration: fixture.Duration(putFileDuration)}, nil, func() { m.putFile(f.FileName, f.Content) }
 	case RunScript:
 		name, _ := c.param("ScriptName")
 		args, _ := c.param("Args")
 		f, ok := t.library.Get(name)
 		if !ok {
-			return outcome{after: putFileDuration, failure: fmt.Sprintf("Script %s was not found in the live response library.", name)}
+			return Outcome{Duration: fixture.Duration(putFileDuration), Fail: fmt.Sprintf("Script %s was not found in the live response library.", name)}, nil, nil
 		}
 		b := f.behaviorFor(args)
-		d := time.Duration(b.Duration)
+		d := b.Duration
 		if d <= 0 {
-			d = defaultScriptDuration
+			d = fixture.Duration(defaultScriptDuration)
 		}
-		if limit := t.store.Profile().ScriptTimeout; d > limit {
-			return outcome{after: limit, failure: fmt.Sprintf(errTimedOut, limit), timeout: true}
-		}
-		if b.Fail != "" {
-			return outcome{after: d, failure: b.Fail}
-		}
-		return outcome{after: d, result: &result{script: &ScriptResult{
+		return Outcome{Duration: d, Fail: b.Fail}, &Result{script: &ScriptResult{
 			ScriptName: f.FileName, ExitCode: b.ExitCode, ScriptOutput: b.Output, ScriptErrors: b.Errors,
-		}}}
+		}}, nil
 	default: // GetFile
 		path, _ := c.param("Path")
 		f, ok := m.file(path)
 		switch {
 		case !ok:
-			return outcome{after: getFileDuration, failure: fmt.Sprintf("The file %s was not found on the device.", path)}
+			return Outcome{Duration: fixture.Duration(getFileDuration), Fail: fmt.Sprintf("The file %s was not found on the device.", path)}, nil, nil
 		case f.size > MaxGetFileSize:
-			return outcome{after: getFileDuration, failure: fmt.Sprintf("The file %s is %d bytes; GetFile collects files of up to 3 GB.", path, f.size)}
+			return Outcome{Duration: fixture.Duration(getFileDuration), Fail: fmt.Sprintf("The file %s is %d bytes; GetFile collects files of up to 3 GB.", path, f.size)}, nil, nil
 		}
-		return outcome{after: getFileDuration, result: &result{file: f.content, path: f.path}}
+		return Outcome{Duration: fixture.Duration(getFileDuration)}, &Result{file: f.content, path: f.path}, nil
 	}
+}
+
+// planOverride applies the queued outcome q to command c of a: its
+// duration, failure and result replace what the fixtures would have done.
+func (t *Tenant) planOverride(q Outcome, a *Action, c *commandState) (Outcome, *Result, func()) {
+	o, result, finish := t.planFromFixtures(a, c)
+	if limit := fixture.Duration(t.store.Profile().ScriptTimeout); c.Type == RunScript && result != nil && o.Duration > limit {
+		// The fixtures' script would be stopped at the timeout: without a
+		// duration of its own, the outcome's runs until then.
+		o.Duration = limit
+	}
+	if q.Duration > 0 {
+		o.Duration = q.Duration
+	}
+	o.Fail = ""
+	if c.Type == RunScript {
+		name, _ := c.param("ScriptName")
+		if f, ok := t.library.Get(name); ok {
+			name = f.FileName
+		}
+		result = &Result{script: &ScriptResult{
+			ScriptName: name, ExitCode: q.ExitCode, ScriptOutput: q.Output, ScriptErrors: q.Errors,
+		}}
+	}
+	if c.Type == GetFile && q.Content != nil {
+		path, _ := c.param("Path")
+		result = &Result{file: []byte(*q.Content), path: path}
+	}
+	if q.Fail != "" {
+		return Outcome{Duration: o.Duration, Fail: q.Fail}, result, nil
+	}
+	if result == nil && c.Type == GetFile {
+		// The fixtures would have failed this GetFile; the outcome did not
+		// say what to collect, so it collects an empty file.
+		path, _ := c.param("Path")
+		result = &Result{file: []byte{}, path: path}
+	}
+	return o, result, finish
 }
 
 // cancelLocked cancels a at now, by who. Call it with a.mu held and a not

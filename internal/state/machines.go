@@ -1,6 +1,8 @@
 package state
 
 import (
+	"encoding/base64"
+	"fmt"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -60,6 +62,35 @@ type machineFile struct {
 	size    int64
 }
 
+// newMachine returns the machine fm of tenant t, with its files.
+func newMachine(t *Tenant, fm *fixture.Machine) *Machine {
+	fm.ID = strings.ToLower(fm.ID) // as fixture.Parse leaves it; a set built in code may not
+	m := &Machine{info: fm, tenant: t}
+	if len(fm.Files) > 0 {
+		m.files = make(map[string]machineFile, len(fm.Files))
+	}
+	m.online.Store(!fm.Offline)
+	if fm.RBACGroupID != 0 {
+		m.group = t.groups[fm.RBACGroupID]
+	}
+	if fm.Offline {
+		m.offlineSince = m.info.LastSeen
+	}
+	for _, f := range fm.Files {
+		mf := machineFile{path: f.Path, size: f.Size}
+		switch {
+		case f.Content != "":
+			mf.content = []byte(f.Content)
+			mf.size = int64(len(mf.content))
+		case f.ContentBase64 != "":
+			mf.content, _ = base64.StdEncoding.DecodeString(f.ContentBase64)
+			mf.size = int64(len(mf.content))
+		}
+		m.files[m.fileKey(f.Path)] = mf
+	}
+	return m
+}
+
 // ID returns the machine's id (40 hex digits, lower case).
 func (m *Machine) ID() string { return m.info.ID }
 
@@ -112,7 +143,6 @@ func (m *Machine) file(path string) (machineFile, bool) {
 
 // MachineView is a machine as the API returns it, in the real order.
 type MachineView struct {
-	ODataContext          string      `json:"@odata.context,omitempty"`
 	ID                    string      `json:"id"`
 	ComputerDNSName       string      `json:"computerDnsName"`
 	FirstSeen             Timestamp   `json:"firstSeen"`
@@ -251,4 +281,84 @@ func (m *Machine) liveResponseReady() error {
 			"This device has no automation level assigned to it. You'll need to at least enable the minimum Remediation Level for a given Device Group.")
 	}
 	return nil
+}
+
+// SetRemediationLevel sets the automation level of machine m's device
+// group ("" removes it). A machine in no group gets an error.
+func (m *Machine) SetRemediationLevel(level string) error {
+	if m.group == nil {
+		return apierr.New(apierr.BadRequest, "Machine %s is in no device group", m.info.ID)
+	}
+	m.group.setRemediationLevel(level)
+	return nil
+}
+
+// SetOnline connects or disconnects m. A machine coming online picks up
+// its queued action after its pickup delay.
+func (m *Machine) SetOnline(online bool) {
+	t := m.tenant
+	now := t.store.clock.Now().UTC().Truncate(Tick)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.online.Load() == online {
+		return
+	}
+	m.online.Store(online)
+	if !online {
+		m.offlineSince = now
+		return
+	}
+	if a := m.active; a != nil {
+		a.mu.Lock()
+		if a.status == StatusPending {
+			t.schedulePickup(a, now)
+		}
+		a.mu.Unlock()
+	}
+}
+
+// QueueOutcomes adds outcomes for the coming commands of m, in order.
+func (m *Machine) QueueOutcomes(outs []Outcome) error {
+	for i := range outs {
+		if err := outs[i].validate(); err != nil {
+			return err
+		}
+	}
+	m.outcomesMu.Lock()
+	m.outcomes = append(m.outcomes, outs...)
+	m.outcomesMu.Unlock()
+	return nil
+}
+
+// Outcomes returns the outcomes queued for m and not used yet.
+func (m *Machine) Outcomes() []Outcome {
+	m.outcomesMu.Lock()
+	defer m.outcomesMu.Unlock()
+	return append([]Outcome{}, m.outcomes...)
+}
+
+// ClearOutcomes drops every queued outcome of m.
+func (m *Machine) ClearOutcomes() {
+	m.outcomesMu.Lock()
+	m.outcomes = nil
+	m.outcomesMu.Unlock()
+}
+
+// takeOutcome removes and returns the first queued outcome that applies to
+// a command of type typ (running script, for RunScript).
+func (m *Machine) takeOutcome(typ, script string) (Outcome, bool) {
+	m.outcomesMu.Lock()
+	defer m.outcomesMu.Unlock()
+	for i, o := range m.outcomes {
+		if o.Type == typ && (o.Script == "" || strings.EqualFold(o.Script, script)) {
+			m.outcomes = append(m.outcomes[:i:i], m.outcomes[i+1:]...)
+			return o, true
+		}
+	}
+	return Outcome{}, false
+}
+
+// String describes the machine for logs.
+func (m *Machine) String() string {
+	return fmt.Sprintf("%s (%s)", m.info.ComputerDNSName, m.info.ID)
 }

@@ -1,0 +1,129 @@
+package state
+
+import (
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/mdelive/mde-emulator/emulator/fixture"
+	"github.com/mdelive/mde-emulator/internal/apierr"
+	"github.com/mdelive/mde-emulator/internal/limits"
+)
+
+// Tenant is one tenant's Defender data.
+type Tenant struct {
+	ID   string
+	Name string
+
+	store    *Store
+	gen      uint64 // the Load that made the tenant
+	sessions *limits.Sessions
+	machines map[string]*Machine // by lower-case id
+	byName   map[string]*Machine // by lower-case computer name
+	order    []*Machine
+	groups   map[int64]*DeviceGroup
+	library  *Library
+
+	mu      sync.RWMutex
+	actions []*Action // in creation order
+	byID    map[string]*Action
+}
+
+// newTenant returns the tenant ft of s's Load number gen, counting its
+// sessions in sessions.
+func newTenant(s *Store, sessions *limits.Sessions, gen uint64, ft *fixture.Tenant) *Tenant {
+	t := &Tenant{
+		ID:       strings.ToLower(ft.ID),
+		Name:     ft.Name,
+		store:    s,
+		gen:      gen,
+		sessions: sessions,
+		machines: make(map[string]*Machine, len(ft.Machines)),
+		byName:   make(map[string]*Machine, len(ft.Machines)),
+		groups:   map[int64]*DeviceGroup{},
+		library:  newLibrary(),
+		byID:     map[string]*Action{},
+	}
+	for _, g := range ft.DeviceGroups {
+		t.groups[g.ID] = &DeviceGroup{ID: g.ID, Name: g.Name, remediationLevel: g.RemediationLevel}
+	}
+	for j := range ft.Machines {
+		t.addMachine(newMachine(t, &ft.Machines[j]))
+	}
+	for _, lf := range ft.Library {
+		t.library.files[strings.ToLower(lf.FileName)] = libraryFileFrom(lf)
+	}
+	return t
+}
+
+// addMachine indexes m by id and by computer name; its short name (before
+// the first dot) too, unless another machine has it already.
+func (t *Tenant) addMachine(m *Machine) {
+	t.machines[m.info.ID] = m
+	name := strings.ToLower(m.info.ComputerDNSName)
+	t.byName[name] = m
+	if short, _, ok := strings.Cut(name, "."); ok {
+		if _, taken := t.byName[short]; !taken {
+			t.byName[short] = m
+		}
+	}
+	t.order = append(t.order, m)
+}
+
+// Generation returns the number of the Store.Load that made t. A Load
+// makes every tenant anew: a tenant of a later Load is another tenant,
+// even with the same id, and knows nothing of the earlier one's actions.
+func (t *Tenant) Generation() uint64 { return t.gen }
+
+// Library returns the tenant's live response library.
+func (t *Tenant) Library() *Library { return t.library }
+
+// Sessions returns how many live response sessions are open in t.
+func (t *Tenant) Sessions() int { return t.sessions.Active(t.ID) }
+
+// Machine finds a machine by id or by computer name, case-insensitively.
+func (t *Tenant) Machine(key string) (*Machine, error) {
+	if m, ok := t.machines[key]; ok {
+		return m, nil
+	}
+	lower := strings.ToLower(key)
+	if m, ok := t.machines[lower]; ok {
+		return m, nil
+	}
+	if m, ok := t.byName[lower]; ok {
+		return m, nil
+	}
+	return nil, apierr.New(apierr.ResourceNotFound, "Machine %s was not found", key)
+}
+
+// Machines returns every machine of t, in fixture order.
+func (t *Tenant) Machines() []*Machine { return t.order }
+
+// DeviceGroup returns the device group with id.
+func (t *Tenant) DeviceGroup(id int64) (*DeviceGroup, bool) {
+	g, ok := t.groups[id]
+	return g, ok
+}
+
+// Action returns the action with id.
+func (t *Tenant) Action(id string) (*Action, error) {
+	t.mu.RLock()
+	a, ok := t.byID[strings.ToLower(id)]
+	t.mu.RUnlock()
+	if !ok {
+		return nil, apierr.New(apierr.ResourceNotFound, "Machine action %s was not found", id)
+	}
+	return a, nil
+}
+
+// Actions returns snapshots of t's actions, newest first.
+func (t *Tenant) Actions() []ActionView {
+	t.mu.RLock()
+	list := slices.Clone(t.actions)
+	t.mu.RUnlock()
+	out := make([]ActionView, len(list))
+	for i, a := range list {
+		out[len(list)-1-i] = a.View()
+	}
+	return out
+}
