@@ -11,8 +11,24 @@
 //	defer srv.Close()
 //	http.ListenAndServe("127.0.0.1:8080", srv.Handler())
 //
-// or through the binary in cmd/emulator. The domain lives in the state,
-// identity, limits and clock packages; this package holds the HTTP layer:
-// the route table, thin handlers and the rendering of the service's error
-// body.
+// or through the binary in cmd/emulator. The domain lives in the
+// internal packages (state, identity, limits, journal, faults) and the
+// clock; this package holds the HTTP layer, its files grouped by what they
+// serve:
+//
+//   - routes.go: the route table, every route once;
+//   - api_*.go: the Defender for Endpoint API's handlers (machine actions,
+//     machines, the library, result links and the blob store they point
+//     at) and the service's error body;
+//   - identity_*.go: the identity platform's endpoints (tokens, keys,
+//     OpenID discovery);
+//   - control_*.go: the control plane under /_emulator (clock, fixtures,
+//     machines, tokens, journal, faults) and who may reach it;
+//   - middleware_*.go: what wraps the handlers (authentication, OpenAPI
+//     validation and rate limits per operation, the journal, strict
+//     responses);
+//   - request_*.go: helpers over a request (path canonicalization, the
+//     redaction of secrets);
+//   - server*.go: the Server, its options, its http.Server settings and
+//     its in-memory client.
 package emulator
