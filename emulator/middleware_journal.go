@@ -225,8 +225,23 @@ func (s *Server) injectFaults(next echo.HandlerFunc) echo.HandlerFunc {
 		if d.Status != 0 {
 			return s.writeFault(c, d)
 		}
-		if d.NotFoundFor > 0 && r.Method == http.MethodGet && c.Path() == "/api/machineactions/:id" {
-			if a, err := s.tenant(c).Action(c.Param("id")); err == nil && s.clock.Now().Sub(a.Created()) < d.NotFoundFor {
+		if d.NotFoundFor > 0 {
+			c.Set(notFoundForKey, d.NotFoundFor) // for the route that honours it (hideYoungActions)
+		}
+		return next(c)
+	}
+}
+
+// notFoundForKey holds a fault's notFoundFor in the request's context.
+const notFoundForKey = "emulator.notFoundFor"
+
+// hideYoungActions is the poll route's part of a notFoundFor fault: an
+// action younger than the rule's duration answers 404, as a freshly
+// created action may on the service's read replicas.
+func (s *Server) hideYoungActions(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if d, ok := c.Get(notFoundForKey).(time.Duration); ok {
+			if a, err := s.tenant(c).Action(c.Param("id")); err == nil && s.clock.Now().Sub(a.Created()) < d {
 				return apierr.New(apierr.ResourceNotFound, "Machine action %s was not found", c.Param("id"))
 			}
 		}
