@@ -7,12 +7,16 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"fmt"
+	"net"
 	"net/url"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/labstack/echo/v4"
+
 	"github.com/mdelive/mde-emulator/emulator/clock"
+	"github.com/mdelive/mde-emulator/internal/servicehosts"
 	"github.com/mdelive/mde-emulator/internal/state"
 )
 
@@ -157,4 +161,26 @@ func (l *links) open(path string, q url.Values) (blob, *blobError) {
 		return blob{}, notFound
 	}
 	return blob{Content: r.Content(now), ContentType: r.ContentType()}, nil
+}
+
+// blobBaseURL returns where a request's result links point: the blob host
+// of the real service's names (servicehosts.BlobHost) when the client
+// reached the API under a real API host name (the proxy mode, or --tls
+// with the real names pointed at the emulator), so that a link looks and
+// travels like the service's; else the emulator's own address, as the
+// client used it.
+func blobBaseURL(c echo.Context) string {
+	r := c.Request()
+	if servicehosts.Of(r.Host) != servicehosts.API {
+		return baseURL(c)
+	}
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	host := servicehosts.BlobHost
+	if _, port, err := net.SplitHostPort(r.Host); err == nil && port != map[string]string{"http": "80", "https": "443"}[scheme] {
+		host = net.JoinHostPort(host, port)
+	}
+	return scheme + "://" + host
 }

@@ -3,13 +3,16 @@ package emulator
 import (
 	"bytes"
 	"compress/gzip"
+	"crypto/tls"
 	"io"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/labstack/echo/v4"
 
 	"github.com/mdelive/mde-emulator/emulator/clock"
 	"github.com/mdelive/mde-emulator/emulator/fixture"
@@ -392,4 +395,30 @@ func TestLinkAfterLoad(t *testing.T) {
 	e.s.Load(set)
 	_, berr := e.l.open(u.Path, u.Query())
 	checkBlobErr(t, "link of the state before", berr, 403, "AuthenticationFailed", "Signature did not match")
+}
+
+func TestBlobBaseURL(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		host string
+		tls  bool
+		want string
+	}{
+		{"127.0.0.1:8080", false, "http://127.0.0.1:8080"},
+		{"127.0.0.1:8443", true, "https://127.0.0.1:8443"},
+		{"api.securitycenter.microsoft.com", true, "https://mdeliveresponse.blob.core.windows.net"},
+		{"EU.api.security.microsoft.com:443", true, "https://mdeliveresponse.blob.core.windows.net"},
+		{"api-gov.securitycenter.microsoft.us:8443", true, "https://mdeliveresponse.blob.core.windows.net:8443"},
+		{"api.securitycenter.microsoft.com", false, "http://mdeliveresponse.blob.core.windows.net"},
+		{"login.microsoftonline.com", true, "https://login.microsoftonline.com"},
+	} {
+		r := httptest.NewRequest("GET", "/api/machineactions/x/GetLiveResponseResultDownloadLink(index=0)", nil)
+		r.Host = tc.host
+		if tc.tls {
+			r.TLS = &tls.ConnectionState{}
+		}
+		if got := blobBaseURL(echo.New().NewContext(r, httptest.NewRecorder())); got != tc.want {
+			t.Errorf("blobBaseURL(%s, tls %v) = %s, want %s", tc.host, tc.tls, got, tc.want)
+		}
+	}
 }

@@ -183,7 +183,7 @@ func (s *Server) getLiveResponseResultDownloadLink(c echo.Context) error {
 		return apierr.New(apierr.BadRequest, "Invalid index %s.", m[1])
 	}
 	noteAction(c, c.Param("id"))
-	link, err := s.links.link(s.tenant(c), c.Param("id"), index, baseURL(c))
+	link, err := s.links.link(s.tenant(c), c.Param("id"), index, blobBaseURL(c))
 	if err != nil {
 		return err
 	}

@@ -35,37 +35,37 @@ type exposure struct {
 
 // localBase returns a base URL for the listener at addr that works from
 // this host, and whether addr is every interface (0.0.0.0, [::]).
-func localBase(addr net.Addr) (base string, all bool) {
+func localBase(scheme string, addr net.Addr) (base string, all bool) {
 	host, port, err := net.SplitHostPort(addr.String())
 	if err != nil {
-		return "http://" + addr.String(), false
+		return scheme + "://" + addr.String(), false
 	}
 	if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {
-		return "http://127.0.0.1:" + port, true
+		return scheme + "://127.0.0.1:" + port, true
 	}
-	return "http://" + net.JoinHostPort(host, port), false
+	return scheme + "://" + net.JoinHostPort(host, port), false
 }
 
 // defaultPublicURLs returns the base URLs a client on this host may call
 // the listener at addr by, as token audiences: the address itself, and
 // 127.0.0.1 and localhost for a loopback or every-interface address.
-func defaultPublicURLs(addr net.Addr) []string {
+func defaultPublicURLs(scheme string, addr net.Addr) []string {
 	host, port, err := net.SplitHostPort(addr.String())
 	if err != nil {
-		return []string{"http://" + addr.String()}
+		return []string{scheme + "://" + addr.String()}
 	}
 	ip := net.ParseIP(host)
 	switch {
 	case ip != nil && ip.IsUnspecified():
-		urls := []string{"http://127.0.0.1:" + port, "http://localhost:" + port}
+		urls := []string{scheme + "://127.0.0.1:" + port, scheme + "://localhost:" + port}
 		if ip.To4() == nil {
-			urls = append(urls, "http://[::1]:"+port)
+			urls = append(urls, scheme+"://[::1]:"+port)
 		}
 		return urls
 	case ip != nil && ip.IsLoopback():
-		return []string{"http://" + net.JoinHostPort(host, port), "http://localhost:" + port}
+		return []string{scheme + "://" + net.JoinHostPort(host, port), scheme + "://localhost:" + port}
 	}
-	return []string{"http://" + net.JoinHostPort(host, port)}
+	return []string{scheme + "://" + net.JoinHostPort(host, port)}
 }
 
 // loopbackAddr reports whether a listen address (host:port) is on loopback

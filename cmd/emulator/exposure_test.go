@@ -28,7 +28,7 @@ func startRun(t *testing.T, args ...string) (banner, base string) {
 			t.Error("run did not return")
 		}
 	})
-	re := regexp.MustCompile(`listening on (http://\S+)`)
+	re := regexp.MustCompile(`listening on (https?://\S+)`)
 	for i := 0; i < 300; i++ {
 		if m := re.FindStringSubmatch(out.String()); m != nil && strings.Contains(out.String(), "Try:") {
 			return out.String(), m[1]
@@ -152,7 +152,7 @@ func TestLoopbackAddr(t *testing.T) {
 	}
 	for addr, want := range map[string]string{"0.0.0.0:8080": "http://127.0.0.1:8080", "[::]:8080": "http://127.0.0.1:8080", "[::1]:9": "http://[::1]:9"} {
 		tcp, _ := net.ResolveTCPAddr("tcp", addr)
-		if got, _ := localBase(tcp); got != want {
+		if got, _ := localBase("http", tcp); got != want {
 			t.Errorf("localBase(%s) = %s, want %s", addr, got, want)
 		}
 	}

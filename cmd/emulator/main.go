@@ -23,6 +23,7 @@ import (
 	"github.com/mdelive/mde-emulator/emulator/clock"
 	"github.com/mdelive/mde-emulator/emulator/fixture"
 	"github.com/mdelive/mde-emulator/internal/limits"
+	"github.com/mdelive/mde-emulator/internal/proxy"
 )
 
 func main() {
@@ -53,6 +54,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	controlAddr := fs.String("control-addr", "", "serve the control plane (/_emulator) on this address instead of --addr (not on loopback: exposed, with a control token)")
 	exposeControl := fs.Bool("expose-control", false, "let the control plane answer peers that are not on loopback; it then requires the control token")
 	controlToken := fs.String("control-token", os.Getenv("MDE_CONTROL_TOKEN"), "the control token (default: $MDE_CONTROL_TOKEN, else a random one when the control plane is exposed)")
+	secure := addTLSFlags(fs) // --tls, --ca-dir
 	var publicURLs urlList
 	fs.Var(&publicURLs, "public-url", "the emulator's own base URL(s) clients use, accepted as token audiences; repeatable or comma-separated (default: the listening address)")
 	if err := fs.Parse(args); err != nil {
@@ -92,7 +94,17 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	defer ln.Close()
 	opts.PublicURLs = publicURLs
 	if len(publicURLs) == 0 {
-		opts.PublicURLs = defaultPublicURLs(ln.Addr())
+		opts.PublicURLs = defaultPublicURLs(secure.scheme(), ln.Addr())
+	}
+	// The local CA: its certificate serves --tls and the proxy mode's
+	// tunnels, for the emulator's names and the real service's.
+	tlsServing, err := secure.loadServing(servingNames(ln.Addr(), opts.PublicURLs))
+	if err != nil {
+		return err
+	}
+	selfAddr := ln.Addr()
+	if secure.on {
+		ln = tlsListener(ln, tlsServing.cert)
 	}
 	srv, err := emulator.New(opts)
 	if err != nil {
@@ -104,8 +116,8 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	// give it back to the system before serving.
 	debug.FreeOSMemory()
 
-	base, all := localBase(ln.Addr())
-	printBanner(stdout, srv, base, exposure{
+	base, all := localBase(secure.scheme(), ln.Addr())
+	printBanner(stdout, srv, base, tlsServing, exposure{
 		local: base, allIfaces: all, remoteAPI: !loopbackAddr(ln.Addr().String()),
 		exposed: opts.ExposeControl, token: srv.ControlToken(),
 		publicURLs: opts.PublicURLs, givenPublic: len(publicURLs) > 0,
@@ -115,22 +127,35 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		go func() { _ = http.ListenAndServe(*pprofAddr, pprofMux()) }()
 	}
 	track := newInflight()
-	servers := []*http.Server{emulator.NewHTTPServer(track.wrap(srv.Handler()), serving.serverLimits())}
+	// The proxy mode answers on the main listener: CONNECT to the real
+	// service's hosts opens a tunnel its own server serves.
+	var tunnels *http.Server
+	front := proxy.New(track.wrap(srv.Handler()), proxy.Options{
+		Certificate: tlsServing.cert, Unavailable: tlsServing.unavailable,
+		Self: selfHosts(selfAddr, opts.PublicURLs), Logger: opts.Logger,
+		NewServer: func(h http.Handler) *http.Server {
+			tunnels = emulator.NewHTTPServer(h, serving.serverLimits())
+			return tunnels
+		},
+	})
+	servers := []*http.Server{emulator.NewHTTPServer(front, serving.serverLimits())}
 	listeners := []net.Listener{ln}
 	if *controlAddr != "" {
 		cln, err := net.Listen("tcp", *controlAddr)
 		if err != nil {
 			return err
 		}
-		cbase, _ := localBase(cln.Addr())
+		cbase, _ := localBase("http", cln.Addr())
 		fmt.Fprintf(stdout, "  control plane: %s/_emulator\n", cbase)
 		servers = append(servers, emulator.NewHTTPServer(track.wrap(srv.ControlHandler()), serving.serverLimits()))
 		listeners = append(listeners, cln)
 	}
 	errc := make(chan error, len(servers))
-	for i, hs := range servers {
-		go func() { errc <- hs.Serve(listeners[i]) }()
+	for i, ln := range listeners {
+		hs := servers[i]
+		go func() { errc <- hs.Serve(ln) }()
 	}
+	servers = append(servers, tunnels) // shut down with the others
 	select {
 	case err := <-errc:
 		return err
@@ -140,7 +165,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 }
 
 // printBanner tells the user where the emulator listens and how to call it.
-func printBanner(w io.Writer, srv *emulator.Server, base string, x exposure) {
+func printBanner(w io.Writer, srv *emulator.Server, base string, tv serving, x exposure) {
 	fmt.Fprintf(w, "MDE live response emulator listening on %s\n", base)
 	tenant, app, ok := srv.DefaultApp()
 	if !ok {
@@ -154,6 +179,11 @@ func printBanner(w io.Writer, srv *emulator.Server, base string, x exposure) {
 	fmt.Fprintf(w, "  token URL:     %s/%s/oauth2/v2.0/token  (scope https://api.securitycenter.microsoft.com/.default)\n", base, tenant)
 	fmt.Fprintf(w, "  API base URL:  %s/api\n", base)
 	fmt.Fprintf(w, "  clock:         %s, scale %g; profile %s\n", srv.Clock().Mode(), srv.Clock().Scale(), srv.Store().Profile().Name)
+	printTLS(w, base, tv)
 	printExposure(w, x)
-	fmt.Fprintf(w, "Try: curl -s %s/api/machines -H \"Authorization: Bearer $(curl -s -X POST%s %s/_emulator/tokens | sed 's/.*\"access_token\":\"\\([^\"]*\\)\".*/\\1/')\"\n", base, controlCurl(srv.ControlToken()), base)
+	curl := "curl -s"
+	if strings.HasPrefix(base, "https:") {
+		curl += " --cacert " + tv.caPath
+	}
+	fmt.Fprintf(w, "Try: %s %s/api/machines -H \"Authorization: Bearer $(%s -X POST%s %s/_emulator/tokens | sed 's/.*\"access_token\":\"\\([^\"]*\\)\".*/\\1/')\"\n", curl, base, curl, controlCurl(srv.ControlToken()), base)
 }

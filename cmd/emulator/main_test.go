@@ -5,6 +5,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"os"
 	"regexp"
 	"strings"
 	"sync"
@@ -81,4 +82,17 @@ func TestRunRejectsBadFlags(t *testing.T) {
 			t.Errorf("%v: no error", args)
 		}
 	}
+}
+
+// TestMain keeps the tests' local CAs out of the user's configuration
+// directory: the default --ca-dir is under XDG_CONFIG_HOME.
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "mde-emulator-test-config-")
+	if err != nil {
+		panic(err)
+	}
+	os.Setenv("XDG_CONFIG_HOME", dir)
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
 }

@@ -6,6 +6,7 @@ import (
 	"crypto/sha1"
 	"errors"
 	"fmt"
+	"github.com/mdelive/mde-emulator/internal/servicehosts"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -89,25 +90,18 @@ const DefaultAudience = "https://api.securitycenter.microsoft.com"
 // "WindowsDefenderATP" resource app; Entra accepts it as a resource too.
 const WindowsDefenderATPAppID = "fc780465-2017-40d4-a0c5-307022471b92"
 
-// defaultAudiences are the audiences of the Defender for Endpoint API:
-// the resource's identifier URIs and app id, and the API hosts (commercial,
-// geo, US Gov and legacy) that some clients ask a token for.
-var defaultAudiences = []string{
-	"https://api.securitycenter.microsoft.com",
-	"https://api.security.microsoft.com",
-	"https://securitycenter.onmicrosoft.com/windowsatpservice",
-	WindowsDefenderATPAppID,
-	"https://us.api.security.microsoft.com",
-	"https://eu.api.security.microsoft.com",
-	"https://uk.api.security.microsoft.com",
-	"https://au.api.security.microsoft.com",
-	"https://swa.api.security.microsoft.com",
-	"https://api-gcc.securitycenter.microsoft.us",
-	"https://api-gov.securitycenter.microsoft.us",
-	"https://api.securitycenter.windows.com",
-	"https://api-eu.securitycenter.windows.com",
-	"https://api-us3.securitycenter.microsoft.com",
-}
+// defaultAudiences are the audiences of the Defender for Endpoint API: the
+// resource's identifier URI (windowsatpservice) and app id, and every API
+// host (commercial, geo, legacy regional, US Government) as a resource, the
+// way clients ask for them (package servicehosts holds the hosts and their
+// sources).
+var defaultAudiences = func() []string {
+	a := []string{"https://securitycenter.onmicrosoft.com/windowsatpservice", WindowsDefenderATPAppID}
+	for _, h := range servicehosts.APIHosts() {
+		a = append(a, "https://"+h)
+	}
+	return a
+}()
 
 const defaultCacheSize = 16384
 

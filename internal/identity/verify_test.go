@@ -217,6 +217,12 @@ func TestVerifyAccepts(t *testing.T) {
 		{"app id", WindowsDefenderATPAppID},
 		{"geo host", "https://eu.api.security.microsoft.com/"},
 		{"GCC High", "https://api-gov.securitycenter.microsoft.us"},
+		{"GCC", "https://api-gcc.securitycenter.microsoft.us"},
+		{"legacy regional api-eu", "https://api-eu.securitycenter.microsoft.com"},
+		{"legacy regional api-us", "https://api-us.securitycenter.microsoft.com"},
+		{"legacy regional api-uk", "https://api-uk.securitycenter.microsoft.com"},
+		{"geo host ina", "https://ina.api.security.microsoft.com"},
+		{"geo host aea", "https://aea.api.security.microsoft.com"},
 		{"upper case", "HTTPS://API.SECURITYCENTER.MICROSOFT.COM"},
 		{"array with one accepted", []string{"https://graph.microsoft.com", "https://api.security.microsoft.com"}},
 	}
