@@ -18,6 +18,12 @@ import (
 // needs no token: the link's signature and expiry are the credential.
 func (s *Server) downloadBlob(c echo.Context) error {
 	r := c.Request()
+	if p, ok := parseBlobPath(r.URL.Path); ok {
+		noteCommand(c, p.actionID, p.index) // journaled whatever the answer
+		if x := exchangeOf(c); x != nil {
+			x.tenantID = p.tenantID // no token: the link names its tenant
+		}
+	}
 	b, berr := s.links.open(r.URL.Path, r.URL.Query())
 	if berr != nil {
 		return s.writeBlobError(c, berr)

@@ -117,19 +117,39 @@ type blob struct {
 	ContentType string
 }
 
+// blobPath is what a result blob's path names.
+type blobPath struct {
+	tenantID, actionID string
+	index              int
+}
+
+// parseBlobPath reads path (blobPrefix + {tenant}/{action}/
+// CustomPlaybookCommandOutput/{index}, as link makes it).
+func parseBlobPath(path string) (blobPath, bool) {
+	rest, ok := strings.CutPrefix(path, blobPrefix)
+	if !ok {
+		return blobPath{}, false
+	}
+	parts := strings.Split(rest, "/")
+	if len(parts) != 4 || parts[2] != "CustomPlaybookCommandOutput" {
+		return blobPath{}, false
+	}
+	index, err := strconv.Atoi(parts[3])
+	if err != nil || index < 0 {
+		return blobPath{}, false
+	}
+	return blobPath{tenantID: parts[0], actionID: parts[1], index: index}, true
+}
+
 // open serves the result blob at path (below blobPrefix) with the query q
 // of a link made by link.
 func (l *links) open(path string, q url.Values) (blob, *blobError) {
 	notFound := &blobError{Status: 404, Code: "BlobNotFound", Message: "The specified blob does not exist."}
-	rest, ok := strings.CutPrefix(path, blobPrefix)
+	p, ok := parseBlobPath(path)
 	if !ok {
 		return blob{}, notFound
 	}
-	parts := strings.Split(rest, "/")
-	if len(parts) != 4 || parts[2] != "CustomPlaybookCommandOutput" {
-		return blob{}, notFound
-	}
-	t, ok := l.store.Tenant(parts[0])
+	t, ok := l.store.Tenant(p.tenantID)
 	if !ok {
 		return blob{}, notFound
 	}
@@ -148,15 +168,11 @@ func (l *links) open(path string, q url.Values) (blob, *blobError) {
 	if !now.Before(expiry) {
 		return blob{}, expiredLinkError(q)
 	}
-	index, err := strconv.Atoi(parts[3])
+	a, err := t.Action(p.actionID)
 	if err != nil {
 		return blob{}, notFound
 	}
-	a, err := t.Action(parts[1])
-	if err != nil {
-		return blob{}, notFound
-	}
-	r, err := a.Result(index)
+	r, err := a.Result(p.index)
 	if err != nil {
 		return blob{}, notFound
 	}

@@ -182,7 +182,7 @@ func (s *Server) getLiveResponseResultDownloadLink(c echo.Context) error {
 	if err != nil {
 		return apierr.New(apierr.BadRequest, "Invalid index %s.", m[1])
 	}
-	noteAction(c, c.Param("id"))
+	noteCommand(c, c.Param("id"), index)
 	link, err := s.links.link(s.tenant(c), c.Param("id"), index, blobBaseURL(c))
 	if err != nil {
 		return err

@@ -267,6 +267,17 @@ func TestJournalRecordsDownloads(t *testing.T) {
 	if expired.Status != 403 || expired.ErrorCode != "AuthenticationFailed" {
 		t.Errorf("expired download entry: %+v", expired)
 	}
+	// Both name the action and the command, whatever the answer; so does
+	// the request for the link.
+	all := append(got, e.journal("?path=/api/machineactions/*/GetLiveResponseResultDownloadLink*").Entries...)
+	if len(all) != 3 {
+		t.Errorf("%d entries for the link and its downloads, want 3", len(all))
+	}
+	for _, en := range all {
+		if en.ActionID != id || en.CommandIndex == nil || *en.CommandIndex != 0 {
+			t.Errorf("entry %s %s: action %q, command %v; want %s and 0", en.Method, en.Path, en.ActionID, en.CommandIndex, id)
+		}
+	}
 	for _, en := range got {
 		q, err := url.ParseQuery(en.Query)
 		if err != nil {

@@ -21,6 +21,7 @@ type exchange struct {
 	principal       *identity.Principal // set by authenticate
 	tenantID, appID string
 	actionID        string
+	commandIndex    *int
 	errorCode       apierr.Code
 	fault           string
 	body            *bodyRecorder // the request body as read; nil without one
@@ -47,6 +48,14 @@ func exchangeOf(c echo.Context) *exchange {
 func noteAction(c echo.Context, id string) {
 	if x := exchangeOf(c); x != nil {
 		x.actionID = id
+	}
+}
+
+// noteCommand records the command a request is about (a download link or
+// a download): its action and index.
+func noteCommand(c echo.Context, actionID string, index int) {
+	if x := exchangeOf(c); x != nil {
+		x.actionID, x.commandIndex = actionID, &index
 	}
 }
 
@@ -130,6 +139,7 @@ func (s *Server) record(c echo.Context, x *exchange, rec *bodyRecorder, wall tim
 		Status:        status,
 		RetryAfter:    c.Response().Header().Get(echo.HeaderRetryAfter),
 		ActionID:      x.actionID,
+		CommandIndex:  x.commandIndex,
 		ErrorCode:     string(x.errorCode),
 		Fault:         x.fault,
 		RequestBody:   body,

@@ -24,22 +24,25 @@ var ErrCountOverCapacity = errors.New("journal: wait count exceeds the journal c
 
 // Entry is one request as the emulator saw it and answered it.
 type Entry struct {
-	Seq           uint64    `json:"seq"`      // assigned by Record: 1, 2, 3...
-	Time          time.Time `json:"time"`     // emulated time (set by the caller)
-	Wall          time.Time `json:"wallTime"` // wall-clock time (set by the caller)
-	Method        string    `json:"method"`
-	Path          string    `json:"path"`
-	Query         string    `json:"query,omitempty"`
-	TenantID      string    `json:"tenantId,omitempty"`
-	AppID         string    `json:"appId,omitempty"`
-	Status        int       `json:"status"`
-	RetryAfter    string    `json:"retryAfter,omitempty"`
-	ActionID      string    `json:"actionId,omitempty"`  // the machine action it created or read
-	ErrorCode     string    `json:"errorCode,omitempty"` // error.code of an error response
-	Fault         string    `json:"fault,omitempty"`     // id of the fault rule that fired, if any
-	RequestBody   string    `json:"requestBody,omitempty"`
-	BodyTruncated bool      `json:"bodyTruncated,omitempty"`
-	DurationMs    float64   `json:"durationMs"`
+	Seq        uint64    `json:"seq"`      // assigned by Record: 1, 2, 3...
+	Time       time.Time `json:"time"`     // emulated time (set by the caller)
+	Wall       time.Time `json:"wallTime"` // wall-clock time (set by the caller)
+	Method     string    `json:"method"`
+	Path       string    `json:"path"`
+	Query      string    `json:"query,omitempty"`
+	TenantID   string    `json:"tenantId,omitempty"`
+	AppID      string    `json:"appId,omitempty"`
+	Status     int       `json:"status"`
+	RetryAfter string    `json:"retryAfter,omitempty"`
+	ActionID   string    `json:"actionId,omitempty"` // the machine action it created or read
+	// CommandIndex is the command whose result a download link was asked
+	// for, or whose result was downloaded; nil for other requests.
+	CommandIndex  *int    `json:"commandIndex,omitempty"`
+	ErrorCode     string  `json:"errorCode,omitempty"` // error.code of an error response
+	Fault         string  `json:"fault,omitempty"`     // id of the fault rule that fired, if any
+	RequestBody   string  `json:"requestBody,omitempty"`
+	BodyTruncated bool    `json:"bodyTruncated,omitempty"`
+	DurationMs    float64 `json:"durationMs"`
 }
 
 // Stats describes a journal's fill.
