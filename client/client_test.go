@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"regexp"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -80,6 +81,14 @@ func count(srv *emulatortest.Server, method, path string) int {
 	return len(srv.Requests(journal.Filter{Method: method, Path: path}))
 }
 
+// psOutput matches output as the service returns a PowerShell script's on
+// Windows, and so the client's Output: after the transcript header the
+// service adds, before its trailing NULs.
+func psOutput(output string) *regexp.Regexp {
+	return regexp.MustCompile(`^Transcript started, output file is C:\\ProgramData\\Microsoft\\Windows Defender Advanced Threat Protection\\Temp\\PSScriptOutputs\\PSScript_Transcript_[0-9a-f-]{36}\.txt\n` +
+		regexp.QuoteMeta(output) + `\x00\x00\x00$`)
+}
+
 func TestRunScript(t *testing.T) {
 	t.Parallel()
 	srv := newServer(t, 60)
@@ -88,7 +97,7 @@ func TestRunScript(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Output != "explorer\npowershell\n" || res.ExitCode != 0 || res.ScriptName != "Get-Processes.ps1" {
+	if !psOutput("explorer\npowershell\n").MatchString(res.Output) || res.ExitCode != 0 || res.ScriptName != "Get-Processes.ps1" {
 		t.Errorf("result = %+v", res)
 	}
 	if n := count(srv, "POST", submitPath); n != 1 {
@@ -271,7 +280,7 @@ func TestScriptExitCode(t *testing.T) {
 	if !errors.As(err, &se) {
 		t.Fatalf("err = %v, want a *ScriptError", err)
 	}
-	if res == nil || res.ExitCode != 3 || res.Output != "partial\n" || se.Result.Errors != "boom" {
+	if res == nil || res.ExitCode != 3 || !psOutput("partial\n").MatchString(res.Output) || se.Result.Errors != "boom" {
 		t.Errorf("result = %+v", res)
 	}
 	if !strings.Contains(err.Error(), "exit code 3") {
@@ -676,7 +685,7 @@ func TestExpiredLinkRenewed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Output != "explorer\npowershell\n" {
+	if !psOutput("explorer\npowershell\n").MatchString(res.Output) {
 		t.Errorf("output %q", res.Output)
 	}
 	if n := count(srv, "GET", "*GetLiveResponseResultDownloadLink*"); n != 2 {

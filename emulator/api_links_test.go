@@ -7,11 +7,11 @@ import (
 	"io"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/google/go-cmp/cmp"
 	"github.com/labstack/echo/v4"
 
 	"github.com/mdelive/mde-emulator/emulator/clock"
@@ -204,12 +204,13 @@ func TestBlobScriptResult(t *testing.T) {
 	if berr != nil {
 		t.Fatal(berr)
 	}
-	want := blob{
-		Content:     []byte(`{"script_name":"ok.ps1","exit_code":0,"script_output":"done","script_errors":""}`),
-		ContentType: "application/json",
-	}
-	if diff := cmp.Diff(want, b); diff != "" {
-		t.Errorf("blob mismatch (-want +got):\n%s", diff)
+	// The script's output "done", in the service's PowerShell transcript
+	// wrapping (its id is unique per command).
+	want := regexp.MustCompile(`^\{"script_name":"ok.ps1","exit_code":0,"script_output":"` +
+		`Transcript started, output file is C:\\\\ProgramData\\\\Microsoft\\\\Windows Defender Advanced Threat Protection\\\\Temp\\\\PSScriptOutputs\\\\PSScript_Transcript_[0-9a-f-]{36}\.txt` +
+		`\\ndone\\n\\u0000\\u0000\\u0000","script_errors":""\}$`)
+	if !want.Match(b.Content) || b.ContentType != "application/json" {
+		t.Errorf("blob %s (%s), want %s (application/json)", b.Content, b.ContentType, want)
 	}
 }
 
@@ -354,7 +355,7 @@ func TestBlobOtherTenant(t *testing.T) {
 	e.at(2 * time.Minute)
 	fu := e.link(t, fab, fa.ID, 0)
 	b, berr := e.l.open(fu.Path, fu.Query())
-	if berr != nil || !strings.Contains(string(b.Content), `"script_output":"fabrikam"`) {
+	if berr != nil || !strings.Contains(string(b.Content), `.txt\nfabrikam\n\u0000\u0000\u0000"`) {
 		t.Fatalf("Fabrikam's own link: %s, %v", b.Content, berr)
 	}
 

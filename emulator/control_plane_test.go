@@ -178,7 +178,7 @@ func TestControlNextOutcomes(t *testing.T) {
 		t.Fatalf("exit code 3: %+v", v)
 	}
 	res := e.call("GET", strings.TrimPrefix(e.downloadLink(v.ID, 0), testBase), "", "")
-	if !containsAll(string(res.body), `"exit_code":3`, `"script_output":"partial"`, `"script_errors":"access denied"`) {
+	if !containsAll(string(res.body), `"exit_code":3`, `.txt\npartial\n\u0000\u0000\u0000"`, `"script_errors":"access denied"`) {
 		t.Errorf("result: %s", res.body)
 	}
 	if v := run(); v.Status != "Failed" || v.Commands[0].Errors[0] != "The script crashed." {

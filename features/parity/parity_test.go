@@ -24,6 +24,8 @@ func TestScrubText(t *testing.T) {
 		{"created 2026-01-05T10:00:00.1234567Z, updated 2026-01-05 10:00:01Z", "created <time>, updated <time>"},
 		{"Signed expiry time [Mon, 05 Jan 2026 10:31:01 UTC]", "Signed expiry time [<time>]"},
 		{"Trace ID: 436b3f67-bfc5-45da-a6ac-d8f3e20a6949", "Trace ID: <correlation-id>"},
+		{`output file is C:\Temp\PSScriptOutputs\PSScript_Transcript_436b3f67-bfc5-45da-a6ac-d8f3e20a6949.txt\nok; PSScript_Transcript_436b3f67-bfc5-45da-a6ac-d8f3e20a6949.txt, PSScript_Transcript_{TRANSCRIPT_ID}.txt`,
+			`output file is C:\Temp\PSScriptOutputs\PSScript_Transcript_<transcript-1>.txt\nok; PSScript_Transcript_<transcript-1>.txt, PSScript_Transcript_<transcript-2>.txt`},
 		{"sha256 6e212a0d6e212a0d6e212a0d6e212a0d6e212a0d6e212a0d6e212a0d6e212a0d", "sha256 6e212a0d6e212a0d6e212a0d6e212a0d6e212a0d6e212a0d6e212a0d6e212a0d"},
 	}
 	for _, tc := range tests {

@@ -34,6 +34,9 @@ var (
 	guidPattern     = regexp.MustCompile(`(?i)\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b`)
 	machinePattern  = regexp.MustCompile(`(?i)\b[0-9a-f]{40}\b`)
 	boundaryPattern = regexp.MustCompile(`boundary=\S+`)
+	// transcriptPattern is the transcript file a RunScript's output names
+	// (its id differs in every run; the service's is not always a GUID).
+	transcriptPattern = regexp.MustCompile(`PSScript_Transcript_[^.\s"\\]+\.txt`)
 )
 
 // scrubber replaces what differs between runs with placeholders. Ids are
@@ -72,6 +75,10 @@ func (s *scrubber) text(v string) string {
 	v = traceIDPattern.ReplaceAllString(v, "$1: <correlation-id>")
 	v = isoTime.ReplaceAllString(v, "<time>")
 	v = httpTime.ReplaceAllString(v, "<time>")
+	v = transcriptPattern.ReplaceAllStringFunc(v, func(name string) string {
+		id := strings.TrimSuffix(strings.TrimPrefix(name, "PSScript_Transcript_"), ".txt")
+		return "PSScript_Transcript_" + s.number("transcript", id) + ".txt"
+	})
 	v = guidPattern.ReplaceAllStringFunc(v, func(id string) string { return s.number("guid", id) })
 	v = machinePattern.ReplaceAllStringFunc(v, func(id string) string { return s.number("machine", id) })
 	return v

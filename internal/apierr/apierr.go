@@ -23,6 +23,7 @@ const (
 	InvalidRequestBody         Code = "InvalidRequestBody"
 	MissingRequiredParameter   Code = "MissingRequiredParameter"
 	OsPlatformNotSupported     Code = "OsPlatformNotSupported"
+	ClientVersionNotSupported  Code = "ClientVersionNotSupported"
 	ActiveRequestAlreadyExists Code = "ActiveRequestAlreadyExists"
 	Unauthorized               Code = "Unauthorized"
 	Forbidden                  Code = "Forbidden"

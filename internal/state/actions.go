@@ -254,6 +254,11 @@ func (v *ActionView) Field(name string) any {
 
 // Submit runs the checks of runliveresponse and creates the action.
 func (t *Tenant) Submit(c Caller, machineKey string, req SubmitRequest) (ActionView, error) {
+	if !t.settings.LiveResponseEnabled() {
+		// Checked first, before the machine: the whole tenant is refused.
+		return ActionView{}, apierr.New(apierr.DisabledFeature,
+			"Tenant feature isn't enabled: live response is turned off in the tenant's advanced features.")
+	}
 	m, err := t.Machine(machineKey)
 	if err != nil {
 		return ActionView{}, err

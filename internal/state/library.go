@@ -56,12 +56,24 @@ type LibraryFile struct {
 	LastUpdatedTime       time.Time
 	Content               []byte
 	SHA256                string
-	Behavior              fixture.Behavior
-	ByArgs                map[string]fixture.Behavior
+	// Declared is true for a file of the fixture, which runs its Behavior
+	// and ByArgs; a file uploaded through the API is not declared and runs
+	// the tenant's undeclared-script behaviour.
+	Declared bool
+	// Signed is true for a script the fixture declares signed (a
+	// signature block in Content counts too: see signedScript).
+	Signed   bool
+	Behavior fixture.Behavior
+	ByArgs   map[string]fixture.Behavior
 }
 
-// behaviorFor returns what a RunScript of f with args does.
-func (f *LibraryFile) behaviorFor(args string) fixture.Behavior {
+// behaviorFor returns what a RunScript of f with args does: its declared
+// behaviour, or undeclared with its placeholders expanded for f and args
+// when the fixture does not declare f.
+func (f *LibraryFile) behaviorFor(args string, undeclared fixture.Behavior) fixture.Behavior {
+	if !f.Declared {
+		return undeclared.Expand(f.FileName, args, f.SHA256)
+	}
 	if b, ok := f.ByArgs[args]; ok {
 		return b
 	}
@@ -142,7 +154,8 @@ type Upload struct {
 }
 
 // Put adds or, with OverrideIfExists, replaces a library file. A file
-// replaced keeps its creation time and its declared behaviour.
+// replaced keeps its creation time and its declared behaviour; a new file
+// is not declared (LibraryFile.Declared).
 func (l *Library) Put(u Upload, now time.Time) (LibraryFileView, error) {
 	if u.FileName == "" {
 		return LibraryFileView{}, apierr.New(apierr.MissingRequiredParameter, "Parameter File is missing.")
@@ -172,12 +185,11 @@ func (l *Library) Put(u Upload, now time.Time) (LibraryFileView, error) {
 		LastUpdatedTime:       now,
 		Content:               u.Content,
 		SHA256:                sha256Hex(u.Content),
-		Behavior:              fixture.Behavior{Duration: fixture.Duration(defaultScriptDuration)},
 	}
 	if exists {
 		f.CreationTime = old.CreationTime
 		f.CreatedBy = old.CreatedBy
-		f.Behavior, f.ByArgs = old.Behavior, old.ByArgs
+		f.Declared, f.Behavior, f.ByArgs = old.Declared, old.Behavior, old.ByArgs
 	}
 	l.files[key] = f
 	return f.view(), nil
@@ -216,6 +228,8 @@ func libraryFileFrom(lf fixture.LibraryFile) *LibraryFile {
 		LastUpdatedTime:       created,
 		Content:               content,
 		SHA256:                sha256Hex(content),
+		Declared:              true,
+		Signed:                lf.Signed,
 		Behavior:              lf.Behavior,
 		ByArgs:                lf.ByArgs,
 	}

@@ -113,8 +113,9 @@ func TestLibraryOverride(t *testing.T) {
 	}
 }
 
-// TestLibraryUploadedScript: a script uploaded through the API runs for the
-// default 3 seconds with exit code 0 and no output.
+// TestLibraryUploadedScript: a script uploaded through the API, which the
+// fixture does not declare, runs for the default 3 seconds with exit code
+// 0 and an output that says so (scriptoutput_test.go has the rest).
 func TestLibraryUploadedScript(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
@@ -127,7 +128,7 @@ func TestLibraryUploadedScript(t *testing.T) {
 	setCmd(&want, 0, CommandCompleted, 10*time.Second, 13*time.Second)
 	setStatus(&want, StatusSucceeded, 15*time.Second)
 	checkView(t, "view", want, e.view(t, a.ID))
-	if got, wantJSON := string(e.result(t, a.ID, 0)), `{"script_name":"new.sh","exit_code":0,"script_output":"","script_errors":""}`; got != wantJSON {
+	if got, wantJSON := string(e.result(t, a.ID, 0)), `{"script_name":"new.sh","exit_code":0,"script_output":"`+undeclaredText("new.sh", newSHA, "")+`","script_errors":""}`; got != wantJSON {
 		t.Errorf("result %s, want %s", got, wantJSON)
 	}
 }

@@ -197,9 +197,16 @@ func (t *Tenant) startCommand(a *Action, i int, now time.Time) bool {
 func (t *Tenant) plan(a *Action, c *commandState) (o Outcome, result *Result, finish func()) {
 	script, _ := c.param("ScriptName")
 	if q, ok := a.machine.takeOutcome(c.Type, script); ok {
-		return t.planOverride(q, a, c)
+		o, result, finish = t.planOverride(q, a, c)
+	} else {
+		o, result, finish = t.planFromFixtures(a, c)
 	}
-	return t.planFromFixtures(a, c)
+	if s := result.scriptResult(); s != nil && t.wrapOutput && transcribes(a.machine.info.OSPlatform, s.ScriptName) {
+		// The service's wrapping, not the script's output: it applies
+		// to what the fixtures and queued outcomes say alike.
+		s.ScriptOutput = transcribed(s.ScriptOutput, transcriptID(a.id, c.index))
+	}
+	return o, result, finish
 }
 
 // planFromFixtures decides how command c of a ends from the library's
@@ -213,6 +220,9 @@ func (t *Tenant) planFromFixtures(a *Action, c *commandState) (Outcome, *Result,
 		if !ok {
 			return Outcome{Duration: fixture.Duration(putFileDuration), Fail: fmt.Sprintf("File %s was not found in the live response library.", name)}, nil, nil
 		}
+		if fail := t.putFileRefused(m, f); fail != "" {
+			return Outcome{Duration: fixture.Duration(putFileDuration), Fail: fail}, nil, nil
+		}
 		return Outcome{Duration: fixture.Duration(putFileDuration)}, nil, func() { m.putFile(f.FileName, f.Content) }
 	case RunScript:
 		name, _ := c.param("ScriptName")
@@ -221,7 +231,10 @@ func (t *Tenant) planFromFixtures(a *Action, c *commandState) (Outcome, *Result,
 		if !ok {
 			return Outcome{Duration: fixture.Duration(putFileDuration), Fail: fmt.Sprintf("Script %s was not found in the live response library.", name)}, nil, nil
 		}
-		b := f.behaviorFor(args)
+		if fail := t.scriptRefused(f); fail != "" {
+			return Outcome{Duration: fixture.Duration(putFileDuration), Fail: fail}, nil, nil
+		}
+		b := f.behaviorFor(args, t.undeclared)
 		d := b.Duration
 		if d <= 0 {
 			d = fixture.Duration(defaultScriptDuration)

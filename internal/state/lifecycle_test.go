@@ -103,7 +103,7 @@ func TestLifecycleOutcomes(t *testing.T) {
 				setCmd(v, 0, CommandCompleted, 5*s, 5*s+10*time.Minute)
 				setStatus(v, StatusSucceeded, 7*s+10*time.Minute)
 			},
-			blobs: map[int]string{0: `{"script_name":"tenmin.ps1","exit_code":0,"script_output":"just in time","script_errors":""}`},
+			blobs: map[int]string{0: `{"script_name":"tenmin.ps1","exit_code":0,"script_output":"` + psOutput("just in time") + `","script_errors":""}`},
 		},
 		{
 			name: "exit code 3 still completes", machine: win1,
@@ -123,7 +123,7 @@ func TestLifecycleOutcomes(t *testing.T) {
 				setCmd(v, 0, CommandCompleted, 5*s, 25*s)
 				setStatus(v, StatusSucceeded, 27*s)
 			},
-			blobs: map[int]string{0: `{"script_name":"args.ps1","exit_code":0,"script_output":"slow","script_errors":""}`},
+			blobs: map[int]string{0: `{"script_name":"args.ps1","exit_code":0,"script_output":"` + psOutput("slow") + `","script_errors":""}`},
 		},
 		{
 			name: "byArgs fail", machine: win1,
@@ -142,7 +142,7 @@ func TestLifecycleOutcomes(t *testing.T) {
 				setCmd(v, 0, CommandCompleted, 5*s, 8*s)
 				setStatus(v, StatusSucceeded, 10*s)
 			},
-			blobs: map[int]string{0: `{"script_name":"args.ps1","exit_code":0,"script_output":"default","script_errors":""}`},
+			blobs: map[int]string{0: `{"script_name":"args.ps1","exit_code":0,"script_output":"` + psOutput("default") + `","script_errors":""}`},
 		},
 		{
 			name: "byArgs without Args uses the default", machine: win1,
@@ -152,7 +152,7 @@ func TestLifecycleOutcomes(t *testing.T) {
 				setCmd(v, 0, CommandCompleted, 5*s, 8*s)
 				setStatus(v, StatusSucceeded, 10*s)
 			},
-			blobs: map[int]string{0: `{"script_name":"args.ps1","exit_code":0,"script_output":"default","script_errors":""}`},
+			blobs: map[int]string{0: `{"script_name":"args.ps1","exit_code":0,"script_output":"` + psOutput("default") + `","script_errors":""}`},
 		},
 		{
 			name: "two scripts one after the other", machine: win1,
@@ -164,7 +164,7 @@ func TestLifecycleOutcomes(t *testing.T) {
 				setStatus(v, StatusSucceeded, 13*s)
 			},
 			blobs: map[int]string{
-				0: `{"script_name":"ok.ps1","exit_code":0,"script_output":"done","script_errors":""}`,
+				0: `{"script_name":"ok.ps1","exit_code":0,"script_output":"` + psOutput("done") + `","script_errors":""}`,
 				1: `{"script_name":"exit3.sh","exit_code":3,"script_output":"partial","script_errors":"warning: disk"}`,
 			},
 		},
@@ -257,6 +257,7 @@ func TestLifecycleOutcomes(t *testing.T) {
 			tc.want(&want)
 			checkView(t, "final view", want, e.view(t, a.ID))
 			for i, content := range tc.blobs {
+				content = withTranscript(content, a.ID, i)
 				if got := string(e.result(t, a.ID, i)); got != content {
 					t.Errorf("result of command %d = %q, want %q", i, got, content)
 				}

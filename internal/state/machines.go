@@ -226,7 +226,7 @@ func (m *Machine) View(now time.Time) MachineView {
 		IsAADJoined:           in.IsAADJoined,
 		MachineTags:           in.MachineTags,
 		DefenderAVStatus:      orDefault(in.DefenderAVStatus, "Updated"),
-		OnboardingStatus:      "Onboarded",
+		OnboardingStatus:      orDefault(in.OnboardingStatus, fixture.OnboardingOnboarded),
 		OSArchitecture:        in.OSArchitecture,
 		ManagedBy:             orDefault(in.ManagedBy, "MicrosoftDefenderForEndpoint"),
 		ManagedByStatus:       "Unknown",
@@ -269,12 +269,25 @@ func orDefault(s, def string) string {
 }
 
 // liveResponseReady checks that live response may start a session on m:
-// a supported platform, and a device group with a remediation level. A
-// machine in no group is in the default group, which has one.
+// an onboarded device, a supported platform, an agent recent enough, and
+// a device group with a remediation level. A machine in no group is in
+// the default group, which has one.
 func (m *Machine) liveResponseReady() error {
+	if status := orDefault(m.info.OnboardingStatus, fixture.OnboardingOnboarded); status != fixture.OnboardingOnboarded {
+		// The service's answer is not documented: a documented choice.
+		return apierr.New(apierr.BadRequest,
+			"Machine %s isn't onboarded to Microsoft Defender for Endpoint (onboardingStatus %s): live response needs an onboarded device.", m.info.ID, status)
+	}
 	if !fixture.LiveResponseSupported(m.info.OSPlatform) {
 		return apierr.New(apierr.OsPlatformNotSupported,
 			"OS Platform %s isn't supported for this action.", m.info.OSPlatform)
+	}
+	if least := m.tenant.settings.MinAgentVersion(m.info.OSPlatform); least != "" {
+		// An agentVersion that is not a dotted version is not compared.
+		if c, ok := fixture.CompareVersions(m.info.AgentVersion, least); ok && c < 0 {
+			return apierr.New(apierr.ClientVersionNotSupported,
+				"Live response is supported on client version %s and above.", least)
+		}
 	}
 	if m.group != nil && m.group.RemediationLevel() == "" {
 		return apierr.New(apierr.DisallowedOperation,

@@ -48,7 +48,7 @@ func TestQueuedOutcomesAndScriptTimeout(t *testing.T) {
 				setCmd(v, 0, CommandCompleted, 5*s, 5*s+10*time.Minute)
 				setStatus(v, StatusSucceeded, 7*s+10*time.Minute)
 			},
-			blobs: map[int]string{0: `{"script_name":"hang.ps1","exit_code":0,"script_output":"over","script_errors":""}`},
+			blobs: map[int]string{0: `{"script_name":"hang.ps1","exit_code":0,"script_output":"` + psOutput("over") + `","script_errors":""}`},
 		},
 		{
 			name: "a GetFile is never cut",
@@ -84,6 +84,7 @@ func TestQueuedOutcomesAndScriptTimeout(t *testing.T) {
 			tc.want(&want)
 			checkView(t, tc.name, want, e.view(t, v.ID))
 			for i, content := range tc.blobs {
+				content = withTranscript(content, v.ID, i)
 				if got := string(e.result(t, v.ID, i)); got != content {
 					t.Errorf("result %d: %q, want %q", i, got, content)
 				}

@@ -3,9 +3,13 @@ package state
 import (
 	"bytes"
 	"compress/gzip"
+	"crypto/sha256"
 	"encoding/json"
+	"strconv"
 	"strings"
 	"time"
+
+	"github.com/mdelive/mde-emulator/internal/guid"
 )
 
 // Result is what a completed command left to download: the result file of
@@ -22,6 +26,62 @@ type ScriptResult struct {
 	ExitCode     int    `json:"exit_code"`
 	ScriptOutput string `json:"script_output"`
 	ScriptErrors string `json:"script_errors"`
+}
+
+// transcriptPath is where the service's PowerShell host writes a
+// RunScript's transcript on a Windows device, before the transcript's id
+// and ".txt" (docs/service-contract.md §6: the results page's example).
+const transcriptPath = `C:\ProgramData\Microsoft\Windows Defender Advanced Threat Protection\Temp\PSScriptOutputs\PSScript_Transcript_`
+
+// trailingNULs is what follows a transcribed script's output: the
+// documented example ends with three NUL characters.
+const trailingNULs = "\x00\x00\x00"
+
+// transcribes reports whether the service runs script on a device of
+// platform under a PowerShell transcript, which wraps its output: a
+// PowerShell script (.ps1, any case) on Windows. Other scripts, and every
+// script on macOS and Linux (run by a shell, with no documented wrapping),
+// keep their output as it is.
+func transcribes(platform, script string) bool {
+	return isWindows(platform) && strings.HasSuffix(strings.ToLower(script), ".ps1")
+}
+
+// transcriptID returns the id of the transcript of command index of the
+// action actionID: a GUID derived from both, so unique per command.
+func transcriptID(actionID string, index int) string {
+	sum := sha256.Sum256([]byte(actionID + "/" + strconv.Itoa(index)))
+	var b [16]byte
+	copy(b[:], sum[:16])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return guid.Format(b)
+}
+
+// transcribed returns output as the service's script_output carries it
+// for a transcribed script: the transcript's header line naming its file,
+// the output (ended by a line break when it has none), then trailingNULs.
+func transcribed(output, id string) string {
+	var b strings.Builder
+	b.Grow(len(transcriptPath) + len(id) + len(output) + 64)
+	b.WriteString("Transcript started, output file is ")
+	b.WriteString(transcriptPath)
+	b.WriteString(id)
+	b.WriteString(".txt\n")
+	b.WriteString(output)
+	if output != "" && !strings.HasSuffix(output, "\n") {
+		b.WriteByte('\n')
+	}
+	b.WriteString(trailingNULs)
+	return b.String()
+}
+
+// scriptResult returns r's RunScript result, nil for none (r nil, or a
+// GetFile's).
+func (r *Result) scriptResult() *ScriptResult {
+	if r == nil {
+		return nil
+	}
+	return r.script
 }
 
 // ContentType returns the media type of the result's file:

@@ -4,11 +4,27 @@ import (
 	"bytes"
 	"compress/gzip"
 	"io"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/mdelive/mde-emulator/internal/apierr"
 )
+
+// psOutput is output as the script_output of a PowerShell script on a
+// Windows machine carries it, JSON-escaped as in a result file: the
+// service's transcript header, the output ended by a line break, three
+// NULs. {T} stands for the transcript's id (withTranscript).
+func psOutput(output string) string {
+	return `Transcript started, output file is C:\\ProgramData\\Microsoft\\Windows Defender Advanced Threat Protection\\Temp\\PSScriptOutputs\\PSScript_Transcript_{T}.txt\n` +
+		output + `\n\u0000\u0000\u0000`
+}
+
+// withTranscript puts the transcript id of command index of action id
+// for {T} in want.
+func withTranscript(want, id string, index int) string {
+	return strings.ReplaceAll(want, "{T}", transcriptID(id, index))
+}
 
 // resultOf returns the result of command index of t's action id.
 func resultOf(t *Tenant, id string, index int) (*Result, error) {
@@ -65,7 +81,7 @@ func TestScriptResult(t *testing.T) {
 	if got := r.ContentType(); got != "application/json" {
 		t.Errorf("content type %s, want application/json", got)
 	}
-	want := `{"script_name":"ok.ps1","exit_code":0,"script_output":"done","script_errors":""}`
+	want := withTranscript(`{"script_name":"ok.ps1","exit_code":0,"script_output":"`+psOutput("done")+`","script_errors":""}`, id, 1)
 	if got := string(r.Content(e.clk.Now())); got != want {
 		t.Errorf("content %s, want %s", got, want)
 	}

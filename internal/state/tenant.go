@@ -23,6 +23,15 @@ type Tenant struct {
 	order    []*Machine
 	groups   map[int64]*DeviceGroup
 	library  *Library
+	// settings are the tenant's live response switches and its devices'
+	// limits (fixture liveResponse; read only).
+	settings fixture.LiveResponseSettings
+	// undeclared is what a RunScript of a library file the fixture does
+	// not declare does, its placeholders not yet expanded.
+	undeclared fixture.Behavior
+	// wrapOutput gives PowerShell scripts on Windows machines the
+	// service's transcript header and trailing NULs (wrapScriptOutput).
+	wrapOutput bool
 
 	mu      sync.RWMutex
 	actions []*Action // in creation order
@@ -43,6 +52,13 @@ func newTenant(s *Store, sessions *limits.Sessions, gen uint64, ft *fixture.Tena
 		groups:   map[int64]*DeviceGroup{},
 		library:  newLibrary(),
 		byID:     map[string]*Action{},
+		settings: ft.LiveResponse,
+
+		undeclared: fixture.DefaultUndeclaredScripts(),
+		wrapOutput: ft.WrapScriptOutput == nil || *ft.WrapScriptOutput,
+	}
+	if ft.UndeclaredScripts != nil {
+		t.undeclared = *ft.UndeclaredScripts
 	}
 	for _, g := range ft.DeviceGroups {
 		t.groups[g.ID] = &DeviceGroup{ID: g.ID, Name: g.Name, remediationLevel: g.RemediationLevel}
