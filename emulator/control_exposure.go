@@ -15,6 +15,8 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/mdelive/mde-emulator/emulator/clock"
+
 	"github.com/mdelive/mde-emulator/internal/identity"
 )
 
@@ -114,13 +116,13 @@ func loopbackPeer(remoteAddr string) bool {
 
 // logged runs next and logs the request (a request outside the journal).
 func (s *Server) logged(c echo.Context, next echo.HandlerFunc) error {
-	began := time.Now()
+	began := clock.Wall()
 	err := next(c)
 	if err != nil {
 		s.handleHTTPError(err, c)
 	}
 	r := c.Request()
-	s.logRequest(r, c.Response().Status, "", "", "", "", time.Since(began))
+	s.logRequest(r, c.Response().Status, "", "", "", "", clock.Wall().Sub(began))
 	return nil
 }
 
