@@ -18,6 +18,9 @@ import (
 
 // listLibraryFiles serves GET /api/libraryfiles.
 func (s *Server) listLibraryFiles(c echo.Context) error {
+	if err := caller(c).RequireLibraryView(); err != nil {
+		return err
+	}
 	return s.writeJSON(c, http.StatusOK, collection[state.LibraryFileView]{
 		ODataContext: odataContext(c, "LibraryFiles"),
 		Value:        s.tenant(c).Library().List(),
@@ -37,11 +40,14 @@ const maxFormField = 64 << 10
 // file or File, Description, ParametersDescription, HasParameters and
 // OverrideIfExists).
 func (s *Server) uploadLibraryFile(c echo.Context) error {
+	if err := caller(c).RequireLibraryManage(); err != nil {
+		return err
+	}
 	mr, err := c.Request().MultipartReader()
 	if err != nil {
 		return apierr.New(apierr.InvalidRequestBody, "Invalid request body: expected multipart/form-data: %v", err)
 	}
-	u := state.Upload{CreatedBy: caller(c).Name}
+	u := state.Upload{CreatedBy: caller(c).Requestor()}
 	var gotFile bool
 	for {
 		part, err := mr.NextPart()
@@ -129,6 +135,9 @@ func uploadReadError(err error) error {
 // deleteLibraryFile serves DELETE /api/libraryfiles/{fileName}. The name
 // is percent-decoded ("Get%2DProcesses.ps1"), as echo leaves it encoded.
 func (s *Server) deleteLibraryFile(c echo.Context) error {
+	if err := caller(c).RequireLibraryManage(); err != nil {
+		return err
+	}
 	if err := s.tenant(c).Library().Delete(libname.Decode(c.Param("fileName"))); err != nil {
 		return err
 	}

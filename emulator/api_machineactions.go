@@ -77,7 +77,11 @@ func decodeJSON(c echo.Context, v any) error {
 
 // getMachineAction serves GET /api/machineactions/{id}.
 func (s *Server) getMachineAction(c echo.Context) error {
-	a, err := s.tenant(c).Action(c.Param("id"))
+	cl := caller(c)
+	if err := cl.RequireViewData(); err != nil {
+		return err
+	}
+	a, err := s.tenant(c).ActionFor(cl, c.Param("id"))
 	if err != nil {
 		return err
 	}
@@ -116,7 +120,11 @@ func (s *Server) listMachineActions(c echo.Context) error {
 	if err != nil {
 		return odataError(err)
 	}
-	all := s.tenant(c).Actions()
+	cl := caller(c)
+	if err := cl.RequireViewData(); err != nil {
+		return err
+	}
+	all := s.tenant(c).ActionsFor(cl)
 	recs := make([]*state.ActionView, len(all))
 	for i := range all {
 		recs[i] = &all[i]
@@ -183,6 +191,13 @@ func (s *Server) getLiveResponseResultDownloadLink(c echo.Context) error {
 		return apierr.New(apierr.BadRequest, "Invalid index %s.", m[1])
 	}
 	noteCommand(c, c.Param("id"), index)
+	cl := caller(c)
+	if err := cl.RequireViewData(); err != nil {
+		return err
+	}
+	if _, err := s.tenant(c).ActionFor(cl, c.Param("id")); err != nil {
+		return err
+	}
 	link, err := s.links.link(s.tenant(c), c.Param("id"), index, blobBaseURL(c))
 	if err != nil {
 		return err

@@ -79,8 +79,12 @@ func (s *Server) listMachines(c echo.Context) error {
 	if err != nil {
 		return odataError(err)
 	}
+	cl := caller(c)
+	if err := cl.RequireViewData(); err != nil {
+		return err
+	}
 	now := s.clock.Now()
-	ms := s.tenant(c).Machines()
+	ms := s.tenant(c).MachinesFor(cl)
 	recs := make([]*machineRecord, len(ms))
 	for i, m := range ms {
 		recs[i] = &machineRecord{v: m.View(now)}
@@ -90,7 +94,11 @@ func (s *Server) listMachines(c echo.Context) error {
 
 // getMachine serves GET /api/machines/{id}, by id or computer name.
 func (s *Server) getMachine(c echo.Context) error {
-	m, err := s.tenant(c).Machine(c.Param("id"))
+	cl := caller(c)
+	if err := cl.RequireViewData(); err != nil {
+		return err
+	}
+	m, err := s.tenant(c).MachineFor(cl, c.Param("id"))
 	if err != nil {
 		return err
 	}

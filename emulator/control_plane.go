@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -202,7 +203,10 @@ func (s *Server) patchMachine(c echo.Context) error {
 
 // mintToken serves POST /_emulator/tokens {"tenantId", "clientId",
 // "roles", "audience", "expiresIn"}: a token without the OAuth dance. An
-// empty body mints one for the default app with all its roles.
+// empty body mints one for the default app with all its roles. With
+// "user" (a UPN or object id of the app's tenant) it mints a delegated
+// token for that user through the app, with "scopes" in scp (omitted:
+// the app's delegated permissions).
 func (s *Server) mintToken(c echo.Context) error {
 	var req struct {
 		TenantID  string   `json:"tenantId"`
@@ -210,11 +214,18 @@ func (s *Server) mintToken(c echo.Context) error {
 		Roles     []string `json:"roles"`
 		Audience  string   `json:"audience"`
 		ExpiresIn string   `json:"expiresIn"`
+		User      string   `json:"user"`
+		Scopes    []string `json:"scopes"`
 	}
 	if err := decodeControl(c, &req); err != nil {
 		return controlBodyError(c, err)
 	}
-	mr := identity.MintRequest{TenantID: req.TenantID, ClientID: req.ClientID, Roles: req.Roles, Audience: req.Audience}
+	mr := identity.MintRequest{TenantID: req.TenantID, ClientID: req.ClientID, Roles: req.Roles, Audience: req.Audience,
+		User: req.User, Scopes: req.Scopes}
+	if req.User != "" && req.TenantID == "" && req.ClientID == "" {
+		// The user's tenant: the first tenant with a user of that name.
+		mr.TenantID = s.userTenant(req.User)
+	}
 	if req.ExpiresIn != "" {
 		d, err := time.ParseDuration(req.ExpiresIn)
 		if err != nil {
@@ -227,6 +238,19 @@ func (s *Server) mintToken(c echo.Context) error {
 		return controlError(c, ctlInvalidInput, "%v", err)
 	}
 	return s.writeJSON(c, http.StatusOK, resp)
+}
+
+// userTenant returns the id of the first tenant with a user named name
+// (UPN without case, or object id), or "".
+func (s *Server) userTenant(name string) string {
+	for _, t := range s.fixtures.Load().Tenants {
+		for _, u := range t.Users {
+			if strings.EqualFold(u.UserPrincipalName, name) || strings.EqualFold(u.ObjectID, name) {
+				return t.ID
+			}
+		}
+	}
+	return ""
 }
 
 // reset serves POST /_emulator/reset: the state of the fixtures, the clock

@@ -7,11 +7,12 @@ import (
 	"github.com/labstack/echo/v4"
 )
 
-// tokenV1 serves POST /{tenant}/oauth2/token (client credentials with
-// resource), as Microsoft's identity platform v1 endpoint does.
+// tokenV1 serves POST /{tenant}/oauth2/token (client credentials,
+// password and refresh-token grants, with resource), as Microsoft's
+// identity platform v1 endpoint does.
 func (s *Server) tokenV1(c echo.Context) error { return s.token(c, false) }
 
-// tokenV2 serves POST /{tenant}/oauth2/v2.0/token (client credentials with
+// tokenV2 serves POST /{tenant}/oauth2/v2.0/token (the same grants, with
 // scope).
 func (s *Server) tokenV2(c echo.Context) error { return s.token(c, true) }
 
@@ -29,7 +30,7 @@ func (s *Server) token(c echo.Context, v2 bool) error {
 			form.Set("client_secret", secret)
 		}
 	}
-	resp, oerr := s.authority.ClientCredentials(c.Param("tenant"), form, v2)
+	resp, oerr := s.authority.Token(c.Param("tenant"), form, v2)
 	h := c.Response().Header()
 	h.Set("Cache-Control", "no-store, no-cache")
 	h.Set("Pragma", "no-cache")

@@ -11,16 +11,44 @@ import (
 	"github.com/mdelive/mde-emulator/internal/state"
 )
 
-// Application permissions of the Defender for Endpoint API that each
-// endpoint accepts (any one of a list suffices).
+// permission is what an endpoint accepts: any one of the application
+// permissions (roles, for app tokens) or any one of the delegated
+// permissions (scopes, for a user's token), as each endpoint's page lists
+// them.
+type permission struct {
+	roles, scopes []string
+}
+
+// The permissions of the Defender for Endpoint API that each endpoint
+// accepts (any one of a list suffices).
 var (
-	rolesLiveResponse = []string{"Machine.LiveResponse"}
-	rolesRead         = []string{"Machine.Read.All", "Machine.ReadWrite.All"}
-	rolesDownload     = []string{"Machine.LiveResponse", "Machine.Read.All", "Machine.ReadWrite.All"}
-	rolesLibrary      = []string{"Library.Manage"}
-	rolesCancel       = []string{
-		"Machine.CollectForensics", "Machine.Isolate", "Machine.RestrictExecution",
-		"Machine.Scan", "Machine.Offboard", "Machine.StopAndQuarantine", "Machine.LiveResponse",
+	permLiveResponse = permission{
+		roles:  []string{"Machine.LiveResponse"},
+		scopes: []string{"Machine.LiveResponse"},
+	}
+	permRead = permission{
+		roles:  []string{"Machine.Read.All", "Machine.ReadWrite.All"},
+		scopes: []string{"Machine.Read", "Machine.ReadWrite"},
+	}
+	// The result page lists Machine.LiveResponse as its delegated
+	// permission.
+	permDownload = permission{
+		roles:  []string{"Machine.LiveResponse", "Machine.Read.All", "Machine.ReadWrite.All"},
+		scopes: []string{"Machine.LiveResponse"},
+	}
+	permLibrary = permission{
+		roles:  []string{"Library.Manage"},
+		scopes: []string{"Library.Manage"},
+	}
+	permCancel = permission{
+		roles: []string{
+			"Machine.CollectForensics", "Machine.Isolate", "Machine.RestrictExecution",
+			"Machine.Scan", "Machine.Offboard", "Machine.StopAndQuarantine", "Machine.LiveResponse",
+		},
+		scopes: []string{
+			"Machine.CollectForensics", "Machine.Isolate", "Machine.RestrictExecution",
+			"Machine.Scan", "Machine.Offboard", "Machine.StopAndQuarantine", "Machine.LiveResponse",
+		},
 	}
 )
 
@@ -48,6 +76,14 @@ func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 			return s.writeError(c, apierr.New(apierr.Unauthorized, "The token's tenant %s is not known to this service.", p.TenantID))
 		}
 		x := exchangeOf(c) // authenticate runs inside journaled
+		if p.Delegated {
+			t, _ := s.store.Tenant(p.TenantID)
+			u, ok := t.User(p.UserID)
+			if !ok {
+				return s.writeError(c, apierr.New(apierr.Unauthorized, "The token's user %s is not known to this service.", p.UserID))
+			}
+			x.user = u
+		}
 		x.principal = p
 		x.tenantID, x.appID = p.TenantID, p.ClientID
 		return next(c)
@@ -70,10 +106,15 @@ func principal(c echo.Context) *identity.Principal {
 	return nil
 }
 
-// caller returns who makes the request, for the domain.
+// caller returns who makes the request, for the domain: the app, and the
+// user of a delegated token.
 func caller(c echo.Context) state.Caller {
 	p := principal(c)
-	return state.Caller{TenantID: p.TenantID, AppID: p.ClientID, Name: p.DisplayName}
+	cl := state.Caller{TenantID: p.TenantID, AppID: p.ClientID, Name: p.DisplayName}
+	if x := exchangeOf(c); x != nil {
+		cl.User = x.user
+	}
+	return cl
 }
 
 // tenant returns the tenant of the request's token.
@@ -82,14 +123,22 @@ func (s *Server) tenant(c echo.Context) *state.Tenant {
 	return t
 }
 
-// requireRoles refuses a token that has none of roles with 403 Forbidden,
-// naming the roles the endpoint requires.
-func requireRoles(roles ...string) echo.MiddlewareFunc {
-	msg := "Missing application roles. API required roles: " + strings.Join(roles, ", ")
+// requirePermission refuses an app token that has none of perm's roles,
+// and a user's token that has none of its scopes, with 403 Forbidden
+// naming what the endpoint requires. (The user's role and device groups
+// are the domain's to check.)
+func requirePermission(perm permission) echo.MiddlewareFunc {
+	appMsg := "Missing application roles. API required roles: " + strings.Join(perm.roles, ", ")
+	userMsg := "Missing delegated permissions (scp). API required permissions: " + strings.Join(perm.scopes, ", ")
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
-			if !principal(c).HasAny(roles...) {
-				return apierr.New(apierr.Forbidden, "%s", msg)
+			p := principal(c)
+			if p.Delegated {
+				if !p.HasAnyScope(perm.scopes...) {
+					return apierr.New(apierr.Forbidden, "%s", userMsg)
+				}
+			} else if !p.HasAny(perm.roles...) {
+				return apierr.New(apierr.Forbidden, "%s", appMsg)
 			}
 			return next(c)
 		}

@@ -13,12 +13,14 @@ import (
 	"github.com/mdelive/mde-emulator/internal/faults"
 	"github.com/mdelive/mde-emulator/internal/identity"
 	"github.com/mdelive/mde-emulator/internal/journal"
+	"github.com/mdelive/mde-emulator/internal/state"
 )
 
 // exchange is what the emulator learns of one request as it goes through
 // the middleware and the handler; the journal records it at the end.
 type exchange struct {
 	principal       *identity.Principal // set by authenticate
+	user            *state.User         // the signed-in user of a delegated token; set by authenticate
 	tenantID, appID string
 	actionID        string
 	commandIndex    *int

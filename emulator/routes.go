@@ -24,20 +24,20 @@ func (s *Server) routes() (main, control *echo.Echo) {
 	api.Use(s.authenticate, s.injectFaults, s.rateLimit(classes))
 	// Each operation of the OpenAPI document: its path parameters named as
 	// the document names them, from which validate finds the operation.
-	route := func(method, path string, h echo.HandlerFunc, class limits.Class, roles []string, mw ...echo.MiddlewareFunc) {
-		r := api.Add(method, path, h, append([]echo.MiddlewareFunc{requireRoles(roles...), s.validate(method, documentPath(path))}, mw...)...)
+	route := func(method, path string, h echo.HandlerFunc, class limits.Class, perm permission, mw ...echo.MiddlewareFunc) {
+		r := api.Add(method, path, h, append([]echo.MiddlewareFunc{requirePermission(perm), s.validate(method, documentPath(path))}, mw...)...)
 		classes[r.Path] = class
 	}
-	route(http.MethodPost, "/machines/:id/runliveresponse", s.runLiveResponse, limits.LiveResponse, rolesLiveResponse)
-	route(http.MethodGet, "/machines", s.listMachines, limits.Other, rolesRead)
-	route(http.MethodGet, "/machines/:id", s.getMachine, limits.Other, rolesRead)
-	route(http.MethodGet, "/machineactions", s.listMachineActions, limits.Other, rolesRead)
-	route(http.MethodGet, "/machineactions/:id", s.getMachineAction, limits.Other, rolesRead, s.hideYoungActions) // a notFoundFor fault
-	route(http.MethodPost, "/machineactions/:id/cancel", s.cancelMachineAction, limits.Other, rolesCancel)
-	route(http.MethodGet, "/machineactions/:id/:"+functionParam, s.getLiveResponseResultDownloadLink, limits.Other, rolesDownload)
-	route(http.MethodGet, "/libraryfiles", s.listLibraryFiles, limits.Other, rolesLibrary)
-	route(http.MethodPost, "/libraryfiles", s.uploadLibraryFile, limits.Other, rolesLibrary)
-	route(http.MethodDelete, "/libraryfiles/:fileName", s.deleteLibraryFile, limits.Other, rolesLibrary)
+	route(http.MethodPost, "/machines/:id/runliveresponse", s.runLiveResponse, limits.LiveResponse, permLiveResponse)
+	route(http.MethodGet, "/machines", s.listMachines, limits.Other, permRead)
+	route(http.MethodGet, "/machines/:id", s.getMachine, limits.Other, permRead)
+	route(http.MethodGet, "/machineactions", s.listMachineActions, limits.Other, permRead)
+	route(http.MethodGet, "/machineactions/:id", s.getMachineAction, limits.Other, permRead, s.hideYoungActions) // a notFoundFor fault
+	route(http.MethodPost, "/machineactions/:id/cancel", s.cancelMachineAction, limits.Other, permCancel)
+	route(http.MethodGet, "/machineactions/:id/:"+functionParam, s.getLiveResponseResultDownloadLink, limits.Other, permDownload)
+	route(http.MethodGet, "/libraryfiles", s.listLibraryFiles, limits.Other, permLibrary)
+	route(http.MethodPost, "/libraryfiles", s.uploadLibraryFile, limits.Other, permLibrary)
+	route(http.MethodDelete, "/libraryfiles/:fileName", s.deleteLibraryFile, limits.Other, permLibrary)
 
 	idp := e.Group("/:tenant", s.journaled, s.injectFaults)
 	idp.POST("/oauth2/token", s.tokenV1)

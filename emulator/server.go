@@ -204,18 +204,26 @@ func profileFor(opts Options, set *fixture.Set) (limits.Profile, error) {
 // loadIdentity gives the identity platform the tenants and apps of set.
 func (s *Server) loadIdentity(set *fixture.Set) {
 	var apps []identity.App
+	var users []identity.User
 	var tenants []string
 	for _, t := range set.Tenants {
 		tenants = append(tenants, t.ID)
 		for _, a := range t.Apps {
 			apps = append(apps, identity.App{
 				TenantID: t.ID, ClientID: a.ClientID, ClientSecret: a.ClientSecret,
-				DisplayName: a.DisplayName, Roles: a.Roles,
+				DisplayName: a.DisplayName, Roles: a.Roles, DelegatedPermissions: a.DelegatedPermissions,
+			})
+		}
+		for _, u := range t.Users {
+			users = append(users, identity.User{
+				TenantID: t.ID, ObjectID: u.ObjectID, UPN: u.UserPrincipalName,
+				DisplayName: u.DisplayName, Password: u.Password,
 			})
 		}
 	}
 	s.authority.SetTenants(tenants)
 	s.authority.SetApps(apps)
+	s.authority.SetUsers(users)
 }
 
 // Reset puts the emulator back where it started: the fixtures it was

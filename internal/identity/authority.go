@@ -24,6 +24,22 @@ type App struct {
 	ClientSecret string
 	DisplayName  string
 	Roles        []string
+	// DelegatedPermissions are the delegated permissions (scopes) of the
+	// Defender API consented for the app: the most a user's token through
+	// it carries in scp.
+	DelegatedPermissions []string
+}
+
+// User is a user of a tenant, who signs in with the password grant and
+// calls the API with a delegated token.
+type User struct {
+	TenantID    string
+	ObjectID    string // oid
+	UPN         string // userPrincipalName: the password grant's username, upn
+	DisplayName string // name
+	// Password is what the password grant checks; empty: the user cannot
+	// sign in with a password.
+	Password string
 }
 
 // Options configures an Authority.
@@ -80,6 +96,9 @@ type directory struct {
 	tenants    map[string]string // lower-case id → id as configured
 	tenantList []string          // tenant ids in order of first appearance
 	extra      []string          // tenants set by SetTenants
+	users      []User            // set by SetUsers, as given
+	userByOID  map[string]*User  // userKey(tenant, oid) → user
+	userByUPN  map[string]*User  // userKey(tenant, upn) → user
 }
 
 // DefaultAudience is the audience Mint uses when the request names none,
@@ -157,7 +176,7 @@ func New(opts Options) (*Authority, error) {
 		auds[normalizeAudience(aud)] = struct{}{}
 	}
 	a.audiences.Store(&auds)
-	a.dir.Store(buildDirectory(nil, nil))
+	a.dir.Store(buildDirectory(nil, nil, nil))
 	return a, nil
 }
 
@@ -170,7 +189,8 @@ func New(opts Options) (*Authority, error) {
 func (a *Authority) SetApps(apps []App) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	a.dir.Store(buildDirectory(apps, a.dir.Load().extra))
+	old := a.dir.Load()
+	a.dir.Store(buildDirectory(apps, old.extra, old.users))
 	a.cache.clear()
 }
 
@@ -186,7 +206,23 @@ func (a *Authority) SetTenants(tenantIDs []string) {
 	for i, app := range old.apps {
 		apps[i] = *app
 	}
-	a.dir.Store(buildDirectory(apps, append([]string(nil), tenantIDs...)))
+	a.dir.Store(buildDirectory(apps, append([]string(nil), tenantIDs...), old.users))
+	a.cache.clear()
+}
+
+// SetUsers replaces the directory's users (at start and on a fixture
+// reload) and keeps its apps and tenants. Users without a TenantID,
+// ObjectID or UPN are ignored. Delegated tokens of users no longer in the
+// directory stop verifying at once, cached or not.
+func (a *Authority) SetUsers(users []User) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	old := a.dir.Load()
+	apps := make([]App, len(old.apps))
+	for i, app := range old.apps {
+		apps[i] = *app
+	}
+	a.dir.Store(buildDirectory(apps, old.extra, append([]User(nil), users...)))
 	a.cache.clear()
 }
 
@@ -197,6 +233,7 @@ func (a *Authority) Apps() []App {
 	for i, app := range d.apps {
 		out[i] = *app
 		out[i].Roles = append([]string(nil), app.Roles...)
+		out[i].DelegatedPermissions = append([]string(nil), app.DelegatedPermissions...)
 	}
 	return out
 }
@@ -233,11 +270,14 @@ func normalizeAudience(aud string) string {
 	return strings.ToLower(strings.TrimSuffix(strings.TrimSpace(aud), "/"))
 }
 
-func buildDirectory(apps []App, extra []string) *directory {
+func buildDirectory(apps []App, extra []string, users []User) *directory {
 	d := &directory{
-		byKey:   make(map[string]*App, len(apps)),
-		tenants: make(map[string]string),
-		extra:   extra,
+		byKey:     make(map[string]*App, len(apps)),
+		tenants:   make(map[string]string),
+		extra:     extra,
+		users:     users,
+		userByOID: make(map[string]*User, len(users)),
+		userByUPN: make(map[string]*User, len(users)),
 	}
 	addTenant := func(id string) {
 		l := strings.ToLower(id)
@@ -256,6 +296,7 @@ func buildDirectory(apps []App, extra []string) *directory {
 		}
 		c := app
 		c.Roles = append([]string(nil), app.Roles...)
+		c.DelegatedPermissions = append([]string(nil), app.DelegatedPermissions...)
 		d.apps = append(d.apps, &c)
 		d.byKey[k] = &c
 		addTenant(app.TenantID)
@@ -265,7 +306,33 @@ func buildDirectory(apps []App, extra []string) *directory {
 			addTenant(id)
 		}
 	}
+	for i := range users {
+		u := &users[i]
+		if u.TenantID == "" || u.ObjectID == "" || u.UPN == "" {
+			continue
+		}
+		if _, dup := d.userByOID[appKey(u.TenantID, u.ObjectID)]; !dup {
+			d.userByOID[appKey(u.TenantID, u.ObjectID)] = u
+		}
+		if _, dup := d.userByUPN[appKey(u.TenantID, u.UPN)]; !dup {
+			d.userByUPN[appKey(u.TenantID, u.UPN)] = u
+		}
+	}
 	return d
+}
+
+// userByID returns the user of the tenant with object id oid.
+func (d *directory) userByID(tenantID, oid string) *User {
+	return d.userByOID[appKey(tenantID, oid)]
+}
+
+// userByName returns the user of the tenant named upn (without case), or
+// with that object id.
+func (d *directory) userByName(tenantID, upn string) *User {
+	if u := d.userByUPN[appKey(tenantID, strings.TrimSpace(upn))]; u != nil {
+		return u
+	}
+	return d.userByID(tenantID, strings.TrimSpace(upn))
 }
 
 func appKey(tenantID, clientID string) string {

@@ -87,6 +87,7 @@ type openIDConfiguration struct {
 	SubjectTypesSupported             []string `json:"subject_types_supported"`
 	IDTokenSigningAlgValuesSupported  []string `json:"id_token_signing_alg_values_supported"`
 	ResponseTypesSupported            []string `json:"response_types_supported"`
+	GrantTypesSupported               []string `json:"grant_types_supported"`
 	ScopesSupported                   []string `json:"scopes_supported,omitempty"`
 	Issuer                            string   `json:"issuer"`
 	RequestURIParameterSupported      bool     `json:"request_uri_parameter_supported"`
@@ -124,6 +125,7 @@ func (a *Authority) OpenIDConfiguration(tenant, baseURL string, v2 bool) ([]byte
 		CloudInstanceName:                 "microsoftonline.com",
 		CloudGraphHostName:                "graph.windows.net",
 		MSGraphHost:                       "graph.microsoft.com",
+		GrantTypesSupported:               GrantTypes,
 	}
 	if v2 {
 		doc.TokenEndpoint = base + "/oauth2/v2.0/token"

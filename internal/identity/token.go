@@ -45,6 +45,11 @@ type TokenResponse struct {
 	NotBefore   int64  `json:"not_before,omitempty"`
 	Resource    string `json:"resource,omitempty"`
 	AccessToken string `json:"access_token"`
+	// Scope (the delegated permissions granted, space-separated) and
+	// RefreshToken are sent for delegated tokens only (password and
+	// refresh-token grants).
+	Scope        string `json:"scope,omitempty"`
+	RefreshToken string `json:"refresh_token,omitempty"`
 	// V1 selects the v1 endpoint's shape in MarshalJSON.
 	V1 bool `json:"-"`
 }
@@ -55,23 +60,27 @@ func (r TokenResponse) MarshalJSON() ([]byte, error) {
 	if !r.V1 {
 		return json.Marshal(struct {
 			TokenType    string `json:"token_type"`
+			Scope        string `json:"scope,omitempty"`
 			ExpiresIn    int    `json:"expires_in"`
 			ExtExpiresIn int    `json:"ext_expires_in"`
 			AccessToken  string `json:"access_token"`
-		}{r.TokenType, r.ExpiresIn, r.ExtExpiresIn, r.AccessToken})
+			RefreshToken string `json:"refresh_token,omitempty"`
+		}{r.TokenType, r.Scope, r.ExpiresIn, r.ExtExpiresIn, r.AccessToken, r.RefreshToken})
 	}
 	return json.Marshal(struct {
 		TokenType    string `json:"token_type"`
+		Scope        string `json:"scope,omitempty"`
 		ExpiresIn    string `json:"expires_in"`
 		ExtExpiresIn string `json:"ext_expires_in"`
 		ExpiresOn    string `json:"expires_on"`
 		NotBefore    string `json:"not_before"`
 		Resource     string `json:"resource"`
 		AccessToken  string `json:"access_token"`
+		RefreshToken string `json:"refresh_token,omitempty"`
 	}{
-		r.TokenType, strconv.Itoa(r.ExpiresIn), strconv.Itoa(r.ExtExpiresIn),
+		r.TokenType, r.Scope, strconv.Itoa(r.ExpiresIn), strconv.Itoa(r.ExtExpiresIn),
 		strconv.FormatInt(r.ExpiresOn, 10), strconv.FormatInt(r.NotBefore, 10),
-		r.Resource, r.AccessToken,
+		r.Resource, r.AccessToken, r.RefreshToken,
 	})
 }
 
@@ -79,9 +88,12 @@ func (r TokenResponse) MarshalJSON() ([]byte, error) {
 // HTTP status it travels with. The HTTP handler writes it as JSON with
 // status Status and Content-Type application/json.
 type OAuthError struct {
-	Status        int    `json:"-"`
-	Error         string `json:"error"`
-	Description   string `json:"error_description"`
+	Status      int    `json:"-"`
+	Error       string `json:"error"`
+	Description string `json:"error_description"`
+	// SubError refines Error where the identity platform does
+	// (consent_required for a permission not consented).
+	SubError      string `json:"suberror,omitempty"`
 	ErrorCodes    []int  `json:"error_codes"`
 	Timestamp     string `json:"timestamp"`
 	TraceID       string `json:"trace_id"`
@@ -248,6 +260,13 @@ type MintRequest struct {
 	// ExpiresIn is the token's lifetime. 0: 3599s. Negative: a token that
 	// has already expired, for tests.
 	ExpiresIn time.Duration
+	// User, when set, makes a delegated token for the user of the app's
+	// tenant with this UPN (without case) or object id, through the app.
+	User string
+	// Scopes go in a delegated token's scp. Nil: the app's delegated
+	// permissions; empty non-nil: none. Not checked against the app's
+	// consent: the control plane mints what a test asks for.
+	Scopes []string
 }
 
 // Mint issues a token for an app of the directory, as POST
@@ -273,6 +292,12 @@ func (a *Authority) Mint(req MintRequest) (string, *TokenResponse, error) {
 		default:
 			return "", nil, fmt.Errorf("identity: app %q not found in tenant %q", req.ClientID, req.TenantID)
 		}
+	}
+	if req.User != "" {
+		return a.mintDelegated(d, app, req)
+	}
+	if req.Scopes != nil {
+		return "", nil, errors.New("identity: scopes are for a user's token; give a user")
 	}
 	roles := req.Roles
 	if roles == nil {

@@ -20,6 +20,24 @@ type Principal struct {
 	Roles       []string
 	ExpiresAt   time.Time
 	NotBefore   time.Time
+	// Delegated is true for a user's token (scp, idtyp "user"): UserID,
+	// UPN, UserName and Scopes are then set and Roles is empty.
+	Delegated bool
+	UserID    string   // the user's object id (oid)
+	UPN       string   // the user's userPrincipalName (upn)
+	UserName  string   // the user's display name (name)
+	Scopes    []string // the delegated permissions (scp)
+}
+
+// HasAnyScope reports whether p holds at least one of the delegated
+// permissions scopes (exact match).
+func (p *Principal) HasAnyScope(scopes ...string) bool {
+	for _, s := range scopes {
+		if slices.Contains(p.Scopes, s) {
+			return true
+		}
+	}
+	return false
 }
 
 // HasAny reports whether p holds at least one of roles (exact match, as app
@@ -100,6 +118,10 @@ type accessClaims struct {
 	AppID    string   `json:"appid"`
 	AZP      string   `json:"azp"`
 	Roles    []string `json:"roles"`
+	Scp      string   `json:"scp"`
+	IDTyp    string   `json:"idtyp"`
+	OID      string   `json:"oid"`
+	Refresh  string   `json:"mde_rt"`
 }
 
 // Verify checks a bearer token and returns its principal. A token verifies
@@ -133,6 +155,9 @@ func (a *Authority) Verify(raw string) (*Principal, error) {
 	if _, err := a.parser.ParseWithClaims(raw, &c, a.keyFunc); err != nil {
 		return nil, parseError(err)
 	}
+	if c.Refresh != "" {
+		return nil, unauthorized("The token is a refresh token: redeem it at the token endpoint (grant_type=refresh_token) for an access token.")
+	}
 	if c.TenantID == "" {
 		return nil, unauthorized("The token has no tid (tenant) claim.")
 	}
@@ -151,6 +176,13 @@ func (a *Authority) Verify(raw string) (*Principal, error) {
 	if app == nil {
 		return nil, unauthorized("The token's application %q is not registered in tenant %q.", clientID, tid)
 	}
+	var user *User
+	delegated := c.Scp != "" || c.IDTyp == "user"
+	if delegated {
+		if user = d.userByID(tid, c.OID); user == nil {
+			return nil, unauthorized("The token's user %q does not exist in tenant %q.", c.OID, tid)
+		}
+	}
 	aud, ok := a.acceptedAudience(c.Audience)
 	if !ok {
 		return nil, &AuthError{Kind: WrongAudience,
@@ -166,6 +198,11 @@ func (a *Authority) Verify(raw string) (*Principal, error) {
 	}
 	if c.NotBefore != nil {
 		p.NotBefore = c.NotBefore.Time
+	}
+	if delegated {
+		p.Roles = nil
+		p.Delegated, p.UserID, p.UPN, p.UserName = true, user.ObjectID, user.UPN, user.DisplayName
+		p.Scopes = strings.Fields(c.Scp)
 	}
 	a.cache.put(raw, p, d, a.now())
 	return p, nil

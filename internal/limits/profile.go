@@ -27,6 +27,10 @@ type Profile struct {
 	// Sessions caps the concurrent live response sessions of a tenant.
 	// Real API: 25 (run-live-response page) or 50 (newer pages).
 	Sessions int
+	// SessionsPerUser caps the concurrent live response sessions one user
+	// (a delegated token) holds, within the tenant's Sessions. Live
+	// response page: "A user can initiate up to 10 concurrent sessions".
+	SessionsPerUser int
 	// QueueTimeout is how long an action waits for an offline machine
 	// before it ends. Real API: 3 days (or 2 hours in newer pages).
 	QueueTimeout time.Duration
@@ -64,6 +68,7 @@ type profileJSON struct {
 	OtherPerMinute         int              `json:"otherPerMinute"`
 	OtherPerHour           int              `json:"otherPerHour"`
 	Sessions               int              `json:"sessions"`
+	SessionsPerUser        int              `json:"sessionsPerUser"`
 	QueueTimeout           fixture.Duration `json:"queueTimeout"`
 	ScriptTimeout          fixture.Duration `json:"scriptTimeout"`
 	LinkLifetime           fixture.Duration `json:"linkLifetime"`
@@ -74,13 +79,13 @@ type profileJSON struct {
 // MarshalJSON writes p in its JSON form:
 //
 //	{"name":"default","liveResponsePerMinute":10,"otherPerMinute":100,
-//	 "otherPerHour":1500,"sessions":25,"queueTimeout":"72h0m0s",
+//	 "otherPerHour":1500,"sessions":25,"sessionsPerUser":10,"queueTimeout":"72h0m0s",
 //	 "scriptTimeout":"10m0s","linkLifetime":"30m0s",
 //	 "pendingCountsAsSession":true,"unlimited":false}
 func (p Profile) MarshalJSON() ([]byte, error) {
 	return json.Marshal(profileJSON{
 		Name: p.Name, LiveResponsePerMinute: p.LiveResponsePerMinute, OtherPerMinute: p.OtherPerMinute,
-		OtherPerHour: p.OtherPerHour, Sessions: p.Sessions, QueueTimeout: fixture.Duration(p.QueueTimeout),
+		OtherPerHour: p.OtherPerHour, Sessions: p.Sessions, SessionsPerUser: p.SessionsPerUser, QueueTimeout: fixture.Duration(p.QueueTimeout),
 		ScriptTimeout: fixture.Duration(p.ScriptTimeout), LinkLifetime: fixture.Duration(p.LinkLifetime),
 		PendingCountsAsSession: p.PendingCountsAsSession, Unlimited: p.Unlimited,
 	})
@@ -95,7 +100,7 @@ func (p *Profile) UnmarshalJSON(b []byte) error {
 	}
 	*p = Profile{
 		Name: j.Name, LiveResponsePerMinute: j.LiveResponsePerMinute, OtherPerMinute: j.OtherPerMinute,
-		OtherPerHour: j.OtherPerHour, Sessions: j.Sessions, QueueTimeout: time.Duration(j.QueueTimeout),
+		OtherPerHour: j.OtherPerHour, Sessions: j.Sessions, SessionsPerUser: j.SessionsPerUser, QueueTimeout: time.Duration(j.QueueTimeout),
 		ScriptTimeout: time.Duration(j.ScriptTimeout), LinkLifetime: time.Duration(j.LinkLifetime),
 		PendingCountsAsSession: j.PendingCountsAsSession, Unlimited: j.Unlimited,
 	}
@@ -114,6 +119,7 @@ var profiles = map[string]Profile{
 		OtherPerMinute:         100,
 		OtherPerHour:           1500,
 		Sessions:               25,
+		SessionsPerUser:        10,
 		QueueTimeout:           72 * time.Hour,
 		ScriptTimeout:          10 * time.Minute,
 		LinkLifetime:           30 * time.Minute,
@@ -125,6 +131,7 @@ var profiles = map[string]Profile{
 		OtherPerMinute:         100,
 		OtherPerHour:           1500,
 		Sessions:               50,
+		SessionsPerUser:        10,
 		QueueTimeout:           2 * time.Hour,
 		ScriptTimeout:          10 * time.Minute,
 		LinkLifetime:           30 * time.Minute,
@@ -181,6 +188,7 @@ func (p Profile) Override(o fixture.Limits) Profile {
 	setInt(&p.OtherPerMinute, o.OtherPerMinute)
 	setInt(&p.OtherPerHour, o.OtherPerHour)
 	setInt(&p.Sessions, o.Sessions)
+	setInt(&p.SessionsPerUser, o.SessionsPerUser)
 	setDur(&p.QueueTimeout, o.QueueTimeout)
 	setDur(&p.ScriptTimeout, o.ScriptTimeout)
 	setDur(&p.LinkLifetime, o.LinkLifetime)

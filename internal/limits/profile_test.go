@@ -18,6 +18,7 @@ func TestLookup(t *testing.T) {
 		OtherPerMinute:         100,
 		OtherPerHour:           1500,
 		Sessions:               25,
+		SessionsPerUser:        10,
 		QueueTimeout:           72 * time.Hour,
 		ScriptTimeout:          10 * time.Minute,
 		LinkLifetime:           30 * time.Minute,
@@ -173,7 +174,7 @@ func TestProfileJSON(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := `{"name":"default","liveResponsePerMinute":10,"otherPerMinute":100,"otherPerHour":1500,"sessions":25,` +
+	want := `{"name":"default","liveResponsePerMinute":10,"otherPerMinute":100,"otherPerHour":1500,"sessions":25,"sessionsPerUser":10,` +
 		`"queueTimeout":"72h0m0s","scriptTimeout":"10m0s","linkLifetime":"30m0s","pendingCountsAsSession":true,"unlimited":false}`
 	if diff := cmp.Diff(want, string(b)); diff != "" {
 		t.Errorf("JSON (-want +got):\n%s", diff)

@@ -52,6 +52,42 @@ func (s *Sessions) Acquire(tenant string) bool {
 	}
 }
 
+// AcquireUser takes a session for user in tenant: one of the tenant's and
+// one of the user's (the profile's SessionsPerUser). It reports whether
+// both were free and, when not, whether the user's cap was the one
+// reached; on failure it holds nothing.
+func (s *Sessions) AcquireUser(tenant, user string) (ok, userCapped bool) {
+	p := s.Profile()
+	c := s.counter(userKey(tenant, user))
+	for {
+		n := c.Load()
+		if !p.Unlimited && p.SessionsPerUser > 0 && n >= int64(p.SessionsPerUser) {
+			return false, true
+		}
+		if c.CompareAndSwap(n, n+1) {
+			break
+		}
+	}
+	if !s.Acquire(tenant) {
+		s.Release(userKey(tenant, user))
+		return false, false
+	}
+	return true, false
+}
+
+// ReleaseUser gives back a session that AcquireUser took.
+func (s *Sessions) ReleaseUser(tenant, user string) {
+	s.Release(userKey(tenant, user))
+	s.Release(tenant)
+}
+
+// ActiveUser returns the number of sessions user holds in tenant.
+func (s *Sessions) ActiveUser(tenant, user string) int { return s.Active(userKey(tenant, user)) }
+
+// userKey is the counter of a user's sessions: tenant ids are GUIDs, so
+// it never names a tenant.
+func userKey(tenant, user string) string { return tenant + "/user/" + user }
+
 // Release gives back a session of tenant. Releasing with no session held
 // does nothing.
 func (s *Sessions) Release(tenant string) {

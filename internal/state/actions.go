@@ -1,6 +1,7 @@
 package state
 
 import (
+	"strings"
 	"sync"
 	"time"
 
@@ -64,11 +65,16 @@ type SubmitRequest struct {
 	Commands []Command `json:"Commands"`
 }
 
-// Caller identifies who makes a request: the tenant and app of the token.
+// Caller identifies who makes a request: the tenant and app of the token,
+// and the user of a delegated token.
 type Caller struct {
 	TenantID string
 	AppID    string
-	Name     string // the app's display name; becomes requestor
+	Name     string // the app's display name; becomes requestor of an app's actions
+	// User is the signed-in user of a delegated token (nil: an app
+	// token): their UPN becomes requestor, their role and device groups
+	// limit what they see and do.
+	User *User
 }
 
 // Action is a machine action of type LiveResponse and its run state.
@@ -88,6 +94,7 @@ type Action struct {
 	commands   []commandState
 	settling   bool         // last command done, status not yet settled
 	session    bool         // the action holds one of the tenant's sessions
+	user       string       // the object id of the user who started it ("" for an app): their session too
 	timer      *clock.Timer // the next lifecycle step
 	gen        uint64       // bumped whenever the scheduled step changes
 }
@@ -259,11 +266,17 @@ func (t *Tenant) Submit(c Caller, machineKey string, req SubmitRequest) (ActionV
 		return ActionView{}, apierr.New(apierr.DisabledFeature,
 			"Tenant feature isn't enabled: live response is turned off in the tenant's advanced features.")
 	}
-	m, err := t.Machine(machineKey)
+	if err := c.requireLiveResponse(); err != nil {
+		return ActionView{}, err
+	}
+	m, err := t.MachineFor(c, machineKey)
 	if err != nil {
 		return ActionView{}, err
 	}
 	if err := m.liveResponseReady(); err != nil {
+		return ActionView{}, err
+	}
+	if err := c.requireCommands(req.Commands); err != nil {
 		return ActionView{}, err
 	}
 	if err := t.validateCommands(req.Commands); err != nil {
@@ -274,7 +287,7 @@ func (t *Tenant) Submit(c Caller, machineKey string, req SubmitRequest) (ActionV
 	a := &Action{
 		id:         guid.New(),
 		machine:    m,
-		requestor:  c.Name,
+		requestor:  c.Requestor(),
 		comment:    req.Comment,
 		created:    now,
 		status:     StatusPending,
@@ -293,9 +306,15 @@ func (t *Tenant) Submit(c Caller, machineKey string, req SubmitRequest) (ActionV
 		m.mu.Unlock()
 		return ActionView{}, apierr.New(apierr.ActiveRequestAlreadyExists, "Action is already in progress")
 	}
+	if c.User != nil {
+		a.user = c.User.ObjectID
+	}
 	if s.Profile().PendingCountsAsSession {
-		if !t.sessions.Acquire(t.ID) {
+		if ok, userCapped := t.acquireSession(a); !ok {
 			m.mu.Unlock()
+			if userCapped {
+				return ActionView{}, t.userSessionsExhausted(c.User)
+			}
 			return ActionView{}, t.sessionsExhausted()
 		}
 		a.session = true
@@ -322,6 +341,39 @@ func (t *Tenant) sessionsExhausted() error {
 	return e
 }
 
+// userSessionsExhausted is the error of a submit over the user's own
+// session limit (the live response page: 10 per user).
+func (t *Tenant) userSessionsExhausted(u *User) error {
+	e := apierr.New(apierr.TooManyRequests,
+		"Too many requests: the user %s has reached the limit of %d concurrent live response sessions a user may hold.", u.UPN, t.store.Profile().SessionsPerUser)
+	e.RetryAfter = sessionRetryAfter
+	return e
+}
+
+// acquireSession takes a session for a: one of the tenant's, and one of
+// its user's when a user started it.
+func (t *Tenant) acquireSession(a *Action) (ok, userCapped bool) {
+	if a.user == "" {
+		return t.sessions.Acquire(t.ID), false
+	}
+	return t.sessions.AcquireUser(t.ID, a.user)
+}
+
+// releaseSession gives back the session acquireSession took for a.
+func (t *Tenant) releaseSession(a *Action) {
+	if a.user == "" {
+		t.sessions.Release(t.ID)
+		return
+	}
+	t.sessions.ReleaseUser(t.ID, a.user)
+}
+
+// UserSessions returns how many live response sessions the user with
+// object id oid holds in t.
+func (t *Tenant) UserSessions(oid string) int {
+	return t.sessions.ActiveUser(t.ID, strings.ToLower(oid))
+}
+
 // sessionRetryAfter is how long a submit over the session limit is told
 // to wait before it retries: the service does not say when a session will
 // end, so the emulator answers with a fixed minute (a documented choice).
@@ -329,8 +381,11 @@ const sessionRetryAfter = time.Minute
 
 // Cancel cancels a's run at whatever point it is, as c.
 func (t *Tenant) Cancel(c Caller, id, comment string) (ActionView, error) {
-	a, err := t.Action(id)
+	a, err := t.ActionFor(c, id)
 	if err != nil {
+		return ActionView{}, err
+	}
+	if err := c.requireCancel(); err != nil {
 		return ActionView{}, err
 	}
 	now := t.store.clock.Now().UTC().Truncate(Tick)
@@ -341,7 +396,7 @@ func (t *Tenant) Cancel(c Caller, id, comment string) (ActionView, error) {
 		return ActionView{}, apierr.New(apierr.BadRequest,
 			"Machine action %s can't be cancelled: it is already %s.", a.id, status)
 	}
-	a.cancelLocked(c.Name, comment, now)
+	a.cancelLocked(c.Requestor(), comment, now)
 	view := a.viewLocked()
 	a.mu.Unlock()
 	t.finished(a)

@@ -80,7 +80,7 @@ func (t *Tenant) finished(a *Action) {
 	a.session = false
 	a.mu.Unlock()
 	if held {
-		t.sessions.Release(t.ID)
+		t.releaseSession(a)
 	}
 }
 
@@ -112,7 +112,7 @@ func (t *Tenant) schedulePickupAt(a *Action, when time.Time) {
 			// Pending actions do not hold a session in this profile: the
 			// machine takes one now, or the action waits for one (until
 			// the queue timeout).
-			if !t.sessions.Acquire(t.ID) {
+			if ok, _ := t.acquireSession(a); !ok {
 				if deadline := a.created.Add(t.store.Profile().QueueTimeout); !now.Before(deadline) {
 					a.status = StatusTimeOut
 					a.lastUpdate = now

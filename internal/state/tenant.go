@@ -22,6 +22,7 @@ type Tenant struct {
 	byName   map[string]*Machine // by lower-case computer name
 	order    []*Machine
 	groups   map[int64]*DeviceGroup
+	users    map[string]*User // by lower-case object id
 	library  *Library
 	// settings are the tenant's live response switches and its devices'
 	// limits (fixture liveResponse; read only).
@@ -50,6 +51,7 @@ func newTenant(s *Store, sessions *limits.Sessions, gen uint64, ft *fixture.Tena
 		machines: make(map[string]*Machine, len(ft.Machines)),
 		byName:   make(map[string]*Machine, len(ft.Machines)),
 		groups:   map[int64]*DeviceGroup{},
+		users:    make(map[string]*User, len(ft.Users)),
 		library:  newLibrary(),
 		byID:     map[string]*Action{},
 		settings: ft.LiveResponse,
@@ -62,6 +64,10 @@ func newTenant(s *Store, sessions *limits.Sessions, gen uint64, ft *fixture.Tena
 	}
 	for _, g := range ft.DeviceGroups {
 		t.groups[g.ID] = &DeviceGroup{ID: g.ID, Name: g.Name, remediationLevel: g.RemediationLevel}
+	}
+	for j := range ft.Users {
+		u := newUser(ft, &ft.Users[j])
+		t.users[u.ObjectID] = u
 	}
 	for j := range ft.Machines {
 		t.addMachine(newMachine(t, &ft.Machines[j]))

@@ -1,0 +1,189 @@
+package state
+
+import (
+	"strings"
+
+	"github.com/mdelive/mde-emulator/emulator/fixture"
+	"github.com/mdelive/mde-emulator/internal/apierr"
+)
+
+// User is a user of a tenant (fixture users): the Defender role's
+// capabilities and the device groups the role reaches.
+type User struct {
+	ObjectID    string
+	UPN         string
+	DisplayName string
+	Role        fixture.UserRole
+	// groups are the device groups the user sees; nil: every machine.
+	groups map[int64]bool
+}
+
+func newUser(ft *fixture.Tenant, fu *fixture.User) *User {
+	u := &User{ObjectID: strings.ToLower(fu.ObjectID), UPN: fu.UserPrincipalName, DisplayName: fu.DisplayName, Role: fu.Role}
+	if len(fu.DeviceGroups) > 0 {
+		u.groups = make(map[int64]bool, len(fu.DeviceGroups))
+		for _, ref := range fu.DeviceGroups {
+			if id, ok := ft.DeviceGroupRef(ref); ok {
+				u.groups[id] = true
+			}
+		}
+	}
+	return u
+}
+
+// User returns the tenant's user with the object id oid.
+func (t *Tenant) User(oid string) (*User, bool) {
+	u, ok := t.users[strings.ToLower(oid)]
+	return u, ok
+}
+
+// sees reports whether the caller may see machine m: an app sees every
+// machine; a user, the machines of the device groups the role reaches
+// (every machine when the user lists none; a machine in no group only
+// then).
+func (c Caller) sees(m *Machine) bool {
+	if c.User == nil || c.User.groups == nil {
+		return true
+	}
+	return c.User.groups[m.info.RBACGroupID]
+}
+
+// MachineFor finds a machine as Machine does, for the caller: a machine
+// outside the caller's device groups is not found (404, the same answer
+// as an unknown machine: the service answers a user's token only with the
+// devices the user has access to).
+func (t *Tenant) MachineFor(c Caller, key string) (*Machine, error) {
+	m, err := t.Machine(key)
+	if err != nil {
+		return nil, err
+	}
+	if !c.sees(m) {
+		return nil, apierr.New(apierr.ResourceNotFound, "Machine %s was not found", key)
+	}
+	return m, nil
+}
+
+// MachinesFor returns the machines the caller sees, in fixture order.
+func (t *Tenant) MachinesFor(c Caller) []*Machine {
+	if c.User == nil || c.User.groups == nil {
+		return t.order
+	}
+	out := make([]*Machine, 0, len(t.order))
+	for _, m := range t.order {
+		if c.sees(m) {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// ActionFor finds an action as Action does, for the caller: an action on
+// a machine the caller does not see is not found (404).
+func (t *Tenant) ActionFor(c Caller, id string) (*Action, error) {
+	a, err := t.Action(id)
+	if err != nil {
+		return nil, err
+	}
+	if !c.sees(a.machine) {
+		return nil, apierr.New(apierr.ResourceNotFound, "Machine action %s was not found", id)
+	}
+	return a, nil
+}
+
+// ActionsFor returns snapshots of the actions the caller sees, newest
+// first.
+func (t *Tenant) ActionsFor(c Caller) []ActionView {
+	all := t.Actions()
+	if c.User == nil || c.User.groups == nil {
+		return all
+	}
+	out := all[:0]
+	for _, v := range all {
+		if m, ok := t.machines[v.MachineID]; ok && c.sees(m) {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// RequireViewData refuses a user whose role lacks View data, which every
+// read of machines and actions needs (403 Forbidden).
+func (c Caller) RequireViewData() error {
+	if c.User != nil && !c.User.Role.CanViewData() {
+		return apierr.New(apierr.Forbidden,
+			"The user %s lacks the role permission View data, which this API needs (Defender for Endpoint roles: View data - Security operations).", c.User.UPN)
+	}
+	return nil
+}
+
+// RequireLibraryView refuses a user who may not see the live response
+// library: the role's advanced live response commands include "View a
+// script from the files library".
+func (c Caller) RequireLibraryView() error {
+	if c.User != nil && c.User.Role.LiveResponseLevel() < 2 {
+		return apierr.New(apierr.Forbidden,
+			"The user %s lacks the advanced live response role permission, which viewing the live response library needs.", c.User.UPN)
+	}
+	return nil
+}
+
+// RequireLibraryManage refuses a user who may not change the live
+// response library: advanced live response and "Manage security
+// settings" (the live response page: uploading to the library needs it).
+func (c Caller) RequireLibraryManage() error {
+	if err := c.RequireLibraryView(); err != nil {
+		return err
+	}
+	if c.User != nil && !c.User.Role.ManageSecuritySettings {
+		return apierr.New(apierr.Forbidden,
+			"The user %s lacks the role permission Manage security settings, which changing the live response library needs.", c.User.UPN)
+	}
+	return nil
+}
+
+// requireCancel refuses a user who may not cancel a live response
+// action: the role needs live response (basic or advanced) or active
+// remediation actions.
+func (c Caller) requireCancel() error {
+	if c.User != nil && c.User.Role.LiveResponseLevel() < 1 && !c.User.Role.Remediation {
+		return apierr.New(apierr.Forbidden,
+			"The user %s lacks the role permissions to cancel a live response action: live response (basic or advanced) or active remediation actions.", c.User.UPN)
+	}
+	return nil
+}
+
+// requireLiveResponse refuses a user whose role has no live response
+// capability (403 Forbidden).
+func (c Caller) requireLiveResponse() error {
+	if c.User != nil && c.User.Role.LiveResponseLevel() < 1 {
+		return apierr.New(apierr.Forbidden,
+			"The user %s lacks the live response role permission (Live response capabilities: basic or advanced), which runliveresponse needs.", c.User.UPN)
+	}
+	return nil
+}
+
+// requireCommands refuses commands beyond the user's live response level:
+// basic allows GetFile (download a file from the device); PutFile (upload
+// a file to the device) and RunScript (run a script from the library)
+// need advanced.
+func (c Caller) requireCommands(cmds []Command) error {
+	if c.User == nil || c.User.Role.LiveResponseLevel() >= 2 {
+		return nil
+	}
+	for _, cmd := range cmds {
+		if cmd.Type == PutFile || cmd.Type == RunScript {
+			return apierr.New(apierr.Forbidden,
+				"The user %s has the basic live response role permission, which does not allow %s: it needs advanced live response commands.", c.User.UPN, cmd.Type)
+		}
+	}
+	return nil
+}
+
+// Requestor is the requestor of the caller's actions: a user's UPN, an
+// app's display name.
+func (c Caller) Requestor() string {
+	if c.User != nil {
+		return c.User.UPN
+	}
+	return c.Name
+}
