@@ -12,7 +12,7 @@ const redacted = "REDACTED"
 
 // secretFormKeys are the form fields whose values are credentials: the
 // journal keeps their names, never their values.
-var secretFormKeys = []string{"client_secret", "client_assertion", "password", "refresh_token", "code"}
+var secretFormKeys = []string{"client_secret", "client_assertion", "password", "refresh_token", "code", "device_code", "code_verifier"}
 
 // secretQueryKeys are the query parameters whose values are credentials: a
 // result link's signature, and the form's secrets (the token endpoints

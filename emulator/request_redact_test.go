@@ -8,6 +8,8 @@ func TestRedactPairs(t *testing.T) {
 		{"secret", "client_id=a&client_secret=s3cr%21t&scope=x", "client_id=a&client_secret=REDACTED&scope=x"},
 		{"every secret key", "client_assertion=j&password=p&refresh_token=r&code=c&grant_type=g",
 			"client_assertion=REDACTED&password=REDACTED&refresh_token=REDACTED&code=REDACTED&grant_type=g"},
+		{"device code and PKCE verifier", "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Adevice_code&device_code=d&code_verifier=v",
+			"grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Adevice_code&device_code=REDACTED&code_verifier=REDACTED"},
 		{"escaped key", "client%5Fsecret=s", "client%5Fsecret=REDACTED"},
 		{"key in other case", "Client_Secret=s", "Client_Secret=REDACTED"},
 		{"body cut in the value", "client_id=a&client_secret=s3c", "client_id=a&client_secret=REDACTED"},

@@ -85,6 +85,7 @@ type Authority struct {
 	dir       atomic.Pointer[directory]
 	audiences atomic.Pointer[map[string]struct{}]
 	cache     *principalCache
+	flows     flowStore // device codes, sign-in sessions, authorization codes
 }
 
 // directory is one immutable snapshot of the tenants and apps. A new
@@ -171,6 +172,7 @@ func New(opts Options) (*Authority, error) {
 		size = defaultCacheSize
 	}
 	a.cache = newPrincipalCache(size)
+	a.flows.init()
 	auds := make(map[string]struct{}, len(defaultAudiences))
 	for _, aud := range defaultAudiences {
 		auds[normalizeAudience(aud)] = struct{}{}

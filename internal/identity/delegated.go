@@ -20,7 +20,7 @@ const DefaultRefreshLifetime = 90 * 24 * time.Hour
 
 // GrantTypes are the grants the token endpoints serve, as the discovery
 // documents list them.
-var GrantTypes = []string{"client_credentials", "password", "refresh_token"}
+var GrantTypes = []string{"authorization_code", "client_credentials", "password", "refresh_token", DeviceCodeGrant}
 
 // refreshMarker is the claim that makes a JWT a refresh token of this
 // authority; Verify refuses such a token as an access token.
@@ -28,8 +28,9 @@ const refreshMarker = "mde_rt"
 
 // Token answers a token request of either endpoint (v1 when v2 is false):
 // the client-credentials grant (ClientCredentials), the resource owner
-// password credentials grant (grant_type=password) and the refresh-token
-// grant (grant_type=refresh_token). The tenant is checked first (400
+// password credentials grant (grant_type=password), the refresh-token
+// grant (grant_type=refresh_token), the authorization-code grant
+// (AuthorizationCode) and the device-code grant (DeviceToken). The tenant is checked first (400
 // invalid_request AADSTS90002); grant types it does not serve get 400
 // unsupported_grant_type AADSTS70003.
 func (a *Authority) Token(tenant string, form url.Values, v2 bool) (*TokenResponse, *OAuthError) {
@@ -38,6 +39,10 @@ func (a *Authority) Token(tenant string, form url.Values, v2 bool) (*TokenRespon
 		return a.Password(tenant, form, v2)
 	case "refresh_token":
 		return a.Refresh(tenant, form, v2)
+	case "authorization_code":
+		return a.AuthorizationCode(tenant, form, v2)
+	case DeviceCodeGrant:
+		return a.DeviceToken(tenant, form, v2)
 	}
 	return a.ClientCredentials(tenant, form, v2)
 }

@@ -277,7 +277,7 @@ func TestDiscoveryGrantTypes(t *testing.T) {
 			GrantTypes []string `json:"grant_types_supported"`
 		}
 		_ = json.Unmarshal(b, &doc)
-		if diff := cmp.Diff([]string{"client_credentials", "password", "refresh_token"}, doc.GrantTypes); diff != "" {
+		if diff := cmp.Diff([]string{"authorization_code", "client_credentials", "password", "refresh_token", DeviceCodeGrant}, doc.GrantTypes); diff != "" {
 			t.Errorf("v2 %v: grant_types_supported (-want +got):\n%s", v2, diff)
 		}
 	}

@@ -109,7 +109,10 @@ type openIDConfiguration struct {
 // {baseURL}/{tid}/discovery[/v2.0]/keys. The v1 issuer is the tokens'
 // issuer (Options.Issuer); the v2.0 issuer is {baseURL}/{tid}/v2.0, as
 // Entra's is https://login.microsoftonline.com/{tid}/v2.0 (the token for the
-// Defender API is a v1.0 token either way, with the v1 issuer).
+// Defender API is a v1.0 token either way, with the v1 issuer). Both list
+// authorization_endpoint ({baseURL}/{tid}/oauth2[/v2.0]/authorize) and
+// device_authorization_endpoint ({baseURL}/{tid}/oauth2[/v2.0]/devicecode),
+// which the emulator serves, and GrantTypes.
 func (a *Authority) OpenIDConfiguration(tenant, baseURL string, v2 bool) ([]byte, bool) {
 	tid, ok := a.dir.Load().tenant(tenant)
 	if !ok {
@@ -142,6 +145,7 @@ func (a *Authority) OpenIDConfiguration(tenant, baseURL string, v2 bool) ([]byte
 		doc.ResponseTypesSupported = []string{"code", "id_token", "code id_token", "token id_token", "token"}
 		doc.Issuer = a.issuer(tid)
 		doc.AuthorizationEndpoint = base + "/oauth2/authorize"
+		doc.DeviceAuthorizationEndpoint = base + "/oauth2/devicecode"
 		doc.EndSessionEndpoint = base + "/oauth2/logout"
 	}
 	b, err := json.Marshal(doc)
