@@ -124,12 +124,23 @@ func (s *Server) listMachineActions(c echo.Context) error {
 	if err := cl.RequireViewData(); err != nil {
 		return err
 	}
-	all := s.tenant(c).ActionsFor(cl)
+	all := actionsFor(s.tenant(c), cl, q)
 	recs := make([]*state.ActionView, len(all))
 	for i := range all {
 		recs[i] = &all[i]
 	}
 	return writePageOf(s, c, q, recs, "MachineActions", func(v *state.ActionView) state.ActionView { return *v })
+}
+
+// actionsFor returns the caller's actions that q's filter may match,
+// newest first: those of the machines a filter on machineId names (an
+// index lookup, ActionsOnFor), else every one (ActionsFor). Apply still
+// matches each of them against the whole filter.
+func actionsFor(t *state.Tenant, cl state.Caller, q *odata.Query) []state.ActionView {
+	if ids, ok := q.Equals("machineId"); ok {
+		return t.ActionsOnFor(cl, ids)
+	}
+	return t.ActionsFor(cl)
 }
 
 // writePageOf filters, sorts and pages recs by q and writes the

@@ -52,6 +52,14 @@ type Options struct {
 	// JournalSize is how many requests the journal keeps (the oldest go
 	// first). Zero: 10,000.
 	JournalSize int
+	// RetainActions is how many finished actions the emulator keeps, over
+	// all its tenants; past it the first to have finished are forgotten
+	// (a forgotten action is 404 ResourceNotFound, as an unknown one).
+	// Live actions are always kept. Zero: 100,000; negative: no bound.
+	RetainActions int
+	// RetainFor is how long a finished action is kept after it finished,
+	// in emulated time. Zero: 7 days; negative: no bound.
+	RetainFor time.Duration
 	// JournalBodyCap is how many bytes of each request body the journal
 	// keeps. Zero: 16 KiB.
 	JournalBodyCap int
@@ -155,6 +163,7 @@ func New(opts Options) (*Server, error) {
 	s.opts.Fixtures = nil // not the caller's set: the emulator's copy is s.initial
 	s.serving, s.stopServing = context.WithCancel(context.Background())
 	s.store = state.New(clk, profile, set)
+	s.store.SetRetention(retentionFor(opts))
 	s.links = newLinks(s.store, clk)
 	s.journal = journal.New(opts.JournalSize, opts.JournalBodyCap)
 	s.faults = faults.New()
@@ -185,6 +194,18 @@ func New(opts Options) (*Server, error) {
 	}
 	s.echo, s.control = s.routes()
 	return s, nil
+}
+
+// retentionFor returns the retention of finished actions opts ask for.
+func retentionFor(opts Options) state.Retention {
+	r := state.DefaultRetention
+	if opts.RetainActions != 0 {
+		r.MaxActions = max(opts.RetainActions, 0)
+	}
+	if opts.RetainFor != 0 {
+		r.MaxAge = max(opts.RetainFor, 0)
+	}
+	return r
 }
 
 // profileFor returns the limits of opts' profile, else the fixtures', with

@@ -18,12 +18,14 @@ import (
 	"runtime/debug"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/mdelive/mde-emulator/emulator"
 	"github.com/mdelive/mde-emulator/emulator/clock"
 	"github.com/mdelive/mde-emulator/emulator/fixture"
 	"github.com/mdelive/mde-emulator/internal/limits"
 	"github.com/mdelive/mde-emulator/internal/proxy"
+	"github.com/mdelive/mde-emulator/internal/state"
 )
 
 func main() {
@@ -50,6 +52,8 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	strict := fs.Bool("strict-responses", false, "check every /api response against the OpenAPI document; a mismatch becomes a 500 (for CI)")
 	pprofAddr := fs.String("pprof", "", "serve net/http/pprof on this address (for profiling the emulator itself)")
 	journalSize := fs.Int("journal-size", 10000, "how many requests the journal keeps")
+	retainActions := fs.Int("retain-actions", state.DefaultRetention.MaxActions, "how many finished actions to keep (the first finished go first; 0: no bound)")
+	retainFor := fs.Duration("retain-for", state.DefaultRetention.MaxAge, "how long to keep a finished action after it finished, in emulated time (0: no bound)")
 	serving := addServerFlags(fs) // timeouts, header size, shutdown grace
 	controlAddr := fs.String("control-addr", "", "serve the control plane (/_emulator) on this address instead of --addr (not on loopback: exposed, with a control token)")
 	exposeControl := fs.Bool("expose-control", false, "let the control plane answer peers that are not on loopback; it then requires the control token")
@@ -72,6 +76,9 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	opts := emulator.Options{Clock: mode, TimeScale: *scale, Profile: *profile, JournalSize: *journalSize, SeparateControl: *controlAddr != "", StrictResponses: *strict}
+	if opts.RetainActions, opts.RetainFor, err = retention(*retainActions, *retainFor); err != nil {
+		return err
+	}
 	opts.ExposeControl = *exposeControl || (*controlAddr != "" && !loopbackAddr(*controlAddr))
 	opts.ControlToken = *controlToken
 	if *fixturesPath != "" {
@@ -186,4 +193,22 @@ func printBanner(w io.Writer, srv *emulator.Server, base string, tv serving, x e
 		curl += " --cacert " + tv.caPath
 	}
 	fmt.Fprintf(w, "Try: %s %s/api/machines -H \"Authorization: Bearer $(%s -X POST%s %s/_emulator/tokens | sed 's/.*\"access_token\":\"\\([^\"]*\\)\".*/\\1/')\"\n", curl, base, curl, controlCurl(srv.ControlToken()), base)
+}
+
+// retention returns emulator.Options' RetainActions and RetainFor for the
+// flags --retain-actions and --retain-for, where 0 means no bound.
+func retention(n int, d time.Duration) (int, time.Duration, error) {
+	if n < 0 {
+		return 0, 0, fmt.Errorf("--retain-actions %d: want a count ≥ 0 (0: no bound)", n)
+	}
+	if d < 0 {
+		return 0, 0, fmt.Errorf("--retain-for %s: want a duration ≥ 0 (0: no bound)", d)
+	}
+	if n == 0 {
+		n = -1
+	}
+	if d == 0 {
+		d = -1
+	}
+	return n, d, nil
 }

@@ -79,6 +79,7 @@ type Caller struct {
 
 // Action is a machine action of type LiveResponse and its run state.
 type Action struct {
+	seq       uint64 // its place in its tenant's creation order
 	id        string
 	machine   *Machine
 	requestor string
@@ -320,16 +321,16 @@ func (t *Tenant) Submit(c Caller, machineKey string, req SubmitRequest) (ActionV
 		a.session = true
 	}
 	m.active = a
+	// Kept in the tenant before its first step is scheduled, so that it
+	// is there when it finishes (and may be forgotten: Retention).
+	t.mu.Lock()
+	t.addLocked(a)
+	t.mu.Unlock()
 	a.mu.Lock()
 	t.schedulePickup(a, now)
 	view := a.viewLocked()
 	a.mu.Unlock()
 	m.mu.Unlock()
-
-	t.mu.Lock()
-	t.actions = append(t.actions, a)
-	t.byID[a.id] = a
-	t.mu.Unlock()
 	return view, nil
 }
 

@@ -67,7 +67,8 @@ func (a *Action) unschedule() {
 }
 
 // finished frees the machine and the tenant's session of an action that
-// has just reached a final status. It is called once per action.
+// has just reached a final status, and hands it to the retention of
+// finished actions. It is called once per action.
 func (t *Tenant) finished(a *Action) {
 	m := a.machine
 	m.mu.Lock()
@@ -78,10 +79,12 @@ func (t *Tenant) finished(a *Action) {
 	a.mu.Lock()
 	held := a.session
 	a.session = false
+	at := a.lastUpdate
 	a.mu.Unlock()
 	if held {
 		t.releaseSession(a)
 	}
+	t.done.add(a, at) // kept as long as Retention says
 }
 
 // schedulePickup makes an online machine pick a up after its pickup delay;

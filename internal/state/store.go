@@ -12,10 +12,11 @@ import (
 // Store holds the emulator's whole state: the tenants loaded from a
 // fixture set and everything done to them since.
 type Store struct {
-	clock   *clock.Clock
-	profile atomic.Pointer[limits.Profile]
-	world   atomic.Pointer[world]
-	loads   atomic.Uint64 // how many times Load ran
+	clock     *clock.Clock
+	profile   atomic.Pointer[limits.Profile]
+	retention atomic.Pointer[Retention]
+	world     atomic.Pointer[world]
+	loads     atomic.Uint64 // how many times Load ran
 }
 
 // world is one generation of state; Load replaces it whole.
@@ -23,12 +24,16 @@ type world struct {
 	tenants  map[string]*Tenant
 	order    []*Tenant
 	sessions *limits.Sessions
+	finished *finishedQueue // the finished actions of every tenant, for Retention
 }
 
-// New returns a store on clk with the limits of profile, holding set.
+// New returns a store on clk with the limits of profile, holding set. It
+// keeps finished actions within DefaultRetention until SetRetention.
 func New(clk *clock.Clock, profile limits.Profile, set *fixture.Set) *Store {
 	s := &Store{clock: clk}
 	s.profile.Store(&profile)
+	r := DefaultRetention
+	s.retention.Store(&r)
 	s.Load(set)
 	return s
 }
@@ -52,15 +57,18 @@ func (s *Store) Load(set *fixture.Set) {
 	w := &world{
 		tenants:  map[string]*Tenant{},
 		sessions: limits.NewSessions(s),
+		finished: newFinishedQueue(s),
 	}
 	gen := s.loads.Add(1)
 	set.FillTimes(s.clock.Now())
 	for i := range set.Tenants {
-		t := newTenant(s, w.sessions, gen, &set.Tenants[i])
+		t := newTenant(s, w, gen, &set.Tenants[i])
 		w.tenants[t.ID] = t
 		w.order = append(w.order, t)
 	}
-	s.world.Store(w)
+	if old := s.world.Swap(w); old != nil {
+		old.finished.close()
+	}
 }
 
 // Tenant returns the tenant with the GUID id.

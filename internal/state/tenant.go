@@ -1,6 +1,7 @@
 package state
 
 import (
+	"cmp"
 	"slices"
 	"strings"
 	"sync"
@@ -34,27 +35,33 @@ type Tenant struct {
 	// service's transcript header and trailing NULs (wrapScriptOutput).
 	wrapOutput bool
 
-	mu      sync.RWMutex
-	actions []*Action // in creation order
-	byID    map[string]*Action
+	done *finishedQueue // the world's finished actions, for Retention
+
+	mu        sync.RWMutex
+	seq       uint64     // the seq of the last action made
+	actions   actionList // every kept action, in creation order
+	byID      map[string]*Action
+	byMachine map[*Machine]*actionList // the kept actions of each machine that has some
 }
 
-// newTenant returns the tenant ft of s's Load number gen, counting its
-// sessions in sessions.
-func newTenant(s *Store, sessions *limits.Sessions, gen uint64, ft *fixture.Tenant) *Tenant {
+// newTenant returns the tenant ft of s's Load number gen, in the world w
+// (whose session counter and finished actions it shares).
+func newTenant(s *Store, w *world, gen uint64, ft *fixture.Tenant) *Tenant {
 	t := &Tenant{
-		ID:       strings.ToLower(ft.ID),
-		Name:     ft.Name,
-		store:    s,
-		gen:      gen,
-		sessions: sessions,
-		machines: make(map[string]*Machine, len(ft.Machines)),
-		byName:   make(map[string]*Machine, len(ft.Machines)),
-		groups:   map[int64]*DeviceGroup{},
-		users:    make(map[string]*User, len(ft.Users)),
-		library:  newLibrary(),
-		byID:     map[string]*Action{},
-		settings: ft.LiveResponse,
+		ID:        strings.ToLower(ft.ID),
+		Name:      ft.Name,
+		store:     s,
+		gen:       gen,
+		sessions:  w.sessions,
+		done:      w.finished,
+		machines:  make(map[string]*Machine, len(ft.Machines)),
+		byName:    make(map[string]*Machine, len(ft.Machines)),
+		groups:    map[int64]*DeviceGroup{},
+		users:     make(map[string]*User, len(ft.Users)),
+		library:   newLibrary(),
+		byID:      map[string]*Action{},
+		byMachine: map[*Machine]*actionList{},
+		settings:  ft.LiveResponse,
 
 		undeclared: fixture.DefaultUndeclaredScripts(),
 		wrapOutput: ft.WrapScriptOutput == nil || *ft.WrapScriptOutput,
@@ -141,11 +148,71 @@ func (t *Tenant) Action(id string) (*Action, error) {
 // Actions returns snapshots of t's actions, newest first.
 func (t *Tenant) Actions() []ActionView {
 	t.mu.RLock()
-	list := slices.Clone(t.actions)
+	list := t.actions.appendNewestFirst(make([]*Action, 0, t.actions.live))
 	t.mu.RUnlock()
+	return views(list)
+}
+
+// ActionsOnFor returns snapshots of the actions the caller sees on the
+// machines whose ids are, ignoring case as $filter does, one of ids,
+// newest first: ActionsFor's list restricted to those machines, read from
+// the tenant's index of actions by machine without reading the others.
+func (t *Tenant) ActionsOnFor(c Caller, ids []string) []ActionView {
+	var ms []*Machine
+	for _, id := range ids {
+		m, ok := t.machines[strings.ToLower(id)] // ids are lower case (newMachine)
+		if ok && c.sees(m) && !slices.Contains(ms, m) {
+			ms = append(ms, m)
+		}
+	}
+	var list []*Action
+	t.mu.RLock()
+	for _, m := range ms {
+		if l := t.byMachine[m]; l != nil {
+			list = l.appendNewestFirst(list)
+		}
+	}
+	t.mu.RUnlock()
+	if len(ms) > 1 {
+		slices.SortFunc(list, func(a, b *Action) int { return cmp.Compare(b.seq, a.seq) })
+	}
+	return views(list)
+}
+
+// views returns the snapshots of list, in its order.
+func views(list []*Action) []ActionView {
 	out := make([]ActionView, len(list))
 	for i, a := range list {
-		out[len(list)-1-i] = a.View()
+		out[i] = a.View()
 	}
 	return out
+}
+
+// addLocked keeps a, a new action, in t. Call it with t.mu held.
+func (t *Tenant) addLocked(a *Action) {
+	t.seq++
+	a.seq = t.seq
+	t.actions.add(a)
+	t.byID[a.id] = a
+	l := t.byMachine[a.machine]
+	if l == nil {
+		l = &actionList{}
+		t.byMachine[a.machine] = l
+	}
+	l.add(a)
+}
+
+// removeLocked forgets a: from then on it answers as an action that never
+// existed. Call it with t.mu held.
+func (t *Tenant) removeLocked(a *Action) {
+	if !t.actions.remove(a) {
+		return
+	}
+	delete(t.byID, a.id)
+	if l := t.byMachine[a.machine]; l != nil {
+		l.remove(a)
+		if l.live == 0 {
+			delete(t.byMachine, a.machine)
+		}
+	}
 }

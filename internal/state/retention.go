@@ -1,0 +1,232 @@
+package state
+
+import (
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/mdelive/mde-emulator/emulator/clock"
+)
+
+// Retention bounds the finished actions a Store keeps. An action that
+// reached a final status (Succeeded, Failed, TimeOut, Cancelled) is
+// forgotten, with its results, once it is among the oldest finished over
+// MaxActions or once MaxAge has passed since it finished; it then answers
+// as an action that never existed. Live actions (Pending, InProgress) are
+// never forgotten and do not count.
+type Retention struct {
+	// MaxActions is how many finished actions the store keeps, over all
+	// its tenants; the first to have finished go first. Zero or less: no
+	// bound.
+	MaxActions int
+	// MaxAge is how long a finished action is kept after it finished, in
+	// emulated time (docs/time.md: an action's age belongs to the
+	// emulated world). Zero or less: no bound.
+	MaxAge time.Duration
+}
+
+// DefaultRetention is the retention of a Store that was not given one:
+// 100,000 finished actions, each for at most 7 days of emulated time
+// (docs/performance.md, Retention, for the arithmetic).
+var DefaultRetention = Retention{MaxActions: 100_000, MaxAge: 7 * 24 * time.Hour}
+
+// Retention returns the retention in force.
+func (s *Store) Retention() Retention { return *s.retention.Load() }
+
+// SetRetention changes the retention in force; finished actions over the
+// new bounds are forgotten at once.
+func (s *Store) SetRetention(r Retention) {
+	s.retention.Store(&r)
+	s.world.Load().finished.apply(s.clock.Now(), true)
+}
+
+// finishedQueue holds a world's finished actions in the order they
+// finished, to forget the first of them when a bound is crossed: on each
+// finish (count and age), and at the instant the first one gets too old
+// (one clock timer at a time). Its lock is held only to push and pop; the
+// tenants' lists are changed after it is released.
+type finishedQueue struct {
+	store *Store
+
+	mu     sync.Mutex
+	items  []finishedEntry // items[head:] are kept, in finish order
+	head   int
+	timer  *clock.Timer // the pending age sweep, nil: none
+	closed bool         // the world was replaced: keep nothing, schedule nothing
+}
+
+// finishedEntry is a finished action and the emulated instant it finished.
+type finishedEntry struct {
+	a  *Action
+	at time.Time
+}
+
+func newFinishedQueue(s *Store) *finishedQueue { return &finishedQueue{store: s} }
+
+// add records that a finished at the emulated instant at, and forgets
+// what the bounds no longer keep.
+func (q *finishedQueue) add(a *Action, at time.Time) {
+	q.mu.Lock()
+	if q.closed {
+		q.mu.Unlock()
+		return
+	}
+	q.items = append(q.items, finishedEntry{a: a, at: at})
+	q.mu.Unlock()
+	q.apply(q.store.clock.Now(), false)
+}
+
+// apply forgets the finished actions over the bounds at the emulated
+// instant now, and schedules the next age sweep; reschedule replaces a
+// pending sweep (the bounds changed).
+func (q *finishedQueue) apply(now time.Time, reschedule bool) {
+	r := q.store.Retention()
+	q.mu.Lock()
+	if q.closed {
+		q.mu.Unlock()
+		return
+	}
+	victims := q.popLocked(r, now)
+	if reschedule && q.timer != nil {
+		q.timer.Stop()
+		q.timer = nil
+	}
+	q.scheduleLocked(r)
+	q.mu.Unlock()
+	evict(victims)
+}
+
+// sweep is the age sweep, run by the clock at the instant the first
+// finished action gets too old.
+func (q *finishedQueue) sweep(now time.Time) {
+	q.mu.Lock()
+	q.timer = nil
+	q.mu.Unlock()
+	q.apply(now, false)
+}
+
+// popLocked takes the finished actions over r's bounds at now off the
+// front of the queue and returns them (nil: none). Call it with q.mu held.
+func (q *finishedQueue) popLocked(r Retention, now time.Time) []*Action {
+	var victims []*Action
+	for q.head < len(q.items) {
+		e := q.items[q.head]
+		overCount := r.MaxActions > 0 && len(q.items)-q.head > r.MaxActions
+		tooOld := r.MaxAge > 0 && !e.at.Add(r.MaxAge).After(now)
+		if !overCount && !tooOld {
+			break
+		}
+		victims = append(victims, e.a)
+		q.items[q.head] = finishedEntry{} // let the action go
+		q.head++
+	}
+	if q.head == len(q.items) {
+		q.items, q.head = q.items[:0], 0
+	} else if q.head >= 1024 && q.head*2 >= len(q.items) {
+		n := copy(q.items, q.items[q.head:])
+		clear(q.items[n:])
+		q.items, q.head = q.items[:n], 0
+	}
+	return victims
+}
+
+// scheduleLocked makes sure an age sweep is pending for the first kept
+// action, when there is one and r bounds the age. Call it with q.mu held.
+func (q *finishedQueue) scheduleLocked(r Retention) {
+	if r.MaxAge <= 0 || q.timer != nil || q.head == len(q.items) {
+		return
+	}
+	q.timer = q.store.clock.AtFunc(q.items[q.head].at.Add(r.MaxAge), q.sweep)
+}
+
+// close forgets the queue: its world was replaced by a Load.
+func (q *finishedQueue) close() {
+	q.mu.Lock()
+	q.closed = true
+	if q.timer != nil {
+		q.timer.Stop()
+		q.timer = nil
+	}
+	q.items, q.head = nil, 0
+	q.mu.Unlock()
+}
+
+// kept returns how many finished actions the queue keeps.
+func (q *finishedQueue) kept() int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return len(q.items) - q.head
+}
+
+// evict forgets each of victims in its tenant.
+func evict(victims []*Action) {
+	for _, a := range victims {
+		t := a.machine.tenant
+		t.mu.Lock()
+		t.removeLocked(a)
+		t.mu.Unlock()
+	}
+}
+
+// actionList is a list of actions in the order of their seq (the order
+// the tenant made them), from which an action is removed in O(log n),
+// amortized: its entry is blanked, and the list is compacted when over
+// half of it is blank.
+type actionList struct {
+	entries []listEntry
+	live    int
+}
+
+// listEntry is one place of an actionList; a is nil once removed.
+type listEntry struct {
+	seq uint64
+	a   *Action
+}
+
+// add appends a, whose seq is above every other's in l.
+func (l *actionList) add(a *Action) {
+	l.entries = append(l.entries, listEntry{seq: a.seq, a: a})
+	l.live++
+}
+
+// remove takes a out of l, reporting whether it was there.
+func (l *actionList) remove(a *Action) bool {
+	i, ok := slices.BinarySearchFunc(l.entries, a.seq, func(e listEntry, seq uint64) int {
+		switch {
+		case e.seq < seq:
+			return -1
+		case e.seq > seq:
+			return 1
+		}
+		return 0
+	})
+	if !ok || l.entries[i].a != a {
+		return false
+	}
+	l.entries[i].a = nil
+	l.live--
+	if n := len(l.entries); n >= 32 && l.live*2 < n {
+		kept := l.entries[:0]
+		for _, e := range l.entries {
+			if e.a != nil {
+				kept = append(kept, e)
+			}
+		}
+		clear(l.entries[len(kept):])
+		l.entries = kept
+		if cap(l.entries) > 4*len(l.entries)+64 {
+			l.entries = slices.Clip(slices.Clone(l.entries))
+		}
+	}
+	return true
+}
+
+// appendNewestFirst appends l's actions to out, newest first.
+func (l *actionList) appendNewestFirst(out []*Action) []*Action {
+	for i := len(l.entries) - 1; i >= 0; i-- {
+		if a := l.entries[i].a; a != nil {
+			out = append(out, a)
+		}
+	}
+	return out
+}
