@@ -24,18 +24,28 @@ const (
 	DefaultHTTPTimeout = 60 * time.Second
 )
 
-// Config configures a Client. TenantID, ClientID and ClientSecret are
-// required; every other field has a default.
+// Config configures a Client. TenantID and ClientID are required, and
+// ClientSecret for an app's own sign-in (client credentials); every other
+// field has a default.
 type Config struct {
 	// APIURL is the API's base URL, without /api; DefaultAPIURL when
 	// empty. For the emulator: http://127.0.0.1:8080.
 	APIURL string
-	// TokenURL is the token endpoint of the client credentials grant;
+	// TokenURL is the token endpoint;
 	// DefaultAuthority/{TenantID}/oauth2/v2.0/token when empty. A v1
 	// endpoint (…/oauth2/token) is sent resource= instead of scope=.
 	TokenURL string
 	// TenantID, ClientID and ClientSecret are the app registration's.
 	TenantID, ClientID, ClientSecret string
+	// Username and Password, when Username is set, make the client sign
+	// in as that user through the app (the password grant, resource owner
+	// password credentials; ClientSecret is then optional, sent when set):
+	// the API sees the user's delegated permissions, role and device
+	// groups instead of the app's roles. The client asks for
+	// offline_access and, once the access token expires, gets the next
+	// one with the refresh token, signing in with the password again only
+	// when the identity platform refuses the refresh token.
+	Username, Password string
 	// Scope is the scope asked of the token endpoint; DefaultScope when
 	// empty.
 	Scope string
@@ -99,7 +109,12 @@ func New(cfg Config) (*Client, error) {
 	if cfg.ClientID == "" {
 		problems = append(problems, "ClientID is required")
 	}
-	if cfg.ClientSecret == "" {
+	switch {
+	case cfg.Username != "" && cfg.Password == "":
+		problems = append(problems, "Password is required with Username")
+	case cfg.Username == "" && cfg.Password != "":
+		problems = append(problems, "Username is required with Password")
+	case cfg.Username == "" && cfg.ClientSecret == "":
 		problems = append(problems, "ClientSecret is required")
 	}
 	if cfg.APIURL == "" {
@@ -138,7 +153,7 @@ func New(cfg Config) (*Client, error) {
 		poll:   cfg.PollInterval,
 		policy: defaultPolicy,
 	}
-	c.tokens = newTokenSource(c, cfg.TokenURL, cfg.ClientID, cfg.ClientSecret, cfg.Scope)
+	c.tokens = newTokenSource(c, cfg)
 	return c, nil
 }
 

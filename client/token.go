@@ -3,7 +3,9 @@ package client
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
@@ -11,12 +13,16 @@ import (
 	"time"
 )
 
-// tokenSource fetches app tokens with the client credentials grant and
-// caches one until shortly before it expires.
+// tokenSource fetches tokens and caches one until shortly before it
+// expires: an app's with the client credentials grant, or a user's with
+// the password grant, then with the refresh token of the last answer
+// (signing in again only when the identity platform refuses it).
 type tokenSource struct {
 	c                       *Client
 	url                     string
 	clientID, secret, scope string
+	username, password      string // a user's sign-in, when username is set
+	refresh                 string // the user's latest refresh token
 
 	// sem lets one caller at a time fetch a token, the others wait for
 	// it (or for their context).
@@ -27,8 +33,11 @@ type tokenSource struct {
 	refreshAt time.Time // wall time after which current is not used
 }
 
-func newTokenSource(c *Client, tokenURL, clientID, secret, scope string) *tokenSource {
-	return &tokenSource{c: c, url: tokenURL, clientID: clientID, secret: secret, scope: scope, sem: make(chan struct{}, 1)}
+func newTokenSource(c *Client, cfg Config) *tokenSource {
+	return &tokenSource{
+		c: c, url: cfg.TokenURL, clientID: cfg.ClientID, secret: cfg.ClientSecret, scope: cfg.Scope,
+		username: cfg.Username, password: cfg.Password, sem: make(chan struct{}, 1),
+	}
 }
 
 // cached returns the cached token if it is still good.
@@ -75,18 +84,48 @@ func (ts *tokenSource) invalidate(token string) {
 }
 
 // fetch asks the token endpoint for a token and returns it with its
-// lifetime.
+// lifetime. For a user it uses the refresh token when it has one, and
+// signs in again with the password only when the identity platform
+// refuses the refresh token (expired, revoked): a refused refresh token
+// is no reason to fail a call the user's password still allows.
 func (ts *tokenSource) fetch(ctx context.Context) (string, time.Duration, error) {
-	form := url.Values{
-		"grant_type":    {"client_credentials"},
-		"client_id":     {ts.clientID},
-		"client_secret": {ts.secret},
+	if ts.username == "" {
+		return ts.exchange(ctx, url.Values{"grant_type": {"client_credentials"}})
+	}
+	if ts.refresh != "" {
+		t, lifetime, err := ts.exchange(ctx, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {ts.refresh}})
+		var ae *APIError
+		if err == nil || !errors.As(err, &ae) || ae.Status != http.StatusBadRequest {
+			return t, lifetime, err
+		}
+		ts.c.log.Debug("refresh token refused, signing in again", "code", ae.Code)
+		ts.refresh = ""
+	}
+	return ts.exchange(ctx, url.Values{"grant_type": {"password"}, "username": {ts.username}, "password": {ts.password}})
+}
+
+// userScope is the v2.0 scope of a user's sign-in: the API's, and
+// offline_access for a refresh token.
+func (ts *tokenSource) userScope() string {
+	if ts.username == "" || strings.Contains(" "+ts.scope+" ", " offline_access ") {
+		return ts.scope
+	}
+	return ts.scope + " offline_access"
+}
+
+// exchange posts form, completed with the client and the scope, to the
+// token endpoint and returns the token and its lifetime; it keeps the
+// refresh token of the answer, if any.
+func (ts *tokenSource) exchange(ctx context.Context, form url.Values) (string, time.Duration, error) {
+	form.Set("client_id", ts.clientID)
+	if ts.secret != "" {
+		form.Set("client_secret", ts.secret)
 	}
 	if strings.HasSuffix(strings.TrimRight(ts.url, "/"), "/oauth2/token") {
 		// The v1 endpoint takes the resource, not a scope.
 		form.Set("resource", strings.TrimSuffix(ts.scope, "/.default"))
 	} else {
-		form.Set("scope", ts.scope)
+		form.Set("scope", ts.userScope())
 	}
 	body, err := ts.c.do(ctx, &call{
 		method: "POST", url: ts.url,
@@ -97,9 +136,10 @@ func (ts *tokenSource) fetch(ctx context.Context) (string, time.Duration, error)
 	}
 	// v2.0 sends numbers, v1 sends strings (and expires_on).
 	var r struct {
-		AccessToken string      `json:"access_token"`
-		ExpiresIn   json.Number `json:"expires_in"`
-		ExpiresOn   json.Number `json:"expires_on"`
+		AccessToken  string      `json:"access_token"`
+		RefreshToken string      `json:"refresh_token"`
+		ExpiresIn    json.Number `json:"expires_in"`
+		ExpiresOn    json.Number `json:"expires_on"`
 	}
 	if err := json.Unmarshal(body, &r); err != nil || r.AccessToken == "" {
 		return "", 0, fmt.Errorf("POST %s: the answer holds no access_token", redact(ts.url))
@@ -109,6 +149,9 @@ func (ts *tokenSource) fetch(ctx context.Context) (string, time.Duration, error)
 		lifetime = time.Duration(s * float64(time.Second))
 	} else if on, err := strconv.ParseInt(string(r.ExpiresOn), 10, 64); err == nil {
 		lifetime = max(time.Until(time.Unix(on, 0)), 0)
+	}
+	if r.RefreshToken != "" && ts.username != "" {
+		ts.refresh = r.RefreshToken
 	}
 	return r.AccessToken, lifetime, nil
 }

@@ -89,7 +89,8 @@ func TestFeatures(t *testing.T) {
 
 // TestFeaturesWithoutControlPlane runs the scenarios meant for a real
 // tenant the way they run there: no control plane, tokens from the OAuth
-// endpoint, one test machine, real waits, clean-up after each scenario.
+// endpoint, one test machine and one test user, real waits, clean-up
+// after each scenario.
 // The emulator runs on a real clock 100 times faster than the wall. The
 // 20 MB uploads (@large) run in TestFeatures only, to keep this fast.
 func TestFeaturesWithoutControlPlane(t *testing.T) {
@@ -106,8 +107,9 @@ func TestFeaturesWithoutControlPlane(t *testing.T) {
 		ClientSecret: "emulator-secret",
 	}
 	target := steps.NewTenantTarget(base, srv.Client(), creds, steps.DefaultMachines.Windows)
+	target.SetUser(steps.DefaultUsers.Test)
 	cfg := steps.Config{Target: target, PollInterval: 20 * time.Millisecond, WaitScale: 100}
-	runSuite(t, cfg, steps.TagFilter("~@large", false, "default"))
+	runSuite(t, cfg, steps.TargetFilter("~@large", target, "default"))
 }
 
 // TestScenarioNamesAreUnique guards the recordings, which are filed by

@@ -35,10 +35,16 @@ Runs the scenarios of the live response API contract against a target:
                            fixtures)
   --target URL --tenant …  a real tenant: tokens from --token-url with the
                            client credentials, --machine as the test device;
-                           @emulator-only scenarios are skipped
+                           @emulator-only and @emulator-fixtures scenarios
+                           are skipped, and the @delegated ones unless
+                           --username and --password name a test user
+                           (view data and advanced live response over the
+                           test device) whom the app signs in with the
+                           password grant
 
 Each credential flag falls back to an environment variable: MDE_TOKEN_URL,
-MDE_TENANT_ID, MDE_CLIENT_ID, MDE_CLIENT_SECRET, MDE_MACHINE_ID; and
+MDE_TENANT_ID, MDE_CLIENT_ID, MDE_CLIENT_SECRET, MDE_MACHINE_ID,
+MDE_USERNAME, MDE_PASSWORD; and
 --control-token (an emulator whose control plane is exposed) to
 MDE_CONTROL_TOKEN.
 
@@ -48,6 +54,7 @@ Flags:
 // apiFlags are the flags of "conformance api".
 type apiFlags struct {
 	target, tokenURL, tenant, clientID, clientSecret, machine string
+	username, password                                        string
 	controlToken                                              string
 	profile, tags, format, record, featuresDir                string
 	seed                                                      int64
@@ -70,6 +77,8 @@ func parseAPIFlags(args []string, stderr io.Writer) (*apiFlags, error) {
 	fs.StringVar(&f.tenant, "tenant", env("MDE_TENANT_ID"), "tenant id of a real tenant")
 	fs.StringVar(&f.clientID, "client-id", env("MDE_CLIENT_ID"), "client id of the app registration")
 	fs.StringVar(&f.clientSecret, "client-secret", env("MDE_CLIENT_SECRET"), "client secret of the app registration")
+	fs.StringVar(&f.username, "username", env("MDE_USERNAME"), "a real tenant's test user (UPN) for the @delegated scenarios: view data and advanced live response over --machine")
+	fs.StringVar(&f.password, "password", env("MDE_PASSWORD"), "the password of --username")
 	fs.StringVar(&f.machine, "machine", env("MDE_MACHINE_ID"), "id of the test device of a real tenant: an online Windows machine with a remediation level")
 	fs.StringVar(&f.profile, "profile", "", "limits profile: "+strings.Join(limits.Names(), ", ")+" (in-process emulator: the profile it runs; real tenant: the profile it is expected to follow; default: default, or the emulator's own)")
 	fs.StringVar(&f.tags, "tags", "", `scenarios to run, godog tag expression: "@submit,@auth" (or), "@lifecycle && ~@emulator-only" (and, not)`)
@@ -120,7 +129,7 @@ func runAPI(args []string, stdout, stderr io.Writer) int {
 		fsys = os.DirFS(f.featuresDir)
 	}
 	hasControl := target.Control() != nil
-	filter := steps.TagFilter(f.tags, hasControl, profile)
+	filter := steps.TargetFilter(f.tags, target, profile)
 	total, err := steps.CountScenarios(fsys, filter)
 	if err != nil {
 		fmt.Fprintln(stderr, "conformance api:", err)
@@ -131,9 +140,21 @@ func runAPI(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "conformance api:", err)
 		return 2
 	}
+	noUser := 0
+	if target.Users().Test.Username == "" {
+		withUser, err := steps.CountScenarios(fsys, steps.TagFilter(f.tags, hasControl, profile))
+		if err != nil {
+			fmt.Fprintln(stderr, "conformance api:", err)
+			return 2
+		}
+		noUser = withUser - total
+	}
 	reportSkipped := func(w io.Writer) {
 		if skipped > 0 {
-			fmt.Fprintf(w, "skipped %d @emulator-only scenarios (the target has no control plane)\n", skipped)
+			fmt.Fprintf(w, "skipped %d @emulator-only or @emulator-fixtures scenarios (the target has no control plane)\n", skipped)
+		}
+		if noUser > 0 {
+			fmt.Fprintf(w, "skipped %d @delegated scenarios (no test user: --username, --password)\n", noUser)
 		}
 		if otherProfile > 0 {
 			noun := "scenarios"
@@ -204,7 +225,12 @@ func (f *apiFlags) buildTarget(ctx context.Context, stdout io.Writer) (steps.Tar
 		}
 		creds := steps.Credentials{TokenURL: f.tokenURL, TenantID: f.tenant, ClientID: f.clientID, ClientSecret: f.clientSecret}
 		client := &http.Client{Timeout: 2 * time.Minute}
-		return steps.NewTenantTarget(f.target, client, creds, f.machine), profile, none, nil
+		if (f.username == "") != (f.password == "") {
+			return nil, "", none, fmt.Errorf("a test user needs both --username and --password")
+		}
+		t := steps.NewTenantTarget(f.target, client, creds, f.machine)
+		t.SetUser(steps.UserCredentials{Username: f.username, Password: f.password})
+		return t, profile, none, nil
 
 	case f.target != "":
 		client := withControlToken(&http.Client{Timeout: 2 * time.Minute}, f.controlToken)

@@ -87,7 +87,7 @@ func TestAPIAgainstATenantSkipsEmulatorOnly(t *testing.T) {
 	if err != nil || skipped == 0 {
 		t.Fatalf("counting: %d, %v", skipped, err)
 	}
-	if want := fmt.Sprintf("skipped %d @emulator-only scenarios (the target has no control plane)", skipped); !strings.Contains(out, want) {
+	if want := fmt.Sprintf("skipped %d @emulator-only or @emulator-fixtures scenarios (the target has no control plane)", skipped); !strings.Contains(out, want) {
 		t.Errorf("output lacks %q:\n%s", want, out)
 	}
 }

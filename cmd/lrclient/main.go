@@ -17,7 +17,9 @@
 // The connection comes from the environment: MDE_API_URL (without /api),
 // MDE_TOKEN_URL (or MDE_AUTHORITY, from which the v2.0 token URL of the
 // tenant is built), MDE_TENANT_ID, MDE_CLIENT_ID, MDE_CLIENT_SECRET and
-// MDE_SCOPE.
+// MDE_SCOPE. With MDE_USERNAME and MDE_PASSWORD it signs in as that user
+// through the app (the password grant; MDE_CLIENT_SECRET is then
+// optional) and renews the access token with the refresh token.
 //
 // It exits 0 when the operation succeeded, 1 when it did not (saying why
 // on standard error) and 2 for a usage error. -v logs each HTTP call to

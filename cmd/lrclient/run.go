@@ -40,7 +40,8 @@ operations:
   live-response MACHINE              run the JSON array of commands on stdin, print a summary
 
 environment: MDE_API_URL, MDE_TOKEN_URL (or MDE_AUTHORITY), MDE_TENANT_ID,
-MDE_CLIENT_ID, MDE_CLIENT_SECRET, MDE_SCOPE
+MDE_CLIENT_ID, MDE_CLIENT_SECRET, MDE_SCOPE; MDE_USERNAME and MDE_PASSWORD
+to sign in as a user (password grant, then the refresh token)
 
 flags:
 `
@@ -100,6 +101,8 @@ func newClient(getenv func(string) string, poll time.Duration, verbose bool, std
 		TenantID:     getenv("MDE_TENANT_ID"),
 		ClientID:     getenv("MDE_CLIENT_ID"),
 		ClientSecret: getenv("MDE_CLIENT_SECRET"),
+		Username:     getenv("MDE_USERNAME"),
+		Password:     getenv("MDE_PASSWORD"),
 		Scope:        getenv("MDE_SCOPE"),
 		PollInterval: poll,
 	}
@@ -110,7 +113,12 @@ func newClient(getenv func(string) string, poll time.Duration, verbose bool, std
 		cfg.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
 	var missing []string
-	for _, name := range []string{"MDE_TENANT_ID", "MDE_CLIENT_ID", "MDE_CLIENT_SECRET"} {
+	required := []string{"MDE_TENANT_ID", "MDE_CLIENT_ID", "MDE_CLIENT_SECRET"}
+	if cfg.Username != "" || cfg.Password != "" {
+		// A user's sign-in: the app may be a public client.
+		required = []string{"MDE_TENANT_ID", "MDE_CLIENT_ID", "MDE_USERNAME", "MDE_PASSWORD"}
+	}
+	for _, name := range required {
 		if getenv(name) == "" {
 			missing = append(missing, name)
 		}

@@ -257,3 +257,19 @@ func TestUnknownMachineFails(t *testing.T) {
 	srv := newServer(t, 60)
 	lrclient(t, env(srv), "", "run-script", "nope.contoso.local", "Get-Processes.ps1").want(t, 1, "", "404")
 }
+
+// A user's sign-in: MDE_USERNAME and MDE_PASSWORD, no client secret
+// needed; a user whose role does not allow RunScript gets the 403 as a
+// failure.
+func TestUserSignIn(t *testing.T) {
+	t.Parallel()
+	srv := newServer(t, 60)
+	e := env(srv)
+	delete(e, "MDE_CLIENT_SECRET")
+	e["MDE_USERNAME"], e["MDE_PASSWORD"] = "analyst@contoso.onmicrosoft.com", "client-kit-password"
+	lrclient(t, e, "", "run-script", "win-01.contoso.local", "Get-Processes.ps1").want(t, 0, "explorer", "")
+	e["MDE_USERNAME"] = "tier1@contoso.onmicrosoft.com"
+	lrclient(t, e, "", "run-script", "win-01.contoso.local", "Get-Processes.ps1").want(t, 1, "", "403")
+	delete(e, "MDE_PASSWORD")
+	lrclient(t, e, "", "cancel", "x").want(t, 2, "", "MDE_PASSWORD")
+}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -90,10 +91,16 @@ func runAdapter(ctx context.Context, command, args []string, dir string, env []s
 	return r
 }
 
-// environment returns the adapter's environment: the kit's own, then
-// extra, then the MDE_ variables of the scenario.
+// environment returns the adapter's environment: the kit's own (without
+// MDE_USERNAME and MDE_PASSWORD), then extra, then the MDE_ variables of
+// the scenario.
 func environment(extra []string, vars map[string]string) []string {
-	env := append(os.Environ(), extra...)
+	// A user's credentials in the kit's own environment must not turn a
+	// scenario of the app's sign-in into a user's.
+	env := slices.DeleteFunc(os.Environ(), func(kv string) bool {
+		return strings.HasPrefix(kv, "MDE_USERNAME=") || strings.HasPrefix(kv, "MDE_PASSWORD=")
+	})
+	env = append(env, extra...)
 	for _, k := range sortedKeys(vars) {
 		env = append(env, k+"="+vars[k])
 	}

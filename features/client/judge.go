@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"os"
 	"regexp"
 	"strings"
@@ -55,6 +56,58 @@ func addJudgeSteps(sc *godog.ScenarioContext) {
 	sc.Step(`^it never made more than (\d+) submissions in a minute$`, submissionsPerMinute)
 	sc.Step(`^it asked for the download link at least (\d+) times$`, linkCallsAtLeast)
 	sc.Step(`^it never called a failing endpoint again within ([\d.]+) seconds$`, backoffAtLeast)
+	sc.Step(`^it sent at most (\d+) live response requests?$`, sentAtMost)
+	sc.Step(`^it renewed its token with the refresh token, not the password$`, renewedWithRefreshToken)
+}
+
+// sentAtMost judges the client's POST runliveresponse calls, whatever
+// their answers: a refusal that no retry can change is not sent again
+// and again.
+func sentAtMost(ctx context.Context, n int) error {
+	w := worldFrom(ctx)
+	subs := of(w.requests(), epSubmit)
+	if len(subs) > n {
+		return w.fail(fmt.Sprintf("The client should have sent at most %d live response request(s); it sent %d: a 403 says the caller may not do this, and sending it again changes nothing.",
+			n, len(subs)), subs)
+	}
+	return nil
+}
+
+// grantType returns the grant_type of a token request, from its form
+// body (the journal keeps it, secrets redacted) or its query.
+func grantType(e journal.Entry) string {
+	for _, raw := range []string{e.RequestBody, e.Query} {
+		if v, err := url.ParseQuery(raw); err == nil && v.Get("grant_type") != "" {
+			return v.Get("grant_type")
+		}
+	}
+	return ""
+}
+
+// renewedWithRefreshToken judges a user's client whose access token
+// stopped working: the token requests after the first sign-in use the
+// refresh token it was given, not the user's password again.
+func renewedWithRefreshToken(ctx context.Context) error {
+	w := worldFrom(ctx)
+	tokens := of(w.requests(), epToken)
+	var ok []journal.Entry
+	for _, e := range tokens {
+		if e.Status == 200 {
+			ok = append(ok, e)
+		}
+	}
+	if len(ok) < 2 {
+		return w.fail(fmt.Sprintf("Once its access token was refused (it had expired), the client should have got a new one with its refresh token; it got %d token(s) in all.", len(ok)), tokens)
+	}
+	if g := grantType(ok[0]); g != "password" {
+		return w.fail(fmt.Sprintf("The client should have signed in as the user with the password grant (MDE_USERNAME, MDE_PASSWORD); its first token came from grant_type=%q.", g), tokens)
+	}
+	for _, e := range ok[1:] {
+		if g := grantType(e); g != "refresh_token" {
+			return w.fail(fmt.Sprintf("The client should renew the user's access token with the refresh token it was given (grant_type=refresh_token), not sign in again; it sent grant_type=%q.", g), tokens)
+		}
+	}
+	return nil
 }
 
 func exitsZero(ctx context.Context) error {

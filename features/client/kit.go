@@ -35,6 +35,11 @@ var fixturesYAML []byte
 // README lists them.
 var Operations = []string{"run-script", "get-file", "put-file", "upload", "cancel", "live-response"}
 
+// SignIns are the ways of signing in a manifest can declare: the app's
+// client credentials, and a user's password (the password grant, then
+// the refresh token).
+var SignIns = []string{"client_credentials", "password"}
+
 // Manifest declares what a client implements.
 type Manifest struct {
 	// Name names the client in the report.
@@ -42,6 +47,10 @@ type Manifest struct {
 	// Operations lists the operations the client implements; the scenarios
 	// of the others are not applicable.
 	Operations []string `json:"operations"`
+	// SignIn lists the ways the client signs in (SignIns). Empty: the
+	// client credentials only, so the scenarios that run as a user
+	// (@sign-in-password) are not applicable.
+	SignIn []string `json:"signIn,omitempty"`
 }
 
 // ReadManifest reads and checks a JSON manifest.
@@ -64,8 +73,26 @@ func ReadManifest(path string) (*Manifest, error) {
 			return nil, fmt.Errorf("manifest %s: unknown operation %q (known: %s)", path, op, strings.Join(Operations, ", "))
 		}
 	}
+	for _, s := range m.SignIn {
+		if !slices.Contains(SignIns, s) {
+			return nil, fmt.Errorf("manifest %s: unknown signIn %q (known: %s)", path, s, strings.Join(SignIns, ", "))
+		}
+	}
 	return &m, nil
 }
+
+// signsIn reports whether the manifest declares the way of signing in
+// grant; without a manifest, or without signIn, a client signs in with
+// the client credentials only.
+func (m *Manifest) signsIn(grant string) bool {
+	if m == nil || len(m.SignIn) == 0 {
+		return grant == "client_credentials"
+	}
+	return slices.Contains(m.SignIn, grant)
+}
+
+// SignsIn is signsIn for the kit's tests and tools.
+func (m *Manifest) SignsIn(grant string) bool { return m.signsIn(grant) }
 
 // implements reports whether the manifest declares op; a nil manifest
 // declares every operation.

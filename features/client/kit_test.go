@@ -58,8 +58,9 @@ const (
 func clients() []gradedClient {
 	return []gradedClient{
 		{
-			name:    "reference (Go)",
-			command: func(t *testing.T) []string { return []string{buildLRClient(t)} },
+			name:     "reference (Go)",
+			command:  func(t *testing.T) []string { return []string{buildLRClient(t)} },
+			manifest: "../../cmd/lrclient/manifest.json",
 		},
 		{
 			name:    "python example",
@@ -167,6 +168,9 @@ func TestClients(t *testing.T) {
 				if cfg.Manifest != nil && !slices.ContainsFunc(cfg.Manifest.Operations, func(op string) bool { return slices.Contains(s.Tags, "@"+op) }) {
 					want[s.Name] = client.NotApplicable
 				}
+				if slices.Contains(s.Tags, "@sign-in-password") && !cfg.Manifest.SignsIn("password") {
+					want[s.Name] = client.NotApplicable
+				}
 				if slices.Contains(c.fails, s.Name) {
 					want[s.Name] = client.Failed
 				}
@@ -226,6 +230,8 @@ func TestReadManifest(t *testing.T) {
 		{"unknown operation", `{"operations":["run-scripts"]}`, `unknown operation "run-scripts"`},
 		{"no operations", `{"name":"x"}`, "no operations"},
 		{"unknown field", `{"ops":["cancel"]}`, `unknown field "ops"`},
+		{"sign-in", `{"name":"x","operations":["run-script","cancel"],"signIn":["client_credentials","password"]}`, ""},
+		{"unknown sign-in", `{"operations":["cancel"],"signIn":["device_code"]}`, `unknown signIn "device_code"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p := filepath.Join(dir, strings.ReplaceAll(tc.name, " ", "-")+".json")

@@ -175,6 +175,11 @@ func (k *kit) initializer(sc *godog.ScenarioContext) {
 				Outcome: NotApplicable, Message: "the client does not implement " + op})
 			return ctx, godog.ErrSkip
 		}
+		if slices.Contains(tags, "@sign-in-password") && !k.manifest.signsIn("password") {
+			k.record(Scenario{Name: s.Name, Feature: s.Uri, Tags: tags, Required: slices.Contains(tags, "@required"),
+				Outcome: NotApplicable, Message: "the client does not declare the password sign-in (manifest signIn)"})
+			return ctx, godog.ErrSkip
+		}
 		w, err := newWorld(k, s.Name)
 		if err != nil {
 			return ctx, err

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/cucumber/godog"
@@ -48,6 +49,25 @@ func addSceneSteps(sc *godog.ScenarioContext) {
 	sc.Step(`^every poll answers (\d+)$`, everyPollAnswers)
 	sc.Step(`^the first (\d+) polls of the new action answer 404$`, firstPollsNotFound)
 	sc.Step(`^the next result download answers 403 as an expired link does$`, expiredLink)
+	sc.Step(`^the client signs in as the user "([^"]*)"$`, signInAs)
+}
+
+// signInAs makes the client sign in as a user of the fixtures: the
+// adapter gets MDE_USERNAME and MDE_PASSWORD. Such scenarios are tagged
+// @sign-in-password (not applicable to a client that does not declare
+// it).
+func signInAs(ctx context.Context, upn string) error {
+	w := worldFrom(ctx)
+	for _, t := range w.set.Tenants {
+		for i := range t.Users {
+			if strings.EqualFold(t.Users[i].UserPrincipalName, upn) {
+				u := t.Users[i]
+				w.user = &u
+				return nil
+			}
+		}
+	}
+	return fmt.Errorf("the kit's fixtures have no user %q", upn)
 }
 
 func clockScale(ctx context.Context, scale int) error {

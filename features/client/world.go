@@ -45,7 +45,8 @@ type world struct {
 	// watchers run beside the client: scenes that react to what it does.
 	watchers []func(ctx context.Context) error
 
-	kitActions []string // actions the kit started
+	kitActions []string      // actions the kit started
+	user       *fixture.User // the user the client signs in as, if any
 	run        *run
 	stdin      string
 }
@@ -107,7 +108,7 @@ func (w *world) expand(s string) string {
 
 // env returns the MDE_ variables the adapter gets.
 func (w *world) env() map[string]string {
-	return map[string]string{
+	env := map[string]string{
 		"MDE_API_URL":       w.url,
 		"MDE_AUTHORITY":     w.url,
 		"MDE_TOKEN_URL":     w.url + "/" + w.srv.TenantID + "/oauth2/v2.0/token",
@@ -117,6 +118,11 @@ func (w *world) env() map[string]string {
 		"MDE_SCOPE":         scope,
 		"MDE_SCRATCH_DIR":   w.scratch,
 	}
+	if w.user != nil {
+		env["MDE_USERNAME"] = w.user.UserPrincipalName
+		env["MDE_PASSWORD"] = w.user.Password
+	}
+	return env
 }
 
 // runClient runs the adapter with args, and the scene's watchers beside

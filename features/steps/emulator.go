@@ -30,6 +30,18 @@ var DefaultMachines = MachineRefs{
 	LargeFile:     "dd38de6352ff2ebe86f2b2c3966d5e6ff67e82e1", // srv-dc-01
 }
 
+// DefaultUsers are the users of the emulator's default fixture, all
+// signing in through "SOAR Automation".
+var DefaultUsers = UserRefs{
+	Test:                UserCredentials{"analyst@contoso.onmicrosoft.com", defaultUserPassword},
+	Basic:               UserCredentials{"tier1@contoso.onmicrosoft.com", defaultUserPassword},
+	NoLiveResponse:      UserCredentials{"auditor@contoso.onmicrosoft.com", defaultUserPassword},
+	Workstations:        UserCredentials{"helpdesk@contoso.onmicrosoft.com", defaultUserPassword},
+	OutsideWorkstations: "dd38de6352ff2ebe86f2b2c3966d5e6ff67e82e1", // srv-dc-01, a server
+}
+
+const defaultUserPassword = "emulator-password"
+
 // EmulatorTarget is an emulator reached over HTTP, with its control plane:
 // a real listener, or an in-process emulator's in-memory client
 // (emulator.Server.Client) with any base URL. It expects the emulator's
@@ -74,6 +86,9 @@ func (e *EmulatorTarget) Control() Control { return e.control }
 
 // Machines implements Target.
 func (e *EmulatorTarget) Machines() MachineRefs { return DefaultMachines }
+
+// Users implements Target.
+func (e *EmulatorTarget) Users() UserRefs { return DefaultUsers }
 
 // HTTPControl is the control plane of an emulator, over HTTP.
 type HTTPControl struct {
@@ -158,6 +173,12 @@ func (c *HTTPControl) Mint(ctx context.Context, app AppRef) (string, error) {
 	}
 	if app.ExpiresIn != 0 {
 		req["expiresIn"] = app.ExpiresIn.String()
+	}
+	if app.User != "" {
+		req["user"] = app.User
+	}
+	if app.Scopes != nil {
+		req["scopes"] = app.Scopes
 	}
 	var tok struct {
 		AccessToken string `json:"access_token"`

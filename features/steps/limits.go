@@ -14,20 +14,27 @@ import (
 // the sessions it starts stay open while a scenario fills the cap.
 const fleetScript = "Long-Running.ps1"
 
+// fleetUser is the user of a loaded fleet: advanced live response over
+// every machine.
+var fleetUser = UserCredentials{"fleet-user@contoso.onmicrosoft.com", "fleet-password"}
+
 // fleetFixture returns a fixture of the default tenant and app with n
-// online (or offline) Windows 11 machines and fleetScript.
+// online (or offline) Windows 11 machines, fleetScript and fleetUser.
 func fleetFixture(n int, offline bool) ([]byte, []string) {
 	var b strings.Builder
 	fmt.Fprintf(&b, `tenants:
   - id: %s
     name: fleet
     apps:
-      - {clientId: %s, clientSecret: %s, displayName: SOAR Automation, roles: [Machine.LiveResponse, Machine.Read.All, Machine.ReadWrite.All, Library.Manage]}
+      - {clientId: %s, clientSecret: %s, displayName: SOAR Automation, roles: [Machine.LiveResponse, Machine.Read.All, Machine.ReadWrite.All, Library.Manage],
+         delegatedPermissions: [Machine.LiveResponse, Machine.Read, Machine.ReadWrite, Library.Manage]}
+    users:
+      - {userPrincipalName: %s, password: %s, role: {viewData: true, liveResponse: advanced}}
     library:
       - {fileName: %s, content: "Start-Sleep -Seconds 540", behavior: {duration: 9m}}
       - {fileName: Get-Processes.ps1, content: "Get-Process"}
     machines:
-`, defaultTenantID, defaultClientID, defaultSecret, fleetScript)
+`, defaultTenantID, defaultClientID, defaultSecret, fleetUser.Username, fleetUser.Password, fleetScript)
 	ids := make([]string, n)
 	for i := range ids {
 		ids[i] = fmt.Sprintf("f1ee7%035x", i+1)

@@ -118,6 +118,7 @@ func Initializer(cfg Config) func(*godog.ScenarioContext) {
 		registerLibrary(sc)
 		registerAuth(sc)
 		registerLimits(sc)
+		registerDelegated(sc)
 	}
 }
 

@@ -13,15 +13,25 @@ var Profiles = []string{"default", "current"}
 
 // TagFilter returns the godog tag expression of a run: the user's tags
 // (godog syntax: "," is or, "&&" is and, "~" is not), without the
-// @emulator-only scenarios when the target has no control plane and
+// @emulator-only and @emulator-fixtures scenarios (the latter need the
+// default fixture's users) when the target has no control plane and
 // without the scenarios that do not apply to the limits profile (see
 // ProfileExcludes).
 func TagFilter(user string, hasControl bool, profile string) string {
 	var not []string
 	if !hasControl {
-		not = append(not, "@emulator-only")
+		not = append(not, "@emulator-only", "@emulator-fixtures")
 	}
 	return AndNot(user, append(not, ProfileExcludes(profile)...)...)
+}
+
+// TargetFilter is TagFilter for target: without its control plane, and
+// without the @delegated scenarios when it offers no test user.
+func TargetFilter(user string, target Target, profile string) string {
+	if target.Users().Test.Username == "" {
+		user = AndNot(user, "@delegated")
+	}
+	return TagFilter(user, target.Control() != nil, profile)
 }
 
 // ProfileExcludes returns the tags of the scenarios that do not apply to
@@ -46,7 +56,7 @@ func ProfileExcludes(profile string) []string {
 
 // LeftOut returns how many scenarios of fsys that match the user's tags
 // the run TagFilter describes leaves out: noControl for the lack of a
-// control plane (@emulator-only), otherProfile because they do not apply
+// control plane (@emulator-only, @emulator-fixtures), otherProfile because they do not apply
 // to the limits profile. A scenario left out for both reasons counts once,
 // in otherProfile.
 func LeftOut(fsys fs.FS, user string, hasControl bool, profile string) (noControl, otherProfile int, err error) {

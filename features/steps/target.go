@@ -31,6 +31,41 @@ type Target interface {
 	Control() Control
 	// Machines names the machines the scenarios use.
 	Machines() MachineRefs
+	// Users names the users the @delegated scenarios sign in as (with the
+	// password grant, through the Credentials' app). A user the target
+	// does not offer has an empty Username: the scenarios that need it
+	// fail, which is why they are tagged @emulator-fixtures (and all the
+	// @delegated ones are left out of a run whose target has no test
+	// user).
+	Users() UserRefs
+}
+
+// UserCredentials are a user's name and password, for the password
+// grant (resource owner password credentials).
+type UserCredentials struct {
+	// Username is the user principal name, which is also the requestor
+	// of the actions the user starts.
+	Username string
+	Password string
+}
+
+// UserRefs are the users of the @delegated scenarios.
+type UserRefs struct {
+	// Test is a user with "View data" and advanced live response over the
+	// Windows machines of Machines (a real tenant's --username): the one
+	// user a real tenant needs.
+	Test UserCredentials
+	// Basic has basic live response only (GetFile, no PutFile or
+	// RunScript).
+	Basic UserCredentials
+	// NoLiveResponse has "View data" and no live response.
+	NoLiveResponse UserCredentials
+	// Workstations has advanced live response over the device group of
+	// the Windows machines only.
+	Workstations UserCredentials
+	// OutsideWorkstations is an online machine outside the device groups
+	// of Workstations.
+	OutsideWorkstations string
 }
 
 // AppRef says which token a scenario wants. Its zero value is the
@@ -46,11 +81,17 @@ type AppRef struct {
 	Audience string
 	// ExpiresIn is the token's lifetime; zero: the usual hour.
 	ExpiresIn time.Duration
+	// User, when set, makes the token a delegated one for that user (a
+	// UPN) through the app, with the delegated permissions Scopes (nil:
+	// the app's).
+	User   string
+	Scopes []string
 }
 
 // IsDefault reports whether a is the default app with its own roles.
 func (a AppRef) IsDefault() bool {
-	return a.TenantID == "" && a.ClientID == "" && a.Roles == nil && a.Audience == "" && a.ExpiresIn == 0
+	return a.TenantID == "" && a.ClientID == "" && a.Roles == nil && a.Audience == "" && a.ExpiresIn == 0 &&
+		a.User == "" && a.Scopes == nil
 }
 
 // Credentials are an app's client credentials and where to use them.
@@ -116,3 +157,8 @@ type Limits = limits.Profile
 // ErrNeedsControl is returned by a step that needs the control plane when
 // the target has none: the scenario should be tagged @emulator-only.
 var ErrNeedsControl = errors.New("this step needs the emulator's control plane; tag the scenario @emulator-only")
+
+// ErrNoUser is returned by a step that signs in as a user the target does
+// not offer: the scenario should be tagged @emulator-fixtures (or, for the
+// test user, the run should leave out @delegated).
+var ErrNoUser = errors.New("the target offers no such user; tag the scenario @emulator-fixtures")

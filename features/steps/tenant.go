@@ -21,6 +21,7 @@ type TenantTarget struct {
 	client  *http.Client
 	creds   Credentials
 	machine string
+	user    UserCredentials
 	now     func() time.Time
 
 	mu      sync.Mutex
@@ -55,6 +56,15 @@ func (t *TenantTarget) Control() Control { return nil }
 
 // Machines implements Target: only the test device.
 func (t *TenantTarget) Machines() MachineRefs { return MachineRefs{Windows: t.machine} }
+
+// SetUser makes u the target's test user: a user with "View data" and
+// advanced live response over the test device, whom the default app may
+// sign in with the password grant. Without one the @delegated scenarios
+// cannot run.
+func (t *TenantTarget) SetUser(u UserCredentials) { t.user = u }
+
+// Users implements Target: only the test user, if any.
+func (t *TenantTarget) Users() UserRefs { return UserRefs{Test: t.user} }
 
 // Token implements Target: a client-credentials token for the default
 // app, reused until five minutes before it expires.
@@ -97,6 +107,32 @@ func (s *Seconds) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
+// PasswordGrant gets a user's token with the password grant (resource
+// owner password credentials) of the identity platform's v2.0 endpoint,
+// through the app of c (its secret sent when not empty).
+func PasswordGrant(ctx context.Context, client *http.Client, c Credentials, u UserCredentials) (TokenResponse, error) {
+	if u.Username == "" {
+		return TokenResponse{}, ErrNoUser
+	}
+	return tokenRequest(ctx, client, c.TokenURL, passwordForm(c, u))
+}
+
+// passwordForm is the form of a password grant.
+func passwordForm(c Credentials, u UserCredentials) url.Values {
+	scope := c.Scope
+	if scope == "" {
+		scope = apiScope
+	}
+	form := url.Values{
+		"grant_type": {"password"}, "client_id": {c.ClientID},
+		"username": {u.Username}, "password": {u.Password}, "scope": {scope},
+	}
+	if c.ClientSecret != "" {
+		form.Set("client_secret", c.ClientSecret)
+	}
+	return form
+}
+
 // ClientCredentials gets a token with the client-credentials grant of the
 // identity platform's v2.0 endpoint.
 func ClientCredentials(ctx context.Context, client *http.Client, c Credentials) (TokenResponse, error) {
@@ -104,7 +140,12 @@ func ClientCredentials(ctx context.Context, client *http.Client, c Credentials) 
 		"grant_type": {"client_credentials"}, "client_id": {c.ClientID},
 		"client_secret": {c.ClientSecret}, "scope": {c.Scope},
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.TokenURL, strings.NewReader(form.Encode()))
+	return tokenRequest(ctx, client, c.TokenURL, form)
+}
+
+// tokenRequest posts form to the token endpoint tokenURL.
+func tokenRequest(ctx context.Context, client *http.Client, tokenURL string, form url.Values) (TokenResponse, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, tokenURL, strings.NewReader(form.Encode()))
 	if err != nil {
 		return TokenResponse{}, err
 	}
@@ -119,11 +160,11 @@ func ClientCredentials(ctx context.Context, client *http.Client, c Credentials) 
 		return TokenResponse{}, err
 	}
 	if res.StatusCode != http.StatusOK {
-		return TokenResponse{}, fmt.Errorf("token request to %s: %d %s", c.TokenURL, res.StatusCode, b)
+		return TokenResponse{}, fmt.Errorf("token request to %s: %d %s", tokenURL, res.StatusCode, b)
 	}
 	var tok TokenResponse
 	if err := json.Unmarshal(b, &tok); err != nil || tok.AccessToken == "" {
-		return TokenResponse{}, fmt.Errorf("token request to %s: no access_token in %s", c.TokenURL, b)
+		return TokenResponse{}, fmt.Errorf("token request to %s: no access_token in %s", tokenURL, b)
 	}
 	return tok, nil
 }

@@ -29,7 +29,8 @@ type world struct {
 	// Who calls the API.
 	auth     authMode
 	app      AppRef
-	raw      string // the Authorization header in authRaw mode; "" for none
+	raw      string          // the Authorization header in authRaw mode; "" for none
+	user     UserCredentials // the user in authUser mode
 	token    string
 	tokenAge time.Duration // emulated time since token was minted
 
@@ -59,8 +60,9 @@ type world struct {
 type authMode int
 
 const (
-	authApp authMode = iota // a token for app
-	authRaw                 // the raw Authorization header (possibly none)
+	authApp  authMode = iota // a token for app
+	authRaw                  // the raw Authorization header (possibly none)
+	authUser                 // a user's token from the password grant
 )
 
 type worldKey struct{}
@@ -210,6 +212,16 @@ const tokenRefresh = 30 * time.Minute
 func (w *world) authorization(ctx context.Context) (string, error) {
 	if w.auth == authRaw {
 		return w.raw, nil
+	}
+	if w.auth == authUser {
+		if w.token == "" || w.tokenAge >= tokenRefresh {
+			tok, err := PasswordGrant(ctx, w.client, w.target.Credentials(), w.user)
+			if err != nil {
+				return "", fmt.Errorf("signing in as %s: %w", w.user.Username, err)
+			}
+			w.token, w.tokenAge = tok.AccessToken, 0
+		}
+		return "Bearer " + w.token, nil
 	}
 	if w.token == "" || (w.tokenAge >= tokenRefresh && w.app.ExpiresIn == 0) {
 		tok, err := w.target.Token(ctx, w.app)
