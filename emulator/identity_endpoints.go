@@ -5,6 +5,8 @@ import (
 	"net/url"
 
 	"github.com/labstack/echo/v4"
+
+	"github.com/mdelive/mde-emulator/internal/identity"
 )
 
 // tokenV1 serves POST /{tenant}/oauth2/token (client credentials,
@@ -17,11 +19,18 @@ func (s *Server) tokenV1(c echo.Context) error { return s.token(c, false) }
 func (s *Server) tokenV2(c echo.Context) error { return s.token(c, true) }
 
 func (s *Server) token(c echo.Context, v2 bool) error {
+	resp, oerr := s.authority.Token(c.Param("tenant"), oauthForm(c), v2)
+	return s.writeOAuth(c, resp, oerr)
+}
+
+// oauthForm returns the form of a request to an identity endpoint, with
+// the client's credentials from HTTP Basic authentication ("client secret
+// basic") where the form has none.
+func oauthForm(c echo.Context) url.Values {
 	form, err := c.FormParams()
 	if err != nil {
 		form = url.Values{}
 	}
-	// Client secret basic: credentials in the Authorization header.
 	if id, secret, ok := c.Request().BasicAuth(); ok {
 		if form.Get("client_id") == "" {
 			form.Set("client_id", id)
@@ -30,7 +39,13 @@ func (s *Server) token(c echo.Context, v2 bool) error {
 			form.Set("client_secret", secret)
 		}
 	}
-	resp, oerr := s.authority.Token(c.Param("tenant"), form, v2)
+	return form
+}
+
+// writeOAuth answers as the identity platform's endpoints do: never
+// cached, an error in the platform's shape (and its code journaled), else
+// resp.
+func (s *Server) writeOAuth(c echo.Context, resp any, oerr *identity.OAuthError) error {
 	h := c.Response().Header()
 	h.Set("Cache-Control", "no-store, no-cache")
 	h.Set("Pragma", "no-cache")

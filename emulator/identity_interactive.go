@@ -25,27 +25,8 @@ func (s *Server) deviceCodeV2(c echo.Context) error { return s.deviceCode(c, tru
 
 // deviceCode serves the device authorization endpoint.
 func (s *Server) deviceCode(c echo.Context, v2 bool) error {
-	form, err := c.FormParams()
-	if err != nil {
-		form = url.Values{}
-	}
-	if id, secret, ok := c.Request().BasicAuth(); ok {
-		if form.Get("client_id") == "" {
-			form.Set("client_id", id)
-		}
-		if form.Get("client_secret") == "" {
-			form.Set("client_secret", secret)
-		}
-	}
-	resp, oerr := s.authority.DeviceCode(c.Param("tenant"), form, v2)
-	h := c.Response().Header()
-	h.Set("Cache-Control", "no-store, no-cache")
-	h.Set("Pragma", "no-cache")
-	if oerr != nil {
-		noteErrorCode(c, oerr.Error)
-		return s.writeJSON(c, oerr.Status, oerr)
-	}
-	return s.writeJSON(c, http.StatusOK, resp)
+	resp, oerr := s.authority.DeviceCode(c.Param("tenant"), oauthForm(c), v2)
+	return s.writeOAuth(c, resp, oerr)
 }
 
 // approveDeviceCode serves POST /_emulator/devicecode/{userCode}

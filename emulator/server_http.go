@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
+
+	"github.com/mdelive/mde-emulator/emulator/clock"
 )
 
 // ServerLimits are the connection limits of an HTTP server that serves the
@@ -95,7 +97,7 @@ func extendDeadlines(c echo.Context, d time.Duration, bodyUnread bool) {
 		return
 	}
 	rc := http.NewResponseController(c.Response())
-	now := time.Now()
+	now := clock.Wall()
 	if hs.WriteTimeout > 0 {
 		_ = rc.SetWriteDeadline(now.Add(d + hs.WriteTimeout))
 	}
