@@ -230,10 +230,21 @@ func (s *Server) loadIdentity(set *fixture.Set) {
 	for _, t := range set.Tenants {
 		tenants = append(tenants, t.ID)
 		for _, a := range t.Apps {
-			apps = append(apps, identity.App{
+			app := identity.App{
 				TenantID: t.ID, ClientID: a.ClientID, ClientSecret: a.ClientSecret,
 				DisplayName: a.DisplayName, Roles: a.Roles, DelegatedPermissions: a.DelegatedPermissions,
-			})
+				AccessTokenLifetime: time.Duration(a.AccessTokenLifetime),
+			}
+			if a.PublicClient != nil {
+				app.ClientType = identity.ClientConfidential
+				if *a.PublicClient {
+					app.ClientType = identity.ClientPublic
+				}
+			}
+			if aa := a.DeviceCodeAutoApprove; aa != nil {
+				app.AutoApproveUser, app.AutoApproveAfter = aa.User, time.Duration(aa.After)
+			}
+			apps = append(apps, app)
 		}
 		for _, u := range t.Users {
 			users = append(users, identity.User{

@@ -28,7 +28,7 @@ Feature: Signing in as a user
   @recommended @run-script
   Scenario: the refresh token is used instead of a new sign-in
     Given the client signs in as the user "analyst@contoso.onmicrosoft.com"
-    And the next poll answers 401
+    And the client's access tokens last 3 seconds
     When the client runs "run-script win-01.contoso.local Get-Processes.ps1"
     Then the client exits 0
     And its standard output contains "explorer"

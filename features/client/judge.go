@@ -85,7 +85,8 @@ func grantType(e journal.Entry) string {
 }
 
 // renewedWithRefreshToken judges a user's client whose access token
-// stopped working: the token requests after the first sign-in use the
+// expired while it ran (the scene gives it a short lifetime): it got a
+// new one, and the token requests after the first sign-in use the
 // refresh token it was given, not the user's password again.
 func renewedWithRefreshToken(ctx context.Context) error {
 	w := worldFrom(ctx)
@@ -97,7 +98,7 @@ func renewedWithRefreshToken(ctx context.Context) error {
 		}
 	}
 	if len(ok) < 2 {
-		return w.fail(fmt.Sprintf("Once its access token was refused (it had expired), the client should have got a new one with its refresh token; it got %d token(s) in all.", len(ok)), tokens)
+		return w.fail(fmt.Sprintf("Its access token expired while it ran (expires_in): the client should have got a new one with its refresh token, before the token expired or once the API refused it (401); it got %d token(s) in all.", len(ok)), tokens)
 	}
 	if g := grantType(ok[0]); g != "password" {
 		return w.fail(fmt.Sprintf("The client should have signed in as the user with the password grant (MDE_USERNAME, MDE_PASSWORD); its first token came from grant_type=%q.", g), tokens)

@@ -3,6 +3,7 @@ package client
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -50,6 +51,41 @@ func addSceneSteps(sc *godog.ScenarioContext) {
 	sc.Step(`^the first (\d+) polls of the new action answer 404$`, firstPollsNotFound)
 	sc.Step(`^the next result download answers 403 as an expired link does$`, expiredLink)
 	sc.Step(`^the client signs in as the user "([^"]*)"$`, signInAs)
+	sc.Step(`^the client's access tokens last (\d+) seconds$`, tokenLifetime)
+}
+
+// tokenLifetime gives the client's app access tokens of secs seconds
+// (its accessTokenLifetime in the fixtures: expires_in, wall time), so
+// that a token really expires while the client runs. It reloads the
+// scenario's fixtures, which starts the emulated world again: it comes
+// before any step that starts actions or changes machines.
+func tokenLifetime(ctx context.Context, secs int) error {
+	w := worldFrom(ctx)
+	if len(w.kitActions) > 0 {
+		return errors.New("the token lifetime step reloads the fixtures: put it before the steps that start actions")
+	}
+	set := w.set.Clone()
+	found := false
+	for ti := range set.Tenants {
+		for ai := range set.Tenants[ti].Apps {
+			if a := &set.Tenants[ti].Apps[ai]; strings.EqualFold(a.ClientID, w.clientID) {
+				a.AccessTokenLifetime, found = fixture.Duration(time.Duration(secs)*time.Second), true
+			}
+		}
+	}
+	if !found {
+		return fmt.Errorf("the kit's fixtures have no app %s", w.clientID)
+	}
+	if err := w.srv.Emulator().LoadFixtures(set); err != nil {
+		return err
+	}
+	w.set = set
+	t, ok := w.srv.Emulator().Store().Tenant(w.srv.TenantID)
+	if !ok {
+		return fmt.Errorf("tenant %s is gone after the reload", w.srv.TenantID)
+	}
+	w.tenant = t
+	return nil
 }
 
 // signInAs makes the client sign in as a user of the fixtures: the

@@ -28,6 +28,43 @@ type App struct {
 	// Defender API consented for the app: the most a user's token through
 	// it carries in scp.
 	DelegatedPermissions []string
+	// ClientType is whether the delegated grants take a client secret:
+	// ClientAny (the zero value) accepts a request with or without one,
+	// ClientPublic refuses one (AADSTS700025), ClientConfidential requires
+	// one (AADSTS7000218). The client-credentials grant always requires it.
+	ClientType ClientType
+	// AccessTokenLifetime is the lifetime (expires_in, wall time) of the
+	// access tokens issued through the app. Zero: DefaultExpiresIn.
+	AccessTokenLifetime time.Duration
+	// AutoApproveUser, when set, is the user (UPN or object id of the
+	// app's tenant) who approves the app's device codes by themselves,
+	// AutoApproveAfter of wall time after each was issued (checked when
+	// the client polls: no timer runs). Empty: only ApproveDeviceCode
+	// completes a device code.
+	AutoApproveUser  string
+	AutoApproveAfter time.Duration
+}
+
+// ClientType is how an app authenticates on the delegated grants.
+type ClientType int
+
+const (
+	// ClientAny takes a client secret when one is sent and goes without
+	// one: the emulator's lenient default, like an app registration with
+	// "Allow public client flows" that also has a secret.
+	ClientAny ClientType = iota
+	// ClientPublic is a public client: it must not send a secret.
+	ClientPublic
+	// ClientConfidential is a confidential client: it must send its secret.
+	ClientConfidential
+)
+
+// lifetime returns the lifetime of the app's access tokens.
+func (app *App) lifetime() time.Duration {
+	if app.AccessTokenLifetime > 0 {
+		return app.AccessTokenLifetime
+	}
+	return DefaultExpiresIn
 }
 
 // User is a user of a tenant, who signs in with the password grant and

@@ -49,12 +49,20 @@ func (a *Authority) Token(tenant string, form url.Values, v2 bool) (*TokenRespon
 
 // delegatedClient runs the checks the delegated grants share: the tenant,
 // client_id (400 invalid_request AADSTS900144), the app (400
-// unauthorized_client AADSTS700016) and, when the request sends one, its
-// client_secret (401 invalid_client AADSTS7000215). Without a secret the
-// app is taken as a public client ("Allow public client flows"), the
-// emulator's choice: its apps have a secret, and the identity platform
-// requires it only of confidential clients.
-func (a *Authority) delegatedClient(d *directory, tenant string, form url.Values) (string, *App, bool, *OAuthError) {
+// unauthorized_client AADSTS700016) and its authentication after its
+// ClientType: a public client that sends client_secret or
+// client_assertion → 401 invalid_client AADSTS700025; a confidential
+// client that sends no client_secret → 401 invalid_client AADSTS7000218;
+// a secret sent that is not the app's → 401 invalid_client AADSTS7000215.
+// An app of ClientAny goes with or without a secret (the emulator's
+// default: the identity platform requires it only of confidential
+// clients). The bool reports whether the client sent its secret.
+//
+// grant false is the device authorization request, which does not
+// authenticate the client: a confidential client's missing secret is
+// refused when it redeems the code, as the identity platform does (the
+// code is issued, the poll answers AADSTS7000218).
+func (a *Authority) delegatedClient(d *directory, tenant string, form url.Values, grant bool) (string, *App, bool, *OAuthError) {
 	tid, ok := d.tenant(tenant)
 	if !ok {
 		return "", nil, false, a.tenantNotFound(tenant)
@@ -68,7 +76,14 @@ func (a *Authority) delegatedClient(d *directory, tenant string, form url.Values
 		return "", nil, false, a.appNotFound(clientID, tid)
 	}
 	secret := form.Get("client_secret")
-	if secret != "" && subtle.ConstantTimeCompare([]byte(secret), []byte(app.ClientSecret)) != 1 {
+	switch {
+	case app.ClientType == ClientPublic && (secret != "" || form.Get("client_assertion") != ""):
+		return "", nil, false, a.newOAuthError(http.StatusUnauthorized, "invalid_client", 700025,
+			"Client is public so neither 'client_assertion' nor 'client_secret' should be presented.")
+	case grant && app.ClientType == ClientConfidential && secret == "":
+		return "", nil, false, a.newOAuthError(http.StatusUnauthorized, "invalid_client", 7000218,
+			"The request body must contain the following parameter: 'client_assertion' or 'client_secret'.")
+	case secret != "" && subtle.ConstantTimeCompare([]byte(secret), []byte(app.ClientSecret)) != 1:
 		return "", nil, false, a.newOAuthError(http.StatusUnauthorized, "invalid_client", 7000215, fmt.Sprintf(
 			"Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, "+
 				"not the client secret ID, for a secret added to app '%s'.", app.ClientID))
@@ -202,7 +217,7 @@ func (a *Authority) Password(tenant string, form url.Values, v2 bool) (*TokenRes
 	if oerr != nil {
 		return nil, oerr
 	}
-	tid, app, confidential, oerr := a.delegatedClient(d, tenant, form)
+	tid, app, confidential, oerr := a.delegatedClient(d, tenant, form, true)
 	if oerr != nil {
 		return nil, oerr
 	}
@@ -299,7 +314,7 @@ func (a *Authority) Refresh(tenant string, form url.Values, v2 bool) (*TokenResp
 	if oerr != nil {
 		return nil, oerr
 	}
-	tid, app, confidential, oerr := a.delegatedClient(d, tenant, form)
+	tid, app, confidential, oerr := a.delegatedClient(d, tenant, form, true)
 	if oerr != nil {
 		return nil, oerr
 	}
@@ -346,7 +361,7 @@ func (a *Authority) Refresh(tenant string, form url.Values, v2 bool) (*TokenResp
 // delegatedResponse mints the access token (and refresh token) of a
 // delegated grant, in the endpoint's shape.
 func (a *Authority) delegatedResponse(app *App, user *User, scopes []string, req delegatedRequest, confidential, v2 bool) (*TokenResponse, *OAuthError) {
-	_, resp, err := a.mintUser(app, user, scopes, req.resource, DefaultExpiresIn, confidential)
+	_, resp, err := a.mintUser(app, user, scopes, req.resource, app.lifetime(), confidential)
 	if err == nil && req.offline {
 		resp.RefreshToken, err = a.mintRefresh(app, user, scopes, req.resource)
 	}
@@ -468,7 +483,7 @@ func (a *Authority) mintDelegated(d *directory, app *App, req MintRequest) (stri
 	}
 	exp := req.ExpiresIn
 	if exp == 0 {
-		exp = DefaultExpiresIn
+		exp = app.lifetime()
 	}
 	raw, resp, err := a.mintUser(app, user, scopes, aud, exp, true)
 	if err != nil {

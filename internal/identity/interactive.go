@@ -94,6 +94,24 @@ type deviceFlow struct {
 	lastPoll             time.Time     // wall; zero before the first poll
 	state                deviceState
 	userOID              string
+	// autoUser approves the code by itself at autoAt (wall), when set:
+	// the app's AutoApproveUser and AutoApproveAfter when it was issued.
+	autoUser string
+	autoAt   time.Time
+}
+
+// autoApproveLocked approves flow, still pending and not expired, when
+// its app approves device codes by themselves and their delay has passed
+// on the wall clock: lazily, when the code is next looked at (a poll, the
+// control plane), so no timer runs per code. A user no longer in the
+// directory approves nothing: the code stays pending.
+func (flow *deviceFlow) autoApproveLocked(d *directory, now, wall time.Time) {
+	if flow.state != devicePending || flow.autoUser == "" || wall.Before(flow.autoAt) || !now.Before(flow.expires) {
+		return
+	}
+	if u := d.userByName(flow.tenantID, flow.autoUser); u != nil {
+		flow.state, flow.userOID = deviceApproved, u.ObjectID
+	}
 }
 
 // authSession is a sign-in page shown and not yet answered.
@@ -223,7 +241,7 @@ func (a *Authority) DeviceCode(tenant string, form url.Values, v2 bool) (*Device
 	if oerr != nil {
 		return nil, oerr
 	}
-	tid, app, _, oerr := a.delegatedClient(d, tenant, form)
+	tid, app, _, oerr := a.delegatedClient(d, tenant, form, false)
 	if oerr != nil {
 		return nil, oerr
 	}
@@ -238,6 +256,9 @@ func (a *Authority) DeviceCode(tenant string, form url.Values, v2 bool) (*Device
 		req: req, scopes: scopes,
 		expires:  now.Add(a.toEmu(DeviceCodeLifetime)),
 		interval: DeviceCodeInterval,
+	}
+	if app.AutoApproveUser != "" {
+		flow.autoUser, flow.autoAt = app.AutoApproveUser, a.wall().Add(app.AutoApproveAfter)
 	}
 	f := &a.flows
 	f.mu.Lock()
@@ -275,8 +296,10 @@ func (a *Authority) DeviceCode(tenant string, form url.Values, v2 bool) (*Device
 // passed) → 400 expired_token AADSTS70019; declined → 400
 // authorization_declined AADSTS65004; already redeemed → 400
 // invalid_grant AADSTS54005; still pending → 400 authorization_pending
-// AADSTS70016, or 400 slow_down (RFC 8628 §3.5; the same AADSTS70016)
-// when polled more than a second before the interval since the previous
+// AADSTS70016 (unless the app approves its codes by themselves and
+// AutoApproveAfter of wall time has passed since the code was issued:
+// then the code is approved by the app's AutoApproveUser), or 400
+// slow_down (RFC 8628 §3.5; the same AADSTS70016) when polled more than a second before the interval since the previous
 // poll had passed, each slow_down adding 5 seconds to the interval. An
 // approved code answers with the delegated token of the password grant
 // (and its refresh token: v1 always, v2.0 with offline_access), once.
@@ -290,7 +313,7 @@ func (a *Authority) DeviceToken(tenant string, form url.Values, v2 bool) (*Token
 			return nil, a.missingParameter(p)
 		}
 	}
-	tid, app, confidential, oerr := a.delegatedClient(d, tenant, form)
+	tid, app, confidential, oerr := a.delegatedClient(d, tenant, form, true)
 	if oerr != nil {
 		return nil, oerr
 	}
@@ -303,6 +326,7 @@ func (a *Authority) DeviceToken(tenant string, form url.Values, v2 bool) (*Token
 		return nil, a.newOAuthError(http.StatusBadRequest, "bad_verification_code", 70018,
 			"The provided value for the input parameter 'device_code' is not valid.")
 	}
+	flow.autoApproveLocked(d, now, wall)
 	last := flow.lastPoll
 	flow.lastPoll = wall
 	state, oid := flow.state, flow.userOID
@@ -364,14 +388,18 @@ type DeviceApproval struct {
 // user code (without case, spaces or dashes), as the user would at the
 // verification page: approve true signs user (UPN or object id of the
 // code's tenant) in, false declines. It fails with ErrUnknownUserCode,
-// ErrCodeExpired, ErrCodeCompleted or ErrUnknownUser.
+// ErrCodeExpired, ErrCodeCompleted (also once the app's automatic
+// approval has taken place) or ErrUnknownUser.
 func (a *Authority) ApproveDeviceCode(userCode, user string, approve bool) (*DeviceApproval, error) {
 	d := a.dir.Load()
-	now := a.now()
+	now, wall := a.now(), a.wall()
 	f := &a.flows
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	flow := f.byUser[normalizeUserCode(userCode)]
+	if flow != nil {
+		flow.autoApproveLocked(d, now, wall)
+	}
 	switch {
 	case flow == nil:
 		return nil, ErrUnknownUserCode
@@ -673,7 +701,7 @@ func (a *Authority) AuthorizationCode(tenant string, form url.Values, v2 bool) (
 			return nil, a.missingParameter(p)
 		}
 	}
-	tid, app, confidential, oerr := a.delegatedClient(d, tenant, form)
+	tid, app, confidential, oerr := a.delegatedClient(d, tenant, form, true)
 	if oerr != nil {
 		return nil, oerr
 	}

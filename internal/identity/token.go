@@ -195,7 +195,7 @@ func (a *Authority) ClientCredentials(tenant string, form url.Values, v2 bool) (
 			"Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, "+
 				"not the client secret ID, for a secret added to app '%s'.", app.ClientID))
 	}
-	_, resp, err := a.mint(app, app.Roles, audience, DefaultExpiresIn)
+	_, resp, err := a.mint(app, app.Roles, audience, app.lifetime())
 	if err != nil {
 		return nil, a.newOAuthError(http.StatusInternalServerError, "temporarily_unavailable", 90033,
 			"A transient error has occurred. Please try again.")
@@ -257,7 +257,8 @@ type MintRequest struct {
 	Roles []string
 	// Audience is the aud claim. Empty: DefaultAudience.
 	Audience string
-	// ExpiresIn is the token's lifetime. 0: 3599s. Negative: a token that
+	// ExpiresIn is the token's lifetime. 0: the app's (3599s unless its
+	// AccessTokenLifetime says otherwise). Negative: a token that
 	// has already expired, for tests.
 	ExpiresIn time.Duration
 	// User, when set, makes a delegated token for the user of the app's
@@ -309,7 +310,7 @@ func (a *Authority) Mint(req MintRequest) (string, *TokenResponse, error) {
 	}
 	exp := req.ExpiresIn
 	if exp == 0 {
-		exp = DefaultExpiresIn
+		exp = app.lifetime()
 	}
 	raw, resp, err := a.mint(app, roles, aud, exp)
 	if err != nil {
