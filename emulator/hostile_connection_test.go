@@ -284,17 +284,19 @@ func hostileConnectionCases() []hostileCase {
 		{
 			name: "an injected latency outlives the write and read timeouts",
 			do: func(e *env) resp {
-				if r := e.call("POST", "/_emulator/faults", "", `{"match":{"method":"POST","path":"/api/machines/*/runliveresponse"},"effect":{"latency":"700ms"}}`); r.status != 201 {
+				if r := e.call("POST", "/_emulator/faults", "", `{"match":{"method":"POST","path":"/api/machines/*/runliveresponse"},"effect":{"latency":"2500ms"}}`); r.status != 201 {
 					return r
 				}
-				conn := dial(e, serve(e, emulator.ServerLimits{WriteTimeout: 200 * time.Millisecond, ReadTimeout: 300 * time.Millisecond}))
+				// The timeouts leave the handler a second after the latency:
+				// enough under -race on a loaded machine (200 ms was not).
+				conn := dial(e, serve(e, emulator.ServerLimits{WriteTimeout: time.Second, ReadTimeout: 1200 * time.Millisecond}))
 				// The body is sent whole, and read by the emulator only
 				// after the latency, past the read timeout's first deadline.
 				fmt.Fprintf(conn, "POST %s HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s",
 					submitPath, e.token, len(submitBody), submitBody)
 				return readResp(e, bufio.NewReader(conn))
 			},
-			status: 201, within: 3 * time.Second,
+			status: 201, within: 8 * time.Second,
 		},
 	}
 }
