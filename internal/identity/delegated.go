@@ -416,20 +416,11 @@ func (a *Authority) mintRefresh(app *App, user *User, scopes []string, resource 
 // scp (space-separated), sub (pairwise: the user and the app), tid,
 // unique_name and upn (the UPN), uti and ver "1.0". No roles.
 func (a *Authority) mintUser(app *App, user *User, scopes []string, aud string, lifetime time.Duration, confidential bool) (string, *TokenResponse, error) {
-	now := a.now()
-	iat := now.Add(-notBeforeSkew)
-	exp := now.Add(a.toEmu(lifetime))
-	wall := a.wall()
 	acr := "0"
 	if confidential {
 		acr = "1"
 	}
 	claims := jwt.MapClaims{
-		"aud":             aud,
-		"iss":             a.issuer(user.TenantID),
-		"iat":             iat.Unix(),
-		"nbf":             iat.Unix(),
-		"exp":             exp.Unix(),
 		"acr":             "1",
 		"amr":             []string{"pwd"},
 		"app_displayname": app.DisplayName,
@@ -446,22 +437,7 @@ func (a *Authority) mintUser(app *App, user *User, scopes []string, aud string, 
 		"uti":             newUTI(),
 		"ver":             "1.0",
 	}
-	tok := jwt.NewWithClaims(jwt.SigningMethodRS256, claims)
-	tok.Header["kid"] = a.kid
-	tok.Header["x5t"] = a.kid
-	raw, err := tok.SignedString(a.key)
-	if err != nil {
-		return "", nil, fmt.Errorf("identity: sign token: %w", err)
-	}
-	secs := int(lifetime / time.Second)
-	return raw, &TokenResponse{
-		TokenType:    "Bearer",
-		ExpiresIn:    secs,
-		ExtExpiresIn: secs,
-		ExpiresOn:    wall.Add(time.Duration(secs) * time.Second).Unix(),
-		NotBefore:    wall.Add(-notBeforeSkew).Unix(),
-		AccessToken:  raw,
-	}, nil
+	return a.signAccess(user.TenantID, aud, lifetime, claims)
 }
 
 // mintDelegated is Mint for a user (MintRequest.User).

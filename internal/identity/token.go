@@ -336,17 +336,8 @@ func (a *Authority) Mint(req MintRequest) (string, *TokenResponse, error) {
 // response's expires_on and not_before are wall-clock instants, which a
 // client can compare with its own clock.
 func (a *Authority) mint(app *App, roles []string, aud string, lifetime time.Duration) (string, *TokenResponse, error) {
-	now := a.now()
-	iat := now.Add(-notBeforeSkew)
-	exp := now.Add(a.toEmu(lifetime))
-	wall := a.wall()
 	oid := nameGUID(app.TenantID + "/" + app.ClientID)
 	claims := jwt.MapClaims{
-		"aud":             aud,
-		"iss":             a.issuer(app.TenantID),
-		"iat":             iat.Unix(),
-		"nbf":             iat.Unix(),
-		"exp":             exp.Unix(),
 		"app_displayname": app.DisplayName,
 		"appid":           app.ClientID,
 		"appidacr":        "1",
@@ -363,6 +354,23 @@ func (a *Authority) mint(app *App, roles []string, aud string, lifetime time.Dur
 	if len(roles) > 0 {
 		claims["roles"] = append([]string(nil), roles...)
 	}
+	return a.signAccess(app.TenantID, aud, lifetime, claims)
+}
+
+// signAccess adds to claims what every access token carries (aud, iss of
+// tenantID, iat and nbf backdated 5 minutes, exp lifetime of wall time
+// later, as mint's doc says), signs the token and returns it with its token
+// response.
+func (a *Authority) signAccess(tenantID, aud string, lifetime time.Duration, claims jwt.MapClaims) (string, *TokenResponse, error) {
+	now := a.now()
+	iat := now.Add(-notBeforeSkew)
+	exp := now.Add(a.toEmu(lifetime))
+	wall := a.wall()
+	claims["aud"] = aud
+	claims["iss"] = a.issuer(tenantID)
+	claims["iat"] = iat.Unix()
+	claims["nbf"] = iat.Unix()
+	claims["exp"] = exp.Unix()
 	tok := jwt.NewWithClaims(jwt.SigningMethodRS256, claims)
 	tok.Header["kid"] = a.kid
 	tok.Header["x5t"] = a.kid
