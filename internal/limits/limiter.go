@@ -180,3 +180,59 @@ func (r *ring) add(t int64) {
 		i = j
 	}
 }
+
+// Usage is how much of one rate limit one key has used at an instant.
+type Usage struct {
+	Key
+	Class Class
+	// Window is the limit's window: one minute or one hour.
+	Window time.Duration
+	// Limit is how many calls the window allows.
+	Limit int
+	// Used is how many accepted calls are in the window (now-Window, now].
+	Used int
+	// FreesAt is when the oldest counted call leaves the window, freeing a
+	// call; zero when the window counts none.
+	FreesAt time.Time
+}
+
+// Usage returns how much of each limit every key with calls in a window has
+// used at instant now, in no particular order. Keys whose windows count no
+// call at now are left out. It locks one window at a time, so it never
+// holds up Allow for long, and a snapshot taken while calls go on may mix
+// instants a few calls apart.
+func (l *Limiter) Usage(now time.Time) []Usage {
+	t := now.UnixNano()
+	var out []Usage
+	l.windows.Load().Range(func(k, v any) bool {
+		wk, w := k.(windowKey), v.(*window)
+		w.mu.Lock()
+		for i := range w.rings {
+			r := &w.rings[i]
+			used, oldest := r.inWindow(t)
+			if used == 0 {
+				continue
+			}
+			out = append(out, Usage{Key: wk.Key, Class: wk.class, Window: time.Duration(r.width), Limit: r.limit,
+				Used: used, FreesAt: time.Unix(0, oldest+r.width).In(now.Location())})
+		}
+		w.mu.Unlock()
+		return true
+	})
+	return out
+}
+
+// inWindow returns how many of r's instants are in (t-width, t] and the
+// oldest of them.
+func (r *ring) inWindow(t int64) (n int, oldest int64) {
+	for i := range len(r.buf) {
+		v := r.buf[(r.head+i)%len(r.buf)]
+		if v > t-r.width && v <= t {
+			if n == 0 {
+				oldest = v
+			}
+			n++
+		}
+	}
+	return n, oldest
+}

@@ -508,3 +508,29 @@ func BenchmarkAllowParallel(b *testing.B) {
 		run(b, mustLookup(b, "unlimited"), func(i int) Key { return keys[i%len(keys)] })
 	})
 }
+
+func TestLimiterUsage(t *testing.T) {
+	l := NewLimiter(mustLookup(t, "default"))
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	k := Key{Tenant: "t", App: "a", Endpoint: "runliveresponse"}
+	for i := range 3 {
+		if _, ok := l.Allow(k, LiveResponse, t0.Add(time.Duration(i)*10*time.Second)); !ok {
+			t.Fatalf("call %d refused", i)
+		}
+	}
+	u := l.Usage(t0.Add(25 * time.Second))
+	if len(u) != 1 {
+		t.Fatalf("Usage = %+v, want one window", u)
+	}
+	want := Usage{Key: k, Class: LiveResponse, Window: time.Minute, Limit: 10, Used: 3, FreesAt: t0.Add(time.Minute)}
+	if u[0] != want {
+		t.Errorf("Usage = %+v, want %+v", u[0], want)
+	}
+	// 65 s in, the first call has left the window; 2 minutes in, all have.
+	if u := l.Usage(t0.Add(65 * time.Second)); len(u) != 1 || u[0].Used != 2 || !u[0].FreesAt.Equal(t0.Add(70*time.Second)) {
+		t.Errorf("Usage at 65 s = %+v, want 2 used, freeing at 70 s", u)
+	}
+	if u := l.Usage(t0.Add(2 * time.Minute)); len(u) != 0 {
+		t.Errorf("Usage at 2 min = %+v, want none", u)
+	}
+}
