@@ -87,6 +87,10 @@ func (s *Server) controlRoutes(g *echo.Group) {
 	g.POST("/faults", s.addFault)
 	g.DELETE("/faults", s.clearFaults)
 	g.DELETE("/faults/:id", s.deleteFault)
+	s.dashboardRoutes(g)
+	s.scenarioRoutes(g)
+	s.tenantRoutes(g)
+	s.metricsRoutes(g)
 }
 
 // newEcho returns an echo instance with the emulator's error rendering.
