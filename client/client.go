@@ -25,8 +25,9 @@ const (
 )
 
 // Config configures a Client. TenantID and ClientID are required, and
-// ClientSecret for an app's own sign-in (client credentials); every other
-// field has a default.
+// ClientSecret for an app's own sign-in (client credentials; a user's
+// sign-in, Username or DeviceCode, may go without it); every other field
+// has a default.
 type Config struct {
 	// APIURL is the API's base URL, without /api; DefaultAPIURL when
 	// empty. For the emulator: http://127.0.0.1:8080.
@@ -46,6 +47,28 @@ type Config struct {
 	// one with the refresh token, signing in with the password again only
 	// when the identity platform refuses the refresh token.
 	Username, Password string
+	// DeviceCode, when true, makes the client sign in as a user with the
+	// device code flow (RFC 8628), as a tool run by a person does: it asks
+	// DeviceCodeURL for a code, shows the user the identity platform's
+	// message (ShowDeviceCode) and polls TokenURL until the user has
+	// signed in at the verification page, honouring the answer's interval,
+	// authorization_pending and slow_down (5 s more each time). A declined
+	// sign-in fails with ErrSignInDeclined, an expired code with
+	// ErrDeviceCodeExpired. It asks for offline_access and renews the
+	// access token with the refresh token, as with Username; only when the
+	// identity platform refuses the refresh token does the user sign in
+	// with a new device code. ClientSecret is optional (sent to the token
+	// endpoint when set); Username and Password must be empty.
+	DeviceCode bool
+	// DeviceCodeURL is the device authorization endpoint; when empty,
+	// TokenURL with its last segment, token, replaced by devicecode
+	// (…/oauth2/v2.0/devicecode, or v1's …/oauth2/devicecode).
+	DeviceCodeURL string
+	// ShowDeviceCode shows the user the code to enter; when nil, the
+	// identity platform's message is written to standard error. It is
+	// called once per device code, before the first poll, and should not
+	// block: the client polls after it returns.
+	ShowDeviceCode func(DeviceCodePrompt)
 	// Scope is the scope asked of the token endpoint; DefaultScope when
 	// empty.
 	Scope string
@@ -73,6 +96,7 @@ type policy struct {
 	busyDelay          time.Duration // wait before each of them
 	notFoundGrace      time.Duration // how long after a submit a 404 is retried
 	maxLinkRenewals    int           // new download links after a 403 from the blob
+	deviceCodeSecond   time.Duration // a second of the device code's interval and slow_down
 }
 
 var defaultPolicy = policy{
@@ -86,6 +110,7 @@ var defaultPolicy = policy{
 	busyDelay:          10 * time.Second,
 	notFoundGrace:      30 * time.Second,
 	maxLinkRenewals:    3,
+	deviceCodeSecond:   time.Second,
 }
 
 // Client calls the live response API. It is safe for concurrent use; its
@@ -110,6 +135,10 @@ func New(cfg Config) (*Client, error) {
 		problems = append(problems, "ClientID is required")
 	}
 	switch {
+	case cfg.DeviceCode && (cfg.Username != "" || cfg.Password != ""):
+		problems = append(problems, "Username and Password must be empty with DeviceCode")
+	case cfg.DeviceCode:
+		// A user's sign-in: the app may be a public client.
 	case cfg.Username != "" && cfg.Password == "":
 		problems = append(problems, "Password is required with Username")
 	case cfg.Username == "" && cfg.Password != "":
@@ -123,7 +152,14 @@ func New(cfg Config) (*Client, error) {
 	if cfg.TokenURL == "" && cfg.TenantID != "" {
 		cfg.TokenURL = DefaultAuthority + "/" + url.PathEscape(cfg.TenantID) + "/oauth2/v2.0/token"
 	}
-	for _, f := range [][2]string{{"APIURL", cfg.APIURL}, {"TokenURL", cfg.TokenURL}} {
+	if cfg.DeviceCode && cfg.DeviceCodeURL == "" && cfg.TokenURL != "" {
+		if base, ok := strings.CutSuffix(strings.TrimRight(cfg.TokenURL, "/"), "/token"); ok {
+			cfg.DeviceCodeURL = base + "/devicecode"
+		} else {
+			problems = append(problems, fmt.Sprintf("DeviceCodeURL is required: TokenURL %q does not end in /token", cfg.TokenURL))
+		}
+	}
+	for _, f := range [][2]string{{"APIURL", cfg.APIURL}, {"TokenURL", cfg.TokenURL}, {"DeviceCodeURL", cfg.DeviceCodeURL}} {
 		if u, err := url.Parse(f[1]); f[1] != "" && (err != nil || u.Scheme == "" || u.Host == "") {
 			problems = append(problems, fmt.Sprintf("%s %q is not an absolute URL", f[0], f[1]))
 		}

@@ -27,7 +27,9 @@
 //
 // Every HTTP call goes through one loop that applies these rules:
 //
-//   - Token: client credentials on Config.TokenURL, cached and reused until
+//   - Token: client credentials on Config.TokenURL (or a user's sign-in:
+//     the password grant, or the device code flow, then the refresh
+//     token; see Config.Username and Config.DeviceCode), cached and reused until
 //     shortly before it expires (the margin is the smaller of 5 minutes
 //     and half its lifetime). A 401 from the API discards the token, fetches
 //     a new one and repeats the call, once per call.

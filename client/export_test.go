@@ -17,3 +17,7 @@ var RetryAfter = retryAfter
 
 // ParseAPIError exposes the error body parser.
 var ParseAPIError = parseAPIError
+
+// SpeedDeviceCode makes a second of the device code flow's interval and
+// slow_down last d for c's polls.
+func SpeedDeviceCode(c *Client, d time.Duration) { c.policy.deviceCodeSecond = d }

@@ -15,13 +15,17 @@ import (
 
 // tokenSource fetches tokens and caches one until shortly before it
 // expires: an app's with the client credentials grant, or a user's with
-// the password grant, then with the refresh token of the last answer
-// (signing in again only when the identity platform refuses it).
+// the password grant or the device code flow, then with the refresh token
+// of the last answer (signing in again only when the identity platform
+// refuses it).
 type tokenSource struct {
 	c                       *Client
 	url                     string
 	clientID, secret, scope string
 	username, password      string // a user's sign-in, when username is set
+	deviceCode              bool   // a user's sign-in with the device code flow
+	deviceURL               string // the device authorization endpoint
+	show                    func(DeviceCodePrompt)
 	refresh                 string // the user's latest refresh token
 
 	// sem lets one caller at a time fetch a token, the others wait for
@@ -37,8 +41,12 @@ func newTokenSource(c *Client, cfg Config) *tokenSource {
 	return &tokenSource{
 		c: c, url: cfg.TokenURL, clientID: cfg.ClientID, secret: cfg.ClientSecret, scope: cfg.Scope,
 		username: cfg.Username, password: cfg.Password, sem: make(chan struct{}, 1),
+		deviceCode: cfg.DeviceCode, deviceURL: cfg.DeviceCodeURL, show: cfg.ShowDeviceCode,
 	}
 }
+
+// user reports whether the tokens are a user's (delegated), not the app's.
+func (ts *tokenSource) user() bool { return ts.username != "" || ts.deviceCode }
 
 // cached returns the cached token if it is still good.
 func (ts *tokenSource) cached() (string, bool) {
@@ -85,11 +93,12 @@ func (ts *tokenSource) invalidate(token string) {
 
 // fetch asks the token endpoint for a token and returns it with its
 // lifetime. For a user it uses the refresh token when it has one, and
-// signs in again with the password only when the identity platform
-// refuses the refresh token (expired, revoked): a refused refresh token
-// is no reason to fail a call the user's password still allows.
+// signs in again (with the password, or a new device code) only when the
+// identity platform refuses the refresh token (expired, revoked): a
+// refused refresh token is no reason to fail a call the user's sign-in
+// still allows.
 func (ts *tokenSource) fetch(ctx context.Context) (string, time.Duration, error) {
-	if ts.username == "" {
+	if !ts.user() {
 		return ts.exchange(ctx, url.Values{"grant_type": {"client_credentials"}})
 	}
 	if ts.refresh != "" {
@@ -101,13 +110,16 @@ func (ts *tokenSource) fetch(ctx context.Context) (string, time.Duration, error)
 		ts.c.log.Debug("refresh token refused, signing in again", "code", ae.Code)
 		ts.refresh = ""
 	}
+	if ts.deviceCode {
+		return ts.deviceSignIn(ctx)
+	}
 	return ts.exchange(ctx, url.Values{"grant_type": {"password"}, "username": {ts.username}, "password": {ts.password}})
 }
 
 // userScope is the v2.0 scope of a user's sign-in: the API's, and
 // offline_access for a refresh token.
 func (ts *tokenSource) userScope() string {
-	if ts.username == "" || strings.Contains(" "+ts.scope+" ", " offline_access ") {
+	if !ts.user() || strings.Contains(" "+ts.scope+" ", " offline_access ") {
 		return ts.scope
 	}
 	return ts.scope + " offline_access"
@@ -121,12 +133,7 @@ func (ts *tokenSource) exchange(ctx context.Context, form url.Values) (string, t
 	if ts.secret != "" {
 		form.Set("client_secret", ts.secret)
 	}
-	if strings.HasSuffix(strings.TrimRight(ts.url, "/"), "/oauth2/token") {
-		// The v1 endpoint takes the resource, not a scope.
-		form.Set("resource", strings.TrimSuffix(ts.scope, "/.default"))
-	} else {
-		form.Set("scope", ts.userScope())
-	}
+	ts.setScope(form)
 	body, err := ts.c.do(ctx, &call{
 		method: "POST", url: ts.url,
 		body: []byte(form.Encode()), contentType: "application/x-www-form-urlencoded",
@@ -150,8 +157,19 @@ func (ts *tokenSource) exchange(ctx context.Context, form url.Values) (string, t
 	} else if on, err := strconv.ParseInt(string(r.ExpiresOn), 10, 64); err == nil {
 		lifetime = max(time.Until(time.Unix(on, 0)), 0)
 	}
-	if r.RefreshToken != "" && ts.username != "" {
+	if r.RefreshToken != "" && ts.user() {
 		ts.refresh = r.RefreshToken
 	}
 	return r.AccessToken, lifetime, nil
+}
+
+// setScope sets what form asks for: the resource on the v1 endpoints
+// (…/oauth2/token, …/oauth2/devicecode), which take no scope, else the
+// scope.
+func (ts *tokenSource) setScope(form url.Values) {
+	if strings.HasSuffix(strings.TrimRight(ts.url, "/"), "/oauth2/token") {
+		form.Set("resource", strings.TrimSuffix(ts.scope, "/.default"))
+	} else {
+		form.Set("scope", ts.userScope())
+	}
 }

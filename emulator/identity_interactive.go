@@ -2,6 +2,8 @@ package emulator
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/base64"
 	"errors"
 	"html/template"
 	"net/http"
@@ -11,6 +13,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/mdelive/mde-emulator/internal/identity"
+	"github.com/mdelive/mde-emulator/internal/servicehosts"
 )
 
 // The interactive sign-in flows of the identity platform: the device
@@ -23,9 +26,20 @@ import (
 func (s *Server) deviceCodeV1(c echo.Context) error { return s.deviceCode(c, false) }
 func (s *Server) deviceCodeV2(c echo.Context) error { return s.deviceCode(c, true) }
 
-// deviceCode serves the device authorization endpoint.
+// deviceCode serves the device authorization endpoint. verification_uri
+// (and the message) name the emulator's own verification page,
+// {base URL}/devicelogin, when the client reached the emulator under its
+// own address; under an identity platform host name (the proxy mode, a
+// hosts-file entry) they keep the platform's
+// https://microsoft.com/devicelogin, as a client expecting the real
+// service sees it (the tester then approves through the control plane, or
+// opens the emulator's /devicelogin).
 func (s *Server) deviceCode(c echo.Context, v2 bool) error {
-	resp, oerr := s.authority.DeviceCode(c.Param("tenant"), oauthForm(c), v2)
+	verify := identity.DeviceLoginURI
+	if servicehosts.Of(c.Request().Host) != servicehosts.Identity {
+		verify = baseURL(c) + deviceLoginPath
+	}
+	resp, oerr := s.authority.DeviceCodeAt(c.Param("tenant"), oauthForm(c), v2, verify)
 	return s.writeOAuth(c, resp, oerr)
 }
 
@@ -85,12 +99,43 @@ func (s *Server) authorize(c echo.Context, v2 bool) error {
 			if aerr.State != "" {
 				p.Set("state", aerr.State)
 			}
-			r := &identity.AuthorizeRedirect{RedirectURI: aerr.RedirectURI, Params: p, Fragment: aerr.Mode == "fragment"}
-			return c.Redirect(http.StatusFound, r.URL())
+			r := &identity.AuthorizeRedirect{RedirectURI: aerr.RedirectURI, Params: p, Fragment: aerr.Mode == "fragment", FormPost: aerr.Mode == "form_post"}
+			return s.redirectToApp(c, r)
 		}
 		return s.renderPage(c, aerr.Status, errorPage, aerr)
 	}
 	return s.renderPage(c, http.StatusOK, signInPage, page)
+}
+
+// redirectToApp sends the browser back to the app as r says: a 302 to
+// the redirect URI (query or fragment), or, for response_mode=form_post,
+// a page whose form POSTs the parameters to it by itself (a button when
+// scripts are off).
+func (s *Server) redirectToApp(c echo.Context, r *identity.AuthorizeRedirect) error {
+	if !r.FormPost {
+		return c.Redirect(http.StatusFound, r.URL())
+	}
+	var buf bytes.Buffer
+	if err := formPostPage.Execute(&buf, r); err != nil {
+		return err
+	}
+	h := c.Response().Header()
+	h.Set("Cache-Control", "no-store, no-cache")
+	// The form's target is the app's redirect URI, elsewhere by nature:
+	// form-action names it; the one inline script submits the form.
+	h.Set("Content-Security-Policy", "default-src 'none'; script-src 'sha256-"+formPostScriptHash+"'; form-action "+cspSource(r.RedirectURI))
+	h.Set("X-Frame-Options", "DENY")
+	return c.HTMLBlob(http.StatusOK, buf.Bytes())
+}
+
+// cspSource returns the origin of uri for a CSP source list ('none' when
+// it has none).
+func cspSource(uri string) string {
+	u, err := url.Parse(uri)
+	if err != nil || u.Scheme == "" || u.Host == "" || strings.ContainsAny(u.Host, " ;'") {
+		return "'none'"
+	}
+	return u.Scheme + "://" + u.Host
 }
 
 // authorizeAnswer serves POST /{tenant}/oauth2[/v2.0]/authorize, the
@@ -108,7 +153,7 @@ func (s *Server) authorizeAnswer(c echo.Context) error {
 			Description: "The sign-in session is unknown, expired or was already answered, or the user is not in the tenant. Start the sign-in again.",
 		})
 	}
-	return c.Redirect(http.StatusFound, r.URL())
+	return s.redirectToApp(c, r)
 }
 
 func (s *Server) renderPage(c echo.Context, status int, t *template.Template, data any) error {
@@ -138,6 +183,28 @@ var signInPage = template.Must(template.New("signin").Parse(`<!DOCTYPE html>
 {{else}}<p>The tenant has no users (fixture <code>users:</code>).</p>
 {{end}}<button type="submit" name="decline" value="1">Decline</button>
 </form>
+</body></html>
+`))
+
+// formPostScript submits the form_post page's form; formPostScriptHash
+// is its CSP hash.
+const formPostScript = `document.forms[0].submit();`
+
+var formPostScriptHash = func() string {
+	sum := sha256.Sum256([]byte(formPostScript))
+	return base64.StdEncoding.EncodeToString(sum[:])
+}()
+
+// formPostPage is the answer of response_mode=form_post: a form of hidden
+// fields POSTed to the redirect URI as the page loads, as the identity
+// platform answers.
+var formPostPage = template.Must(template.New("formpost").Parse(`<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>Working... - MDE emulator</title></head><body>
+<form method="post" action="{{.RedirectURI}}">
+{{range .Fields}}<input type="hidden" name="{{.Name}}" value="{{.Value}}">
+{{end}}<noscript><p>Script is disabled. Click Submit to continue.</p><button type="submit">Submit</button></noscript>
+</form>
+<script>` + formPostScript + `</script>
 </body></html>
 `))
 

@@ -11,13 +11,14 @@ import (
 const redacted = "REDACTED"
 
 // secretFormKeys are the form fields whose values are credentials: the
-// journal keeps their names, never their values.
-var secretFormKeys = []string{"client_secret", "client_assertion", "password", "refresh_token", "code", "device_code", "code_verifier"}
+// journal keeps their names, never their values. session: the single-use
+// session of the sign-in page's and the device-login page's form.
+var secretFormKeys = []string{"client_secret", "client_assertion", "password", "refresh_token", "code", "device_code", "code_verifier", "session"}
 
 // secretQueryKeys are the query parameters whose values are credentials: a
 // result link's signature, and the form's secrets (the token endpoints
 // read the query too, so a client may send its secret there).
-var secretQueryKeys = append([]string{"sig", "access_token"}, secretFormKeys...)
+var secretQueryKeys = append([]string{"sig", "access_token", "token"}, secretFormKeys...) // token: the dashboard's ?token= (control_ui_auth.go)
 
 // isFormBody reports whether the body of r is form-encoded: by its
 // Content-Type, or because it goes to a token endpoint (which reads its

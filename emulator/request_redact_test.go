@@ -10,6 +10,7 @@ func TestRedactPairs(t *testing.T) {
 			"client_assertion=REDACTED&password=REDACTED&refresh_token=REDACTED&code=REDACTED&grant_type=g"},
 		{"device code and PKCE verifier", "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Adevice_code&device_code=d&code_verifier=v",
 			"grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Adevice_code&device_code=REDACTED&code_verifier=REDACTED"},
+		{"a sign-in page's session", "session=s3ss10n&user=1f2e&decline=", "session=REDACTED&user=1f2e&decline="},
 		{"escaped key", "client%5Fsecret=s", "client%5Fsecret=REDACTED"},
 		{"key in other case", "Client_Secret=s", "Client_Secret=REDACTED"},
 		{"body cut in the value", "client_id=a&client_secret=s3c", "client_id=a&client_secret=REDACTED"},

@@ -52,6 +52,11 @@ func (s *Server) routes() (main, control *echo.Echo) {
 	idp.GET("/discovery/v2.0/keys", s.jwks)
 	idp.GET("/.well-known/openid-configuration", s.openIDConfigurationV1)
 	idp.GET("/v2.0/.well-known/openid-configuration", s.openIDConfigurationV2)
+	// The device code's verification page (not under a tenant, as
+	// microsoft.com/devicelogin is not). Its form's single-use session is
+	// redacted in the journal.
+	e.GET(deviceLoginPath, s.deviceLogin, s.journaled)
+	e.POST(deviceLoginPath, s.deviceLoginAnswer, s.journaled)
 
 	// Result downloads: journaled (their sig redacted) and faultable, no
 	// token (the link is the credential).

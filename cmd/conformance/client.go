@@ -49,7 +49,7 @@ func parseClientFlags(args []string, stderr io.Writer) (*clientFlags, error) {
 		fmt.Fprint(stderr, clientUsage)
 		fset.PrintDefaults()
 	}
-	fset.StringVar(&f.manifest, "manifest", "", `JSON file naming the operations the client implements and how it signs in: {"name":"…","operations":["run-script",…],"signIn":["client_credentials","password"]} (default: every operation, client credentials only)`)
+	fset.StringVar(&f.manifest, "manifest", "", `JSON file naming the operations the client implements and how it signs in: {"name":"…","operations":["run-script",…],"signIn":["client_credentials","password","device-code"]} (default: every operation, client credentials only)`)
 	fset.StringVar(&f.tags, "tags", "", `scenarios to run, godog tag expression: "@required", "@throttling && ~@recommended"`)
 	fset.StringVar(&f.format, "format", "pretty", "output formats, comma-separated: pretty, progress, junit:FILE, cucumber:FILE")
 	fset.StringVar(&f.features, "features", "", "directory of client feature files to run (default: the ones built in)")

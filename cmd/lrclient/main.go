@@ -3,7 +3,7 @@
 // (github.com/mdelive/mde-emulator/client). It is also the adapter the
 // client conformance kit runs (features/client/README.md):
 //
-//	lrclient [-v] [-poll 2s] [-timeout 0] [-comment TEXT] OPERATION OPERANDS...
+//	lrclient [-v] [-poll 2s] [-timeout 0] [-comment TEXT] [-device-code] OPERATION OPERANDS...
 //
 // Operations:
 //
@@ -19,7 +19,12 @@
 // tenant is built), MDE_TENANT_ID, MDE_CLIENT_ID, MDE_CLIENT_SECRET and
 // MDE_SCOPE. With MDE_USERNAME and MDE_PASSWORD it signs in as that user
 // through the app (the password grant; MDE_CLIENT_SECRET is then
-// optional) and renews the access token with the refresh token.
+// optional) and renews the access token with the refresh token. With
+// MDE_SIGN_IN=device-code (or -device-code) it signs a user in with a
+// device code instead: it prints the identity platform's message ("To
+// sign in, use a web browser to open the page … and enter the code … to
+// authenticate.") on standard error, as it is, waits for the user to sign
+// in, and renews the token with the refresh token too.
 //
 // It exits 0 when the operation succeeded, 1 when it did not (saying why
 // on standard error) and 2 for a usage error. -v logs each HTTP call to

@@ -41,7 +41,9 @@ operations:
 
 environment: MDE_API_URL, MDE_TOKEN_URL (or MDE_AUTHORITY), MDE_TENANT_ID,
 MDE_CLIENT_ID, MDE_CLIENT_SECRET, MDE_SCOPE; MDE_USERNAME and MDE_PASSWORD
-to sign in as a user (password grant, then the refresh token)
+to sign in as a user (password grant, then the refresh token);
+MDE_SIGN_IN=device-code (or -device-code) to sign in as a user with a
+device code, shown on standard error
 
 flags:
 `
@@ -60,6 +62,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	poll := fs.Duration("poll", client.DefaultPollInterval, "how often to poll an action")
 	timeout := fs.Duration("timeout", 0, "give up after this long (0: wait as long as the action runs)")
 	comment := fs.String("comment", "", "the comment of the action or cancellation")
+	deviceCode := fs.Bool("device-code", false, "sign in as a user with a device code (as MDE_SIGN_IN=device-code)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return exitOK
@@ -69,7 +72,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	op, err := parseOperation(fs.Args())
 	if err == nil {
 		var c *client.Client
-		if c, err = newClient(getenv, *poll, *verbose, stderr); err == nil {
+		if c, err = newClient(getenv, *poll, *verbose, *deviceCode, stderr); err == nil {
 			if *timeout > 0 {
 				var cancel context.CancelFunc
 				ctx, cancel = context.WithTimeout(ctx, *timeout)
@@ -93,8 +96,26 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	}
 }
 
-// newClient builds the client from the environment.
-func newClient(getenv func(string) string, poll time.Duration, verbose bool, stderr io.Writer) (*client.Client, error) {
+// Values of MDE_SIGN_IN, the way to sign in; empty: the client
+// credentials, or the password grant when MDE_USERNAME is set.
+const (
+	signInClientCredentials = "client_credentials"
+	signInPassword          = "password"
+	signInDeviceCode        = "device-code"
+)
+
+// newClient builds the client from the environment. With a device code
+// (deviceCode, or MDE_SIGN_IN=device-code) it shows the identity
+// platform's message on stderr, as it is, and ignores MDE_USERNAME and
+// MDE_PASSWORD.
+func newClient(getenv func(string) string, poll time.Duration, verbose, deviceCode bool, stderr io.Writer) (*client.Client, error) {
+	switch mode := getenv("MDE_SIGN_IN"); mode {
+	case "", signInClientCredentials, signInPassword:
+	case signInDeviceCode:
+		deviceCode = true
+	default:
+		return nil, usageError{fmt.Sprintf("MDE_SIGN_IN %q: want %s, %s or %s", mode, signInClientCredentials, signInPassword, signInDeviceCode)}
+	}
 	cfg := client.Config{
 		APIURL:       getenv("MDE_API_URL"),
 		TokenURL:     getenv("MDE_TOKEN_URL"),
@@ -114,7 +135,14 @@ func newClient(getenv func(string) string, poll time.Duration, verbose bool, std
 	}
 	var missing []string
 	required := []string{"MDE_TENANT_ID", "MDE_CLIENT_ID", "MDE_CLIENT_SECRET"}
-	if cfg.Username != "" || cfg.Password != "" {
+	switch {
+	case deviceCode:
+		// A user's sign-in at the verification page: no password, and the
+		// app may be a public client.
+		required = []string{"MDE_TENANT_ID", "MDE_CLIENT_ID"}
+		cfg.Username, cfg.Password, cfg.DeviceCode = "", "", true
+		cfg.ShowDeviceCode = func(p client.DeviceCodePrompt) { fmt.Fprintln(stderr, p.Message) }
+	case cfg.Username != "" || cfg.Password != "":
 		// A user's sign-in: the app may be a public client.
 		required = []string{"MDE_TENANT_ID", "MDE_CLIENT_ID", "MDE_USERNAME", "MDE_PASSWORD"}
 	}

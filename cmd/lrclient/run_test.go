@@ -5,13 +5,16 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/mdelive/mde-emulator/emulator/clock"
 	"github.com/mdelive/mde-emulator/emulator/emulatortest"
 	"github.com/mdelive/mde-emulator/internal/faults"
 	"github.com/mdelive/mde-emulator/internal/journal"
@@ -272,4 +275,87 @@ func TestUserSignIn(t *testing.T) {
 	lrclient(t, e, "", "run-script", "win-01.contoso.local", "Get-Processes.ps1").want(t, 1, "", "403")
 	delete(e, "MDE_PASSWORD")
 	lrclient(t, e, "", "cancel", "x").want(t, 2, "", "MDE_PASSWORD")
+}
+
+// syncBuffer is a bytes.Buffer safe to read while the program writes it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// enterTheCode finds the user code in the identity platform's message.
+var enterTheCode = regexp.MustCompile(`enter the code (\S+)`)
+
+// A device code sign-in (MDE_SIGN_IN=device-code): the program prints the
+// identity platform's message on stderr as it is, waits for the user (here
+// the test, reading the code from stderr as a person would) and runs the
+// operation with the user's token. It ignores MDE_USERNAME and needs no
+// password. Slow: the client waits the platform's interval of 5 s before
+// its first poll.
+func TestDeviceCodeSignIn(t *testing.T) {
+	t.Parallel()
+	srv := newServer(t, 60)
+	e := env(srv)
+	e["MDE_SIGN_IN"], e["MDE_USERNAME"] = "device-code", "someone-else@contoso.onmicrosoft.com"
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	var stdout bytes.Buffer
+	var stderr syncBuffer
+	done := make(chan int)
+	go func() {
+		done <- run(ctx, []string{"-poll", "20ms", "run-script", "win-01.contoso.local", "Get-Processes.ps1"},
+			func(k string) string { return e[k] }, strings.NewReader(""), &stdout, &stderr)
+	}()
+	var code string
+	for code == "" {
+		select {
+		case exit := <-done:
+			t.Fatalf("exit %d before showing a code; stderr %q", exit, stderr.String())
+		default:
+		}
+		if err := clock.SleepWall(ctx, 10*time.Millisecond); err != nil {
+			t.Fatalf("no code shown; stderr %q", stderr.String())
+		}
+		if m := enterTheCode.FindStringSubmatch(stderr.String()); m != nil {
+			code = m[1]
+		}
+	}
+	if err := srv.ApproveDeviceCode(code, "analyst@contoso.onmicrosoft.com"); err != nil {
+		t.Fatal(err)
+	}
+	if exit := <-done; exit != 0 || !strings.Contains(stdout.String(), "explorer") {
+		t.Fatalf("exit %d, stdout %q, stderr %q", exit, stdout.String(), stderr.String())
+	}
+	want := "To sign in, use a web browser to open the page " + srv.URL + "/devicelogin and enter the code " + code + " to authenticate.\n"
+	if stderr.String() != want {
+		t.Errorf("stderr %q, want the platform's message alone %q", stderr.String(), want)
+	}
+	for _, e := range srv.Requests(journal.Filter{Method: "POST", Path: "/*/oauth2/v2.0/token"}) {
+		if v, _ := url.ParseQuery(e.RequestBody); v.Get("grant_type") == "password" {
+			t.Errorf("a password grant in device code mode: %s", e.RequestBody)
+		}
+	}
+}
+
+func TestSignInUsageErrors(t *testing.T) {
+	t.Parallel()
+	srv := newServer(t, 60)
+	e := env(srv)
+	e["MDE_SIGN_IN"] = "magic"
+	lrclient(t, e, "", "cancel", "x").want(t, 2, "", "MDE_SIGN_IN")
+	e = env(srv)
+	delete(e, "MDE_CLIENT_ID")
+	lrclient(t, e, "", "-device-code", "cancel", "x").want(t, 2, "", "MDE_CLIENT_ID")
 }

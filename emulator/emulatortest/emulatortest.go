@@ -266,3 +266,38 @@ func (s *Server) WaitForRequests(t testing.TB, f Filter, count int, timeout time
 	}
 	return got
 }
+
+// UserToken mints a delegated token for a user of the default tenant (UPN
+// or object id) through the default app, as POST /_emulator/tokens
+// {"user": …} does: scp holds scopes, or, when none are given, every
+// delegated permission consented for the app. It fails for a user not in
+// the default tenant or scopes passed with an app that has none.
+func (s *Server) UserToken(upn string, scopes ...string) (string, error) {
+	tok, _, err := s.emu.Authority().Mint(identity.MintRequest{TenantID: s.TenantID, ClientID: s.ClientID, User: upn, Scopes: scopes})
+	if err != nil {
+		return "", fmt.Errorf("emulatortest: %w", err)
+	}
+	return tok, nil
+}
+
+// ApproveDeviceCode completes the device code with this user code (as a
+// client printed it; case, spaces and dashes do not matter) as the user
+// upn (UPN or object id of the code's tenant) would on the verification
+// page, as POST /_emulator/devicecode/{userCode} does: the client's next
+// poll gets the user's token. It fails for an unknown, expired or already
+// completed code, or a user not in the code's tenant.
+func (s *Server) ApproveDeviceCode(userCode, upn string) error {
+	if _, err := s.emu.Authority().ApproveDeviceCode(userCode, upn, true); err != nil {
+		return fmt.Errorf("emulatortest: %w", err)
+	}
+	return nil
+}
+
+// DeclineDeviceCode declines the device code with this user code: the
+// client's next poll gets authorization_declined.
+func (s *Server) DeclineDeviceCode(userCode string) error {
+	if _, err := s.emu.Authority().ApproveDeviceCode(userCode, "", false); err != nil {
+		return fmt.Errorf("emulatortest: %w", err)
+	}
+	return nil
+}

@@ -56,10 +56,19 @@ func (b *cappedBuffer) String() string {
 	return b.buf.String()
 }
 
+// output is what the adapter writes, readable while it runs (the scenes
+// that react to what the client shows, such as a device code).
+type output struct {
+	stdout, stderr cappedBuffer
+}
+
+// String returns both streams so far, standard output first.
+func (o *output) String() string { return o.stdout.String() + "\n" + o.stderr.String() }
+
 // runAdapter runs command with args appended, in dir, with env and stdin,
-// and kills it (and its process group, so a script's children go too)
-// when deadline passes.
-func runAdapter(ctx context.Context, command, args []string, dir string, env []string, stdin string, deadline time.Duration) *run {
+// writing its output to out, and kills it (and its process group, so a
+// script's children go too) when deadline passes.
+func runAdapter(ctx context.Context, command, args []string, dir string, env []string, stdin string, deadline time.Duration, out *output) *run {
 	r := &run{args: args, exitCode: -1}
 	ctx, cancel := context.WithTimeout(ctx, deadline)
 	defer cancel()
@@ -68,15 +77,14 @@ func runAdapter(ctx context.Context, command, args []string, dir string, env []s
 	cmd.Dir = dir
 	cmd.Env = env
 	cmd.Stdin = strings.NewReader(stdin)
-	var stdout, stderr cappedBuffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	cmd.Stdout, cmd.Stderr = &out.stdout, &out.stderr
 	setProcessGroup(cmd)
 	cmd.Cancel = func() error { return killProcessGroup(cmd) }
 	cmd.WaitDelay = 2 * time.Second
 	start := clock.Wall()
 	err := cmd.Run()
 	r.elapsed = clock.Wall().Sub(start)
-	r.stdout, r.stderr = stdout.String(), stderr.String()
+	r.stdout, r.stderr = out.stdout.String(), out.stderr.String()
 	var exit *exec.ExitError
 	switch {
 	case ctx.Err() != nil && errors.Is(ctx.Err(), context.DeadlineExceeded):
@@ -92,13 +100,13 @@ func runAdapter(ctx context.Context, command, args []string, dir string, env []s
 }
 
 // environment returns the adapter's environment: the kit's own (without
-// MDE_USERNAME and MDE_PASSWORD), then extra, then the MDE_ variables of
-// the scenario.
+// MDE_USERNAME, MDE_PASSWORD and MDE_SIGN_IN), then extra, then the MDE_
+// variables of the scenario.
 func environment(extra []string, vars map[string]string) []string {
-	// A user's credentials in the kit's own environment must not turn a
+	// A user's sign-in in the kit's own environment must not turn a
 	// scenario of the app's sign-in into a user's.
 	env := slices.DeleteFunc(os.Environ(), func(kv string) bool {
-		return strings.HasPrefix(kv, "MDE_USERNAME=") || strings.HasPrefix(kv, "MDE_PASSWORD=")
+		return strings.HasPrefix(kv, "MDE_USERNAME=") || strings.HasPrefix(kv, "MDE_PASSWORD=") || strings.HasPrefix(kv, "MDE_SIGN_IN=")
 	})
 	env = append(env, extra...)
 	for _, k := range sortedKeys(vars) {

@@ -58,6 +58,7 @@ func addJudgeSteps(sc *godog.ScenarioContext) {
 	sc.Step(`^it never called a failing endpoint again within ([\d.]+) seconds$`, backoffAtLeast)
 	sc.Step(`^it sent at most (\d+) live response requests?$`, sentAtMost)
 	sc.Step(`^it renewed its token with the refresh token, not the password$`, renewedWithRefreshToken)
+	sc.Step(`^it renewed its token with the refresh token, not a new sign-in$`, renewedWithRefreshToken)
 }
 
 // sentAtMost judges the client's POST runliveresponse calls, whatever
@@ -87,7 +88,8 @@ func grantType(e journal.Entry) string {
 // renewedWithRefreshToken judges a user's client whose access token
 // expired while it ran (the scene gives it a short lifetime): it got a
 // new one, and the token requests after the first sign-in use the
-// refresh token it was given, not the user's password again.
+// refresh token it was given, not the user's password again (or a new
+// device code).
 func renewedWithRefreshToken(ctx context.Context) error {
 	w := worldFrom(ctx)
 	tokens := of(w.requests(), epToken)
@@ -100,7 +102,9 @@ func renewedWithRefreshToken(ctx context.Context) error {
 	if len(ok) < 2 {
 		return w.fail(fmt.Sprintf("Its access token expired while it ran (expires_in): the client should have got a new one with its refresh token, before the token expired or once the API refused it (401); it got %d token(s) in all.", len(ok)), tokens)
 	}
-	if g := grantType(ok[0]); g != "password" {
+	if g := grantType(ok[0]); w.signIn == signInDeviceCode && g != deviceCodeGrant {
+		return w.fail(fmt.Sprintf("The client should have signed in as the user with a device code (grant_type=%s); its first token came from grant_type=%q.", deviceCodeGrant, g), tokens)
+	} else if w.signIn != signInDeviceCode && g != "password" {
 		return w.fail(fmt.Sprintf("The client should have signed in as the user with the password grant (MDE_USERNAME, MDE_PASSWORD); its first token came from grant_type=%q.", g), tokens)
 	}
 	for _, e := range ok[1:] {

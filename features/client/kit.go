@@ -36,9 +36,14 @@ var fixturesYAML []byte
 var Operations = []string{"run-script", "get-file", "put-file", "upload", "cancel", "live-response"}
 
 // SignIns are the ways of signing in a manifest can declare: the app's
-// client credentials, and a user's password (the password grant, then
-// the refresh token).
-var SignIns = []string{"client_credentials", "password"}
+// client credentials, a user's password (the password grant, then the
+// refresh token), and a user's device code (the device code flow, the kit
+// signing the user in at the verification page; then the refresh token).
+var SignIns = []string{"client_credentials", "password", signInDeviceCode}
+
+// signInDeviceCode is the device code sign-in, in a manifest's signIn and
+// in MDE_SIGN_IN.
+const signInDeviceCode = "device-code"
 
 // Manifest declares what a client implements.
 type Manifest struct {
@@ -49,7 +54,7 @@ type Manifest struct {
 	Operations []string `json:"operations"`
 	// SignIn lists the ways the client signs in (SignIns). Empty: the
 	// client credentials only, so the scenarios that run as a user
-	// (@sign-in-password) are not applicable.
+	// (@sign-in-password, @sign-in-device-code) are not applicable.
 	SignIn []string `json:"signIn,omitempty"`
 }
 

@@ -171,6 +171,9 @@ func TestClients(t *testing.T) {
 				if slices.Contains(s.Tags, "@sign-in-password") && !cfg.Manifest.SignsIn("password") {
 					want[s.Name] = client.NotApplicable
 				}
+				if slices.Contains(s.Tags, "@sign-in-device-code") && !cfg.Manifest.SignsIn("device-code") {
+					want[s.Name] = client.NotApplicable
+				}
 				if slices.Contains(c.fails, s.Name) {
 					want[s.Name] = client.Failed
 				}
@@ -231,6 +234,7 @@ func TestReadManifest(t *testing.T) {
 		{"no operations", `{"name":"x"}`, "no operations"},
 		{"unknown field", `{"ops":["cancel"]}`, `unknown field "ops"`},
 		{"sign-in", `{"name":"x","operations":["run-script","cancel"],"signIn":["client_credentials","password"]}`, ""},
+		{"device code sign-in", `{"name":"x","operations":["run-script","cancel"],"signIn":["device-code"]}`, ""},
 		{"unknown sign-in", `{"operations":["cancel"],"signIn":["device_code"]}`, `unknown signIn "device_code"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -248,5 +252,53 @@ func TestReadManifest(t *testing.T) {
 				t.Fatalf("operations = %q", m.Operations)
 			}
 		})
+	}
+}
+
+// Device code scenario names.
+const (
+	deviceCodeRunScript = "a user signs in with a device code and runs a script"
+	deviceCodeDeclined  = "a user declines the device code sign-in"
+)
+
+// TestDeviceCodeKitNeedsTheCodeShown grades the reference client with its
+// standard error thrown away: the kit never reads the device code, signs
+// the user in after its fallback all the same (the scenarios that do not
+// judge the display pass), and fails the client for not showing the code
+// and, in the declined scenario, for not reporting the refusal. About 20 s
+// of wall time: MDE_SLOW_TESTS=1.
+func TestDeviceCodeKitNeedsTheCodeShown(t *testing.T) {
+	if os.Getenv("MDE_SLOW_TESTS") != "1" || testing.Short() {
+		t.Skip("the device code scenarios take about 20 s of wall time: run with MDE_SLOW_TESTS=1")
+	}
+	t.Parallel()
+	m, err := client.ReadManifest("../../cmd/lrclient/manifest.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	res, err := client.Run(context.Background(), client.Config{
+		Command:  []string{need(t, "sh"), "-c", `exec "$0" "$@" 2>/dev/null`, buildLRClient(t)},
+		Manifest: m, Tags: "@sign-in-device-code", Format: "progress", NoColors: true,
+		Concurrency: concurrency, WorkDir: t.TempDir(), Output: &out,
+	})
+	if err != nil {
+		t.Fatalf("run: %v\n%s", err, out.String())
+	}
+	got := map[string]client.Outcome{}
+	for _, s := range res.Scenarios {
+		got[s.Name] = s.Outcome
+		if s.Name == deviceCodeRunScript && !strings.Contains(s.Message, "never showed") {
+			t.Errorf("%q failed with %q, want it to say the output never showed the code", s.Name, s.Message)
+		}
+	}
+	want := map[string]client.Outcome{
+		deviceCodeRunScript: client.Failed,
+		deviceCodeDeclined:  client.Failed,
+		"the client polls at the device code's interval while the user signs in": client.Passed,
+		"the refresh token is used instead of a new device code sign-in":         client.Passed,
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("outcomes (-want +got):\n%s\n%s", diff, out.String())
 	}
 }

@@ -175,10 +175,12 @@ func (k *kit) initializer(sc *godog.ScenarioContext) {
 				Outcome: NotApplicable, Message: "the client does not implement " + op})
 			return ctx, godog.ErrSkip
 		}
-		if slices.Contains(tags, "@sign-in-password") && !k.manifest.signsIn("password") {
-			k.record(Scenario{Name: s.Name, Feature: s.Uri, Tags: tags, Required: slices.Contains(tags, "@required"),
-				Outcome: NotApplicable, Message: "the client does not declare the password sign-in (manifest signIn)"})
-			return ctx, godog.ErrSkip
+		for _, si := range [][2]string{{"@sign-in-password", "password"}, {"@sign-in-device-code", signInDeviceCode}} {
+			if tag, grant := si[0], si[1]; slices.Contains(tags, tag) && !k.manifest.signsIn(grant) {
+				k.record(Scenario{Name: s.Name, Feature: s.Uri, Tags: tags, Required: slices.Contains(tags, "@required"),
+					Outcome: NotApplicable, Message: "the client does not declare the " + grant + " sign-in (manifest signIn)"})
+				return ctx, godog.ErrSkip
+			}
 		}
 		w, err := newWorld(k, s.Name)
 		if err != nil {

@@ -52,6 +52,7 @@ func addSceneSteps(sc *godog.ScenarioContext) {
 	sc.Step(`^the next result download answers 403 as an expired link does$`, expiredLink)
 	sc.Step(`^the client signs in as the user "([^"]*)"$`, signInAs)
 	sc.Step(`^the client's access tokens last (\d+) seconds$`, tokenLifetime)
+	addDeviceCodeSteps(sc)
 }
 
 // tokenLifetime gives the client's app access tokens of secs seconds
@@ -89,16 +90,17 @@ func tokenLifetime(ctx context.Context, secs int) error {
 }
 
 // signInAs makes the client sign in as a user of the fixtures: the
-// adapter gets MDE_USERNAME and MDE_PASSWORD. Such scenarios are tagged
-// @sign-in-password (not applicable to a client that does not declare
-// it).
+// adapter gets MDE_SIGN_IN=password, MDE_USERNAME and MDE_PASSWORD (the
+// device code sign-in starts the same: devicecode.go). Such scenarios are
+// tagged @sign-in-password (not applicable to a client that does not
+// declare it).
 func signInAs(ctx context.Context, upn string) error {
 	w := worldFrom(ctx)
 	for _, t := range w.set.Tenants {
 		for i := range t.Users {
 			if strings.EqualFold(t.Users[i].UserPrincipalName, upn) {
 				u := t.Users[i]
-				w.user = &u
+				w.user, w.signIn = &u, "password"
 				return nil
 			}
 		}

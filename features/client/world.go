@@ -47,6 +47,9 @@ type world struct {
 
 	kitActions []string      // actions the kit started
 	user       *fixture.User // the user the client signs in as, if any
+	signIn     string        // how the user signs in: "password" or signInDeviceCode
+	device     *deviceUser   // the kit as the user of a device code sign-in
+	out        *output       // the client's output while it runs
 	run        *run
 	stdin      string
 }
@@ -119,8 +122,11 @@ func (w *world) env() map[string]string {
 		"MDE_SCRATCH_DIR":   w.scratch,
 	}
 	if w.user != nil {
+		env["MDE_SIGN_IN"] = w.signIn
 		env["MDE_USERNAME"] = w.user.UserPrincipalName
-		env["MDE_PASSWORD"] = w.user.Password
+		if w.signIn == "password" {
+			env["MDE_PASSWORD"] = w.user.Password
+		}
 	}
 	return env
 }
@@ -129,6 +135,7 @@ func (w *world) env() map[string]string {
 // it until it ends.
 func (w *world) runClient(ctx context.Context, args []string) error {
 	w.startSeq = w.srv.Emulator().Journal().Stats().Recorded
+	w.out = &output{}
 	wctx, stop := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	errs := make([]error, len(w.watchers))
@@ -140,7 +147,7 @@ func (w *world) runClient(ctx context.Context, args []string) error {
 		}()
 	}
 	deadline := time.Duration(float64(w.deadline) * w.kit.deadlineFactor)
-	w.run = runAdapter(ctx, w.kit.command, args, w.scratch, environment(w.kit.env, w.env()), w.stdin, deadline)
+	w.run = runAdapter(ctx, w.kit.command, args, w.scratch, environment(w.kit.env, w.env()), w.stdin, deadline, w.out)
 	stop()
 	wg.Wait()
 	if w.run.startErr != nil {
@@ -173,6 +180,7 @@ func (w *world) requests() []journal.Entry {
 // Endpoint classes of the client's requests.
 const (
 	epToken  = "token"
+	epDevice = "device code"
 	epSubmit = "submit"
 	epPoll   = "poll"
 	epLink   = "download link"
@@ -187,6 +195,8 @@ func endpoint(e journal.Entry) string {
 	switch {
 	case strings.HasSuffix(p, "/oauth2/token"), strings.HasSuffix(p, "/oauth2/v2.0/token"):
 		return epToken
+	case strings.HasSuffix(p, "/oauth2/devicecode"), strings.HasSuffix(p, "/oauth2/v2.0/devicecode"):
+		return epDevice
 	case e.Method == "POST" && strings.HasPrefix(p, "/api/machines/") && strings.HasSuffix(p, "/runliveresponse"):
 		return epSubmit
 	case e.Method == "GET" && strings.HasPrefix(p, "/api/machineactions/") && strings.Contains(p, "/getliveresponseresultdownloadlink"):

@@ -256,3 +256,20 @@ func TestAccessTokenLifetime(t *testing.T) {
 		t.Errorf("another app's expires_in %d, want 3599", other.ExpiresIn)
 	}
 }
+
+// A public client asking the client-credentials grant has no credential:
+// without a secret it gets the missing secret's AADSTS7000218, with one
+// AADSTS700025, as on the delegated grants (a ClientAny app is unchanged).
+func TestPublicClientCredentials(t *testing.T) {
+	t.Parallel()
+	a, _, _ := newScaledAuthority(t, func(app *App) { app.ClientType = ClientPublic })
+	form := with(clientForm(clientA1, ""), "resource", DefaultAudience)
+	_, e := a.ClientCredentials(tenantA, form, false)
+	wantOAuth(t, "public, no secret", e, 401, "invalid_client", 7000218)
+	_, e = a.Token(tenantA, with(clientForm(clientA1, secretA1), "scope", apiScope), true)
+	wantOAuth(t, "public, its fixture secret", e, 401, "invalid_client", 700025)
+	lenient, _, _ := newScaledAuthority(t, nil)
+	if _, e := lenient.Token(tenantA, with(clientForm(clientA1, secretA1), "scope", apiScope), true); e != nil {
+		t.Errorf("an app of ClientAny: %s", e.Description)
+	}
+}

@@ -111,6 +111,10 @@ type delegatedRequest struct {
 	resource string
 	scopes   []string
 	offline  bool
+	// openid asks for an ID token (idtoken.go), with nonce when the
+	// authorization request had one.
+	openid bool
+	nonce  string
 }
 
 // parseDelegatedScope reads a v2.0 scope parameter of a delegated grant:
@@ -131,7 +135,10 @@ func (a *Authority) parseDelegatedScope(scope string) (delegatedRequest, *OAuthE
 		case "offline_access":
 			req.offline = true
 			continue
-		case "openid", "profile", "email":
+		case "openid":
+			req.openid = true
+			continue
+		case "profile", "email":
 			continue
 		}
 		i := strings.LastIndex(f, "/")
@@ -250,7 +257,7 @@ func (a *Authority) resourceOf(form url.Values, v2, required bool) (delegatedReq
 			return delegatedRequest{}, nil
 		}
 		if !required && onlyOIDC(scope) {
-			return delegatedRequest{offline: strings.Contains(strings.ToLower(scope), "offline_access")}, nil
+			return delegatedRequest{offline: strings.Contains(strings.ToLower(scope), "offline_access"), openid: asksOpenID(scope)}, nil
 		}
 		return a.parseDelegatedScope(scope)
 	}
@@ -260,9 +267,9 @@ func (a *Authority) resourceOf(form url.Values, v2, required bool) (delegatedReq
 			return delegatedRequest{}, a.newOAuthError(http.StatusBadRequest, "invalid_resource", 50001,
 				"Resource identifier is not provided.")
 		}
-		return delegatedRequest{offline: true}, nil
+		return delegatedRequest{offline: true, openid: asksOpenID(form.Get("scope"))}, nil
 	}
-	return delegatedRequest{resource: res, offline: true}, nil
+	return delegatedRequest{resource: res, offline: true, openid: asksOpenID(form.Get("scope"))}, nil
 }
 
 // onlyOIDC reports whether scope holds OpenID scopes only.
@@ -287,6 +294,9 @@ type refreshClaims struct {
 	AppID    string `json:"appid"`
 	Resource string `json:"resource"`
 	Scp      string `json:"scp"`
+	// OpenID: the sign-in asked for an ID token; a refresh that names no
+	// scope gets one again.
+	OpenID bool `json:"mde_oidc,omitempty"`
 }
 
 // Refresh answers the refresh-token grant (grant_type=refresh_token,
@@ -351,6 +361,7 @@ func (a *Authority) Refresh(tenant string, form url.Values, v2 bool) (*TokenResp
 	if req.resource == "" {
 		req.resource = c.Resource
 		scopes = strings.Fields(c.Scp)
+		req.openid = req.openid || c.OpenID && strings.TrimSpace(form.Get("scope")) == ""
 	} else if scopes, oerr = a.grantedScopes(app, req); oerr != nil {
 		return nil, oerr
 	}
@@ -363,7 +374,10 @@ func (a *Authority) Refresh(tenant string, form url.Values, v2 bool) (*TokenResp
 func (a *Authority) delegatedResponse(app *App, user *User, scopes []string, req delegatedRequest, confidential, v2 bool) (*TokenResponse, *OAuthError) {
 	_, resp, err := a.mintUser(app, user, scopes, req.resource, app.lifetime(), confidential)
 	if err == nil && req.offline {
-		resp.RefreshToken, err = a.mintRefresh(app, user, scopes, req.resource)
+		resp.RefreshToken, err = a.mintRefresh(app, user, scopes, req.resource, req.openid)
+	}
+	if err == nil && req.openid {
+		resp.IDToken, err = a.mintIDToken(app, user, req.nonce, v2)
 	}
 	if err != nil {
 		return nil, a.newOAuthError(http.StatusInternalServerError, "temporarily_unavailable", 90033,
@@ -392,7 +406,7 @@ func scopeString(resource string, scopes []string) string {
 }
 
 // mintRefresh signs a refresh token for user through app.
-func (a *Authority) mintRefresh(app *App, user *User, scopes []string, resource string) (string, error) {
+func (a *Authority) mintRefresh(app *App, user *User, scopes []string, resource string, openid bool) (string, error) {
 	now := a.now()
 	c := refreshClaims{
 		RegisteredClaims: jwt.RegisteredClaims{
@@ -402,7 +416,7 @@ func (a *Authority) mintRefresh(app *App, user *User, scopes []string, resource 
 			ID:        newUTI(),
 		},
 		Marker: "1", TenantID: user.TenantID, OID: user.ObjectID, AppID: app.ClientID,
-		Resource: resource, Scp: strings.Join(scopes, " "),
+		Resource: resource, Scp: strings.Join(scopes, " "), OpenID: openid,
 	}
 	tok := jwt.NewWithClaims(jwt.SigningMethodRS256, c)
 	tok.Header["kid"] = a.kid

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -53,6 +54,9 @@ const (
 	// DeviceLoginURI is the verification_uri of a device code, the
 	// identity platform's.
 	DeviceLoginURI = "https://microsoft.com/devicelogin"
+	// maxState bounds the state an authorization request may carry; it
+	// travels back to the client in the redirect (longer: AADSTS90015).
+	maxState = 2048
 	// maxFlows bounds each kind of pending flow the store holds; beyond
 	// it (after dropping expired ones) new flows are refused.
 	maxFlows = 10000
@@ -60,9 +64,12 @@ const (
 
 // flowStore holds the state of the interactive flows.
 type flowStore struct {
-	mu       sync.Mutex
-	devices  map[string]*deviceFlow // device_code → flow
-	byUser   map[string]*deviceFlow // normalised user_code → flow
+	mu      sync.Mutex
+	devices map[string]*deviceFlow // device_code → flow
+	byUser  map[string]*deviceFlow // normalised user_code → flow
+	// byLogin: the verification page's session → flow (one per flow,
+	// replaced each time the page is opened for its code).
+	byLogin  map[string]*deviceFlow
 	sessions map[string]*authSession
 	codes    map[string]*authCode
 }
@@ -70,6 +77,7 @@ type flowStore struct {
 func (f *flowStore) init() {
 	f.devices = map[string]*deviceFlow{}
 	f.byUser = map[string]*deviceFlow{}
+	f.byLogin = map[string]*deviceFlow{}
 	f.sessions = map[string]*authSession{}
 	f.codes = map[string]*authCode{}
 }
@@ -98,6 +106,8 @@ type deviceFlow struct {
 	// the app's AutoApproveUser and AutoApproveAfter when it was issued.
 	autoUser string
 	autoAt   time.Time
+	// login is the verification page's session for this code, if opened.
+	login string
 }
 
 // autoApproveLocked approves flow, still pending and not expired, when
@@ -167,6 +177,7 @@ func (f *flowStore) pruneLocked(now time.Time) {
 		if now.Sub(d.expires) > DeviceCodeLifetime || d.state == deviceRedeemed && now.After(d.expires) {
 			delete(f.devices, k)
 			delete(f.byUser, normalizeUserCode(d.userCode))
+			delete(f.byLogin, d.login)
 		}
 	}
 	for k, s := range f.sessions {
@@ -228,8 +239,17 @@ func (r DeviceCodeResponse) MarshalJSON() ([]byte, error) {
 // the tenant (400 invalid_request AADSTS90002), client_id (AADSTS900144),
 // the scope or resource (as the password grant), the app and its secret
 // when sent (delegatedClient), consent (grantedScopes, AADSTS65001). The
-// device code then waits for the user: ApproveDeviceCode.
+// device code then waits for the user: ApproveDeviceCode, or the
+// verification page (OpenDeviceLogin). verification_uri is
+// DeviceLoginURI, the identity platform's (DeviceCodeAt names another).
 func (a *Authority) DeviceCode(tenant string, form url.Values, v2 bool) (*DeviceCodeResponse, *OAuthError) {
+	return a.DeviceCodeAt(tenant, form, v2, DeviceLoginURI)
+}
+
+// DeviceCodeAt is DeviceCode with verificationURI as the answer's
+// verification_uri and in its message: the emulator's own verification
+// page when the client reached the emulator under the emulator's address.
+func (a *Authority) DeviceCodeAt(tenant string, form url.Values, v2 bool, verificationURI string) (*DeviceCodeResponse, *OAuthError) {
 	d := a.dir.Load()
 	if _, ok := d.tenant(tenant); !ok {
 		return nil, a.tenantNotFound(tenant)
@@ -278,11 +298,11 @@ func (a *Authority) DeviceCode(tenant string, form url.Values, v2 bool) (*Device
 	return &DeviceCodeResponse{
 		UserCode:        flow.userCode,
 		DeviceCode:      flow.deviceCode,
-		VerificationURI: DeviceLoginURI,
+		VerificationURI: verificationURI,
 		ExpiresIn:       int(DeviceCodeLifetime / time.Second),
 		Interval:        int(DeviceCodeInterval / time.Second),
 		Message: fmt.Sprintf("To sign in, use a web browser to open the page %s and enter the code %s to authenticate.",
-			DeviceLoginURI, flow.userCode),
+			verificationURI, flow.userCode),
 		V1: !v2,
 	}, nil
 }
@@ -392,11 +412,16 @@ type DeviceApproval struct {
 // approval has taken place) or ErrUnknownUser.
 func (a *Authority) ApproveDeviceCode(userCode, user string, approve bool) (*DeviceApproval, error) {
 	d := a.dir.Load()
-	now, wall := a.now(), a.wall()
 	f := &a.flows
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	flow := f.byUser[normalizeUserCode(userCode)]
+	return a.approveLocked(d, f.byUser[normalizeUserCode(userCode)], user, approve)
+}
+
+// approveLocked completes flow (nil: unknown) as ApproveDeviceCode
+// describes; f.mu is held.
+func (a *Authority) approveLocked(d *directory, flow *deviceFlow, user string, approve bool) (*DeviceApproval, error) {
+	now, wall := a.now(), a.wall()
 	if flow != nil {
 		flow.autoApproveLocked(d, now, wall)
 	}
@@ -484,8 +509,9 @@ func RedirectURIAllowed(redirect string, registered []string) bool {
 // redirect_uri (missing: AADSTS900144; not allowed: AADSTS50011), all
 // shown on an error page; then, sent to the redirect URI:
 // response_type not code → unsupported_response_type AADSTS70005,
-// response_mode other than query or fragment → invalid_request
-// AADSTS70007, the scope (invalid_request AADSTS900144 when missing,
+// response_mode other than query, fragment or form_post → invalid_request
+// AADSTS70007, state longer than 2048 characters or nonce longer than 512
+// → invalid_request AADSTS90015, the scope (invalid_request AADSTS900144 when missing,
 // invalid_scope as the password grant's), consent (consent_required
 // AADSTS65001), code_challenge_method without code_challenge or other
 // than S256 and plain → invalid_request AADSTS501491.
@@ -521,16 +547,25 @@ func (a *Authority) Authorize(tenant string, q url.Values, v2 bool, registered f
 	redirectErr := func(code string, aadsts int, msg string) *AuthorizeError {
 		e := a.authorizeError(code, aadsts, msg)
 		e.Status, e.RedirectURI, e.State, e.Mode = http.StatusFound, redirect, q.Get("state"), mode
-		if mode != "fragment" {
+		if len(e.State) > maxState {
+			e.State = ""
+		}
+		switch mode {
+		case "fragment", "form_post":
+		default:
 			e.Mode = "query"
 		}
 		return e
 	}
 	switch mode {
-	case "", "query", "fragment":
+	case "", "query", "fragment", "form_post":
 	default:
 		return nil, redirectErr("invalid_request", 70007, fmt.Sprintf(
-			"The application requested an unsupported response_mode '%s': the emulator answers with query or fragment.", mode))
+			"The application requested an unsupported response_mode '%s': the emulator answers with query, fragment or form_post.", mode))
+	}
+	if len(q.Get("state")) > maxState || len(q.Get("nonce")) > maxNonce {
+		return nil, redirectErr("invalid_request", 90015, fmt.Sprintf(
+			"The request has a parameter that is too long: state may hold %d characters, nonce %d.", maxState, maxNonce))
 	}
 	if rt := q.Get("response_type"); rt != "code" {
 		return nil, redirectErr("unsupported_response_type", 70005, fmt.Sprintf(
@@ -540,6 +575,7 @@ func (a *Authority) Authorize(tenant string, q url.Values, v2 bool, registered f
 	if oerr != nil {
 		return nil, redirectErr(oerr.Error, oerr.ErrorCodes[0], stripDescription(oerr.Description))
 	}
+	req.nonce = q.Get("nonce")
 	scopes, oerr := a.grantedScopes(app, req)
 	if oerr != nil {
 		return nil, redirectErr("consent_required", oerr.ErrorCodes[0], stripDescription(oerr.Description))
@@ -597,11 +633,33 @@ func stripDescription(desc string) string {
 }
 
 // AuthorizeRedirect is where the sign-in page's answer sends the browser:
-// RedirectURI with Params in its query (or fragment when Fragment).
+// RedirectURI with Params in its query (or fragment when Fragment), or,
+// when FormPost (response_mode=form_post), a page whose form POSTs Params
+// to RedirectURI.
 type AuthorizeRedirect struct {
 	RedirectURI string
 	Params      url.Values
 	Fragment    bool
+	FormPost    bool
+}
+
+// FormField is one hidden field of a form_post answer.
+type FormField struct{ Name, Value string }
+
+// Fields returns Params as the form_post page's fields, sorted by name.
+func (r *AuthorizeRedirect) Fields() []FormField {
+	keys := make([]string, 0, len(r.Params))
+	for k := range r.Params {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var out []FormField
+	for _, k := range keys {
+		for _, v := range r.Params[k] {
+			out = append(out, FormField{k, v})
+		}
+	}
+	return out
 }
 
 // URL returns the redirect's location.
@@ -642,7 +700,7 @@ func (a *Authority) CompleteSignIn(session, user string, decline bool) (*Authori
 		delete(f.sessions, session)
 		return nil, ErrUnknownSession
 	}
-	out := &AuthorizeRedirect{RedirectURI: s.redirectURI, Params: url.Values{}, Fragment: s.mode == "fragment"}
+	out := &AuthorizeRedirect{RedirectURI: s.redirectURI, Params: url.Values{}, Fragment: s.mode == "fragment", FormPost: s.mode == "form_post"}
 	if decline {
 		delete(f.sessions, session)
 		e := a.newOAuthError(http.StatusBadRequest, "access_denied", 65004,
@@ -743,6 +801,9 @@ func (a *Authority) AuthorizationCode(tenant string, form url.Values, v2 bool) (
 	if v2 && !req.offline && strings.Contains(strings.ToLower(form.Get("scope")), "offline_access") {
 		req.offline = true
 	}
+	// The v1 endpoint answers the authorization-code grant with an ID
+	// token always; v2.0 when openid was asked (at /authorize or here).
+	req.openid = req.openid || !v2 || asksOpenID(form.Get("scope"))
 	user := d.userByID(tid, oid)
 	if user == nil {
 		return nil, invalid("its user no longer exists in the directory.")

@@ -282,7 +282,8 @@ func TestAuthorizeErrors(t *testing.T) {
 		q                 url.Values
 	}{
 		{"response_type token", "unsupported_response_type", "AADSTS70005", authorizeQuery("response_type", "token")},
-		{"form_post", "invalid_request", "AADSTS70007", authorizeQuery("response_mode", "form_post")},
+		{"response_mode web_message", "invalid_request", "AADSTS70007", authorizeQuery("response_mode", "web_message")},
+		{"nonce too long", "invalid_request", "AADSTS90015", authorizeQuery("nonce", strings.Repeat("n", maxNonce+1))},
 		{"no scope", "invalid_request", "AADSTS900144", authorizeQuery("scope", "")},
 		{"not consented", "consent_required", "AADSTS65001", authorizeQuery("scope", DefaultAudience+"/Library.Manage")},
 		{"bad method", "invalid_request", "AADSTS501491", authorizeQuery("code_challenge_method", "S512")},
@@ -307,5 +308,36 @@ func TestAuthorizeErrors(t *testing.T) {
 	r, err := a.CompleteSignIn(p.Session, "", true)
 	if err != nil || r.Params.Get("error") != "access_denied" || r.Params.Get("state") != "st-1" || !strings.Contains(r.URL(), "#") {
 		t.Fatalf("decline: %+v %v %s", r, err, r.URL())
+	}
+}
+
+// response_mode form_post and fragment are kept in the session and tell
+// the answer how to reach the app; a state too long is refused.
+func TestAuthorizeResponseModes(t *testing.T) {
+	t.Parallel()
+	a, _ := newDelegatedAuthority(t)
+	for _, mode := range []string{"", "query", "fragment", "form_post"} {
+		p, aerr := a.Authorize(tenantA, authorizeQuery("response_mode", mode), true, nil)
+		if aerr != nil {
+			t.Fatalf("%q: %+v", mode, aerr)
+		}
+		r, err := a.CompleteSignIn(p.Session, userOID, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.FormPost != (mode == "form_post") || r.Fragment != (mode == "fragment") {
+			t.Errorf("%q: form post %v, fragment %v", mode, r.FormPost, r.Fragment)
+		}
+		fields := map[string]string{}
+		for _, f := range r.Fields() {
+			fields[f.Name] = f.Value
+		}
+		if fields["code"] == "" || fields["state"] != "st-1" || len(fields) != 2 {
+			t.Errorf("%q: fields %v", mode, fields)
+		}
+	}
+	_, aerr := a.Authorize(tenantA, authorizeQuery("response_mode", "form_post", "state", strings.Repeat("s", maxState+1)), true, nil)
+	if aerr == nil || aerr.Mode != "form_post" || aerr.Error != "invalid_request" || aerr.State != "" || !strings.HasPrefix(aerr.Description, "AADSTS90015") {
+		t.Errorf("state too long: %+v", aerr)
 	}
 }

@@ -50,6 +50,9 @@ type TokenResponse struct {
 	// refresh-token grants).
 	Scope        string `json:"scope,omitempty"`
 	RefreshToken string `json:"refresh_token,omitempty"`
+	// IDToken is the OpenID Connect ID token of a delegated grant that
+	// asked for one (idtoken.go).
+	IDToken string `json:"id_token,omitempty"`
 	// V1 selects the v1 endpoint's shape in MarshalJSON.
 	V1 bool `json:"-"`
 }
@@ -65,7 +68,8 @@ func (r TokenResponse) MarshalJSON() ([]byte, error) {
 			ExtExpiresIn int    `json:"ext_expires_in"`
 			AccessToken  string `json:"access_token"`
 			RefreshToken string `json:"refresh_token,omitempty"`
-		}{r.TokenType, r.Scope, r.ExpiresIn, r.ExtExpiresIn, r.AccessToken, r.RefreshToken})
+			IDToken      string `json:"id_token,omitempty"`
+		}{r.TokenType, r.Scope, r.ExpiresIn, r.ExtExpiresIn, r.AccessToken, r.RefreshToken, r.IDToken})
 	}
 	return json.Marshal(struct {
 		TokenType    string `json:"token_type"`
@@ -77,10 +81,11 @@ func (r TokenResponse) MarshalJSON() ([]byte, error) {
 		Resource     string `json:"resource"`
 		AccessToken  string `json:"access_token"`
 		RefreshToken string `json:"refresh_token,omitempty"`
+		IDToken      string `json:"id_token,omitempty"`
 	}{
 		r.TokenType, r.Scope, strconv.Itoa(r.ExpiresIn), strconv.Itoa(r.ExtExpiresIn),
 		strconv.FormatInt(r.ExpiresOn, 10), strconv.FormatInt(r.NotBefore, 10),
-		r.Resource, r.AccessToken, r.RefreshToken,
+		r.Resource, r.AccessToken, r.RefreshToken, r.IDToken,
 	})
 }
 
@@ -140,7 +145,10 @@ var oidcScopes = map[string]bool{"openid": true, "profile": true, "email": true,
 // AADSTS1002012 when it does not end in /.default, 400 invalid_scope
 // AADSTS28000 for two resources), the app (400 unauthorized_client
 // AADSTS700016), client_secret (401 invalid_client AADSTS7000218 when
-// missing, 401 invalid_client AADSTS7000215 when wrong).
+// missing, 401 invalid_client AADSTS7000215 when wrong). A public client
+// (ClientPublic) has no credential to present: without one it gets the
+// missing secret's AADSTS7000218, with one AADSTS700025, as on the
+// delegated grants.
 //
 // Any resource is accepted: a token for another API verifies with
 // WrongAudience, like the real API's 403 for such a token.
@@ -186,6 +194,10 @@ func (a *Authority) ClientCredentials(tenant string, form url.Values, v2 bool) (
 				"You may have sent your authentication request to the wrong tenant.", clientID, tid))
 	}
 	secret := form.Get("client_secret")
+	if app.ClientType == ClientPublic && (secret != "" || form.Get("client_assertion") != "") {
+		return nil, a.newOAuthError(http.StatusUnauthorized, "invalid_client", 700025,
+			"Client is public so neither 'client_assertion' nor 'client_secret' should be presented.")
+	}
 	if secret == "" {
 		return nil, a.newOAuthError(http.StatusUnauthorized, "invalid_client", 7000218,
 			"The request body must contain the following parameter: 'client_assertion' or 'client_secret'.")
