@@ -2,6 +2,7 @@ package emulator
 
 import (
 	"errors"
+	"io"
 	"math"
 	"net/http"
 	"strconv"
@@ -51,7 +52,9 @@ func (s *Server) writeError(c echo.Context, err error) error {
 
 // closeIfBodyUnread makes an error answer at once when the handlers left
 // the request's body unread (a refusal before the body mattered: 401, 403,
-// 404, 429, an injected fault, a body over its limit): the response says
+// 404, 429, an injected fault, a body over its limit). A small body that
+// has arrived (drainSmallBody) is read and the connection kept, as a
+// client hammering the API with 429s expects; otherwise the response says
 // Connection: close, so net/http neither reads up to 256 KiB of the body
 // before sending it nor sends an Expect: 100-continue client its 100
 // Continue, and the connection ends after the response.
@@ -63,6 +66,9 @@ func closeIfBodyUnread(c echo.Context) {
 	if x := exchangeOf(c); x != nil && x.body != nil && !x.body.unread() {
 		return
 	}
+	if drainSmallBody(c) {
+		return
+	}
 	// Outside the journaled routes only echo's own 404 and 405 get here,
 	// before any handler read the body.
 	c.Response().Header().Set(echo.HeaderConnection, "close")
@@ -71,6 +77,38 @@ func closeIfBodyUnread(c echo.Context) {
 	// Continue) or sends it slowly holds the connection refusalLinger at
 	// most, not the whole read timeout.
 	_ = http.NewResponseController(c.Response()).SetReadDeadline(clock.Wall().Add(refusalLinger))
+}
+
+// Bounds of drainSmallBody.
+const (
+	// maxDrainedBody is the largest declared body a refusal reads to keep
+	// the connection.
+	maxDrainedBody = 64 << 10
+	// drainWait is how long a refusal waits for the rest of such a body:
+	// long enough for one already sent, too short for a slow client to
+	// delay the answer.
+	drainWait = 20 * time.Millisecond
+)
+
+// drainSmallBody reads the rest of a refused request's body when it is
+// declared no larger than maxDrainedBody, the client does not wait for
+// 100 Continue, and all of it arrives within drainWait, and reports
+// whether it did: the connection can then serve the client's next request.
+// What it reads reaches the journal like a body the handlers read.
+func drainSmallBody(c echo.Context) bool {
+	r := c.Request()
+	if r.ContentLength < 0 || r.ContentLength > maxDrainedBody || r.Header.Get("Expect") != "" {
+		return false
+	}
+	rc := http.NewResponseController(c.Response())
+	if rc.SetReadDeadline(clock.Wall().Add(drainWait)) != nil {
+		return false // not on a connection (a recorder in a test)
+	}
+	_, err := io.Copy(io.Discard, r.Body)
+	// No deadline until net/http sets the next one: the background read
+	// it starts at the body's end must not time out.
+	_ = rc.SetReadDeadline(time.Time{})
+	return err == nil
 }
 
 // refusalLinger is how long a connection lingers after a refusal for the

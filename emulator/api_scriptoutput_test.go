@@ -48,12 +48,12 @@ func TestUploadedScriptRuns(t *testing.T) {
 	}
 
 	if got, want := run(linuxMachine, "collect.sh"), (state.ScriptResult{ScriptName: "collect.sh", ScriptOutput: msg("collect.sh")}); got != want {
-		t.Errorf("Linux .sh: %q\nwant %q", got, want)
+		t.Errorf("Linux .sh: %#v\nwant %#v", got, want)
 	}
 	got := run(winMachine, "Get-Foo.ps1")
 	transcript := regexp.MustCompile(`^Transcript started, output file is C:\\ProgramData\\Microsoft\\Windows Defender Advanced Threat Protection\\Temp\\PSScriptOutputs\\PSScript_Transcript_[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}\.txt\n` +
 		regexp.QuoteMeta(msg("Get-Foo.ps1")) + "\x00\x00\x00$")
 	if got.ScriptName != "Get-Foo.ps1" || got.ExitCode != 0 || got.ScriptErrors != "" || !transcript.MatchString(got.ScriptOutput) {
-		t.Errorf("Windows .ps1: %q, want the output to match %s", got, transcript)
+		t.Errorf("Windows .ps1: %#v, want the output to match %s", got, transcript)
 	}
 }

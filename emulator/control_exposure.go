@@ -29,6 +29,10 @@ import (
 // (Authorization: Bearer {token}), or "" when it requires none.
 func (s *Server) ControlToken() string { return s.opts.ControlToken }
 
+// SeparateControl reports whether the control plane (and its dashboard)
+// is served by ControlHandler alone, not by Handler (Options.SeparateControl).
+func (s *Server) SeparateControl() bool { return s.opts.SeparateControl }
+
 // newControlToken returns a random control token: 32 hex digits.
 func newControlToken() string {
 	b := make([]byte, 16)
@@ -79,6 +83,9 @@ func (s *Server) checkControl(c echo.Context, next echo.HandlerFunc) error {
 	}
 	if want := s.opts.ControlToken; want != "" {
 		got, err := identity.ParseAuthorization(r.Header.Get(echo.HeaderAuthorization))
+		if err != nil {
+			got, err = s.dashboardCredential(r) // the dashboard's cookie or ?token= (control_ui_auth.go)
+		}
 		if err != nil || subtle.ConstantTimeCompare([]byte(got), []byte(want)) != 1 {
 			c.Response().Header().Set(echo.HeaderWWWAuthenticate, `Bearer realm="emulator control plane"`)
 			return controlError(c, ctlUnauthorized,

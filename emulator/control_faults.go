@@ -24,15 +24,21 @@ func (s *Server) addFault(c echo.Context) error {
 	if err != nil {
 		return controlBodyError(c, err)
 	}
-	r, err := faults.ParseRule(b)
-	if err != nil {
-		return controlError(c, ctlInvalidInput, "%v", err)
-	}
-	r, err = s.faults.Add(r)
+	r, err := s.addFaultRule(b)
 	if err != nil {
 		return controlError(c, ctlInvalidInput, "%v", err)
 	}
 	return s.writeJSON(c, http.StatusCreated, r)
+}
+
+// addFaultRule parses a rule from its JSON and adds it, as POST
+// /_emulator/faults and the dashboard do.
+func (s *Server) addFaultRule(b []byte) (faults.Rule, error) {
+	r, err := faults.ParseRule(b)
+	if err != nil {
+		return faults.Rule{}, err
+	}
+	return s.faults.Add(r)
 }
 
 // clearFaults serves DELETE /_emulator/faults.

@@ -34,6 +34,7 @@ type controlCode int
 // the spec's enum together.
 const (
 	ctlBadRequest               controlCode = iota // 400: the request is refused by the domain (a bad remediation level)
+	ctlConflict                                    // 409: the state forbids it now (a tenant with live actions, a name taken, too many tenants)
 	ctlForbidden                                   // 403: a peer not on loopback, the control plane not exposed
 	ctlInvalidFixtures                             // 400: a fixture set that does not load
 	ctlInvalidInput                                // 400: a field of the request is wrong
@@ -41,6 +42,7 @@ const (
 	ctlMissingRequiredParameter                    // 400: a required field is missing
 	ctlRequestEntityTooLarge                       // 413: the body is over the endpoint's bound
 	ctlResourceNotFound                            // 404: no such machine or fault rule
+	ctlTooManyRequests                             // 429: every dashboard event stream is taken
 	ctlUnauthorized                                // 401: the control token is missing or wrong
 	numControlCodes
 )
@@ -51,6 +53,7 @@ var controlCodeInfo = [numControlCodes]struct {
 	status int
 }{
 	ctlBadRequest:               {"BadRequest", http.StatusBadRequest},
+	ctlConflict:                 {"Conflict", http.StatusConflict},
 	ctlForbidden:                {"Forbidden", http.StatusForbidden},
 	ctlInvalidFixtures:          {"InvalidFixtures", http.StatusBadRequest},
 	ctlInvalidInput:             {"InvalidInput", http.StatusBadRequest},
@@ -58,6 +61,7 @@ var controlCodeInfo = [numControlCodes]struct {
 	ctlMissingRequiredParameter: {"MissingRequiredParameter", http.StatusBadRequest},
 	ctlRequestEntityTooLarge:    {"RequestEntityTooLarge", http.StatusRequestEntityTooLarge},
 	ctlResourceNotFound:         {"ResourceNotFound", http.StatusNotFound},
+	ctlTooManyRequests:          {"TooManyRequests", http.StatusTooManyRequests},
 	ctlUnauthorized:             {"Unauthorized", http.StatusUnauthorized},
 }
 
@@ -141,20 +145,29 @@ func (s *Server) putClock(c echo.Context) error {
 	if err := decodeControl(c, &req); err != nil {
 		return controlBodyError(c, err)
 	}
-	switch req.Mode {
-	case "":
-	case clock.Real, clock.Manual:
-		s.clock.SetMode(req.Mode)
-	default:
-		return controlError(c, ctlInvalidInput, "mode must be \"real\" or \"manual\", not %q", req.Mode)
-	}
-	if req.Scale != nil {
-		if *req.Scale <= 0 {
-			return controlError(c, ctlInvalidInput, "scale must be positive, not %v", *req.Scale)
-		}
-		s.clock.SetScale(*req.Scale)
+	if err := s.setClock(req.Mode, req.Scale); err != nil {
+		return controlError(c, ctlInvalidInput, "%v", err)
 	}
 	return s.writeJSON(c, http.StatusOK, s.clockView())
+}
+
+// setClock sets the clock's mode (unless "") and scale (unless nil), as
+// PUT /_emulator/clock and the dashboard do; nothing changes when either
+// is invalid.
+func (s *Server) setClock(mode clock.Mode, scale *float64) error {
+	if mode != "" && mode != clock.Real && mode != clock.Manual {
+		return fmt.Errorf("mode must be \"real\" or \"manual\", not %q", mode)
+	}
+	if scale != nil && *scale <= 0 {
+		return fmt.Errorf("scale must be positive, not %v", *scale)
+	}
+	if mode != "" {
+		s.clock.SetMode(mode)
+	}
+	if scale != nil {
+		s.clock.SetScale(*scale)
+	}
+	return nil
 }
 
 // advanceClock serves POST /_emulator/clock/advance {"by": "10m"}: it
@@ -166,12 +179,22 @@ func (s *Server) advanceClock(c echo.Context) error {
 	if err := decodeControl(c, &req); err != nil {
 		return controlBodyError(c, err)
 	}
-	d, err := time.ParseDuration(req.By)
+	if err := s.advanceClockBy(req.By); err != nil {
+		return controlError(c, ctlInvalidInput, "%v", err)
+	}
+	return s.writeJSON(c, http.StatusOK, s.clockView())
+}
+
+// advanceClockBy moves the clock on by the Go duration by, as POST
+// /_emulator/clock/advance and the dashboard do, once everything due in
+// between has happened.
+func (s *Server) advanceClockBy(by string) error {
+	d, err := time.ParseDuration(by)
 	if err != nil || d < 0 {
-		return controlError(c, ctlInvalidInput, "by must be a non-negative Go duration such as \"90s\" or \"72h\", not %q", req.By)
+		return fmt.Errorf("by must be a non-negative Go duration such as \"90s\" or \"72h\", not %q", by)
 	}
 	s.clock.Advance(d)
-	return s.writeJSON(c, http.StatusOK, s.clockView())
+	return nil
 }
 
 // patchMachine serves PATCH /_emulator/machines/{id} {"online": bool,

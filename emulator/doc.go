@@ -21,12 +21,16 @@
 //     machines, the library, result links and the blob store they point
 //     at) and the service's error body;
 //   - identity_*.go: the identity platform's endpoints (tokens, keys,
-//     OpenID discovery);
+//     OpenID discovery, the sign-in and device-code pages);
 //   - control_*.go: the control plane under /_emulator (clock, fixtures,
-//     machines, tokens, journal, faults) and who may reach it;
+//     machines, tokens, journal, faults, scenario packs, the classroom's
+//     tenants, Prometheus metrics, the dashboard at /_emulator/ui with
+//     its templates in ui/) and who may reach it;
+//   - classroom.go: tenants made at start for a class (AddClassroom) and
+//     their credentials;
 //   - middleware_*.go: what wraps the handlers (authentication, OpenAPI
-//     validation and rate limits per operation, the journal, strict
-//     responses);
+//     validation and rate limits per operation, the journal, the request
+//     metrics, strict responses);
 //   - request_*.go: helpers over a request (path canonicalization, the
 //     redaction of secrets);
 //   - server*.go: the Server, its options, its http.Server settings and

@@ -192,7 +192,8 @@ func (b *bodyRecorder) Close() error { return b.rc.Close() }
 // whether it was cut. What the handlers left unread (a request refused
 // before its body mattered: 401, 403, 404, 429) is not read for the
 // journal: that would make the refusal wait for the client's body and ask
-// an Expect: 100-continue client for it. It counts as cut.
+// an Expect: 100-continue client for it. It counts as cut, unless the
+// refusal read a small body that had arrived (drainSmallBody).
 func (b *bodyRecorder) recorded() (string, bool) {
 	return string(b.head), b.more || b.unread()
 }

@@ -16,7 +16,7 @@ func (s *Server) routes() (main, control *echo.Echo) {
 	e.Pre(s.canonicalAPIPath)
 	e.Use(s.guardControl(false)) // after routing: /_emulator's peers and token, and the log
 
-	api := e.Group("/api", s.journaled)
+	api := e.Group("/api", s.metered, s.journaled)
 	if s.opts.StrictResponses {
 		api.Use(s.strictResponses)
 	}
@@ -39,7 +39,7 @@ func (s *Server) routes() (main, control *echo.Echo) {
 	route(http.MethodPost, "/libraryfiles", s.uploadLibraryFile, limits.Other, permLibrary)
 	route(http.MethodDelete, "/libraryfiles/:fileName", s.deleteLibraryFile, limits.Other, permLibrary)
 
-	idp := e.Group("/:tenant", s.journaled, s.injectFaults)
+	idp := e.Group("/:tenant", s.metered, s.journaled, s.injectFaults)
 	idp.POST("/oauth2/token", s.tokenV1)
 	idp.POST("/oauth2/v2.0/token", s.tokenV2)
 	idp.POST("/oauth2/devicecode", s.deviceCodeV1)
@@ -55,12 +55,12 @@ func (s *Server) routes() (main, control *echo.Echo) {
 	// The device code's verification page (not under a tenant, as
 	// microsoft.com/devicelogin is not). Its form's single-use session is
 	// redacted in the journal.
-	e.GET(deviceLoginPath, s.deviceLogin, s.journaled)
-	e.POST(deviceLoginPath, s.deviceLoginAnswer, s.journaled)
+	e.GET(deviceLoginPath, s.deviceLogin, s.metered, s.journaled)
+	e.POST(deviceLoginPath, s.deviceLoginAnswer, s.metered, s.journaled)
 
 	// Result downloads: journaled (their sig redacted) and faultable, no
 	// token (the link is the credential).
-	e.GET("/_blob/*", s.downloadBlob, s.journaled, s.injectFaults)
+	e.GET("/_blob/*", s.downloadBlob, s.metered, s.journaled, s.injectFaults)
 
 	control = s.newEcho()
 	control.Use(s.guardControl(true))

@@ -3,6 +3,7 @@ package emulator
 import (
 	"bytes"
 	"context"
+	"crypto/rsa"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -33,7 +34,10 @@ type Options struct {
 	// (fixtures/default.yaml). New works on a copy (Reset goes back to it,
 	// with what the set leaves out filled in: machines' seen times, library
 	// creation times): the caller's set is never changed, and may be
-	// changed or dropped afterwards.
+	// changed or dropped afterwards. Of a set marked fixture.Set.Frozen,
+	// the copy shares the machines instead (a million generated machines
+	// load in a fraction of the time and memory): the caller then must not
+	// change a machine of it in place, the promise Frozen is.
 	Fixtures *fixture.Set
 	// Clock selects real time (clock.Real, the default) or time that moves
 	// only when advanced (clock.Manual).
@@ -92,6 +96,11 @@ type Options struct {
 	// 401. Empty with ExposeControl: New makes a random one (ControlToken
 	// returns it).
 	ControlToken string
+	// SigningKey signs the tokens (their kid is derived from it). A
+	// fixture's signingKey wins over it. Nil, and no signingKey in the
+	// fixtures: New makes a 2048-bit key, the bulk of New's time (tens of
+	// milliseconds); cmd/emulator keeps one in a file to skip that.
+	SigningKey *rsa.PrivateKey
 }
 
 // Server is a running emulator. Its Handler serves the API, the token
@@ -118,13 +127,34 @@ type Server struct {
 	serving     context.Context // ends at BeginShutdown
 	stopServing context.CancelFunc
 
-	endpoints sync.Map // endpointKey → "METHOD /route"
-	debug     bool     // the logger takes debug records: log every request
+	// classroom serialises adding and removing tenants on the fly
+	// (control_tenants.go) with Reset and fixture loads, which drop them.
+	classroom sync.Mutex
+
+	// scenarios holds the loaded scenario pack and its pending events
+	// (control_scenarios.go).
+	scenarios scenarioRunner
+
+	endpoints sync.Map  // endpointKey → "METHOD /route"
+	metrics   *metrics  // the Prometheus registry of GET /_emulator/metrics (control_metrics.go)
+	dashboard dashboard // the dashboard's live streams (control_ui_events.go)
+	debug     bool      // the logger takes debug records: log every request
 }
 
 // New builds an emulator from opts. All spec work (loading and checking
 // the OpenAPI document, building its router) happens here, once.
 func New(opts Options) (*Server, error) {
+	// The OpenAPI validator (a third of New without key generation)
+	// depends on nothing else here: build it beside the rest.
+	type built struct {
+		v   *openapi.Validator
+		err error
+	}
+	validatorc := make(chan built, 1)
+	go func() {
+		v, err := openapi.NewValidator()
+		validatorc <- built{v, err}
+	}()
 	set := opts.Fixtures.Clone() // the emulator's own: it fills in times
 	if set == nil {
 		var err error
@@ -140,6 +170,9 @@ func New(opts Options) (*Server, error) {
 	key, err := set.ParseSigningKey()
 	if err != nil {
 		return nil, fmt.Errorf("emulator: fixtures: signingKey: %w", err)
+	}
+	if key == nil {
+		key = opts.SigningKey
 	}
 
 	start := opts.Start
@@ -187,11 +220,13 @@ func New(opts Options) (*Server, error) {
 	s.fixtures.Store(set)
 	s.initial = set
 	s.loadIdentity(set)
-	s.validator, err = openapi.NewValidator()
+	v := <-validatorc
+	s.validator, err = v.v, v.err
 	if err != nil {
 		clk.Close()
 		return nil, fmt.Errorf("emulator: %w", err)
 	}
+	s.metrics = newMetrics(s)
 	s.echo, s.control = s.routes()
 	return s, nil
 }
@@ -227,47 +262,63 @@ func (s *Server) loadIdentity(set *fixture.Set) {
 	var apps []identity.App
 	var users []identity.User
 	var tenants []string
-	for _, t := range set.Tenants {
-		tenants = append(tenants, t.ID)
-		for _, a := range t.Apps {
-			app := identity.App{
-				TenantID: t.ID, ClientID: a.ClientID, ClientSecret: a.ClientSecret,
-				DisplayName: a.DisplayName, Roles: a.Roles, DelegatedPermissions: a.DelegatedPermissions,
-				AccessTokenLifetime: time.Duration(a.AccessTokenLifetime),
-			}
-			if a.PublicClient != nil {
-				app.ClientType = identity.ClientConfidential
-				if *a.PublicClient {
-					app.ClientType = identity.ClientPublic
-				}
-			}
-			if aa := a.DeviceCodeAutoApprove; aa != nil {
-				app.AutoApproveUser, app.AutoApproveAfter = aa.User, time.Duration(aa.After)
-			}
-			apps = append(apps, app)
-		}
-		for _, u := range t.Users {
-			users = append(users, identity.User{
-				TenantID: t.ID, ObjectID: u.ObjectID, UPN: u.UserPrincipalName,
-				DisplayName: u.DisplayName, Password: u.Password,
-			})
-		}
+	for i := range set.Tenants {
+		tenants = append(tenants, set.Tenants[i].ID)
+		a, u := identityOf(&set.Tenants[i])
+		apps, users = append(apps, a...), append(users, u...)
 	}
 	s.authority.SetTenants(tenants)
 	s.authority.SetApps(apps)
 	s.authority.SetUsers(users)
 }
 
+// identityOf returns the apps and users of t as the identity platform
+// knows them.
+func identityOf(t *fixture.Tenant) (apps []identity.App, users []identity.User) {
+	for _, a := range t.Apps {
+		app := identity.App{
+			TenantID: t.ID, ClientID: a.ClientID, ClientSecret: a.ClientSecret,
+			DisplayName: a.DisplayName, Roles: a.Roles, DelegatedPermissions: a.DelegatedPermissions,
+			AccessTokenLifetime: time.Duration(a.AccessTokenLifetime),
+		}
+		if a.PublicClient != nil {
+			app.ClientType = identity.ClientConfidential
+			if *a.PublicClient {
+				app.ClientType = identity.ClientPublic
+			}
+		}
+		if aa := a.DeviceCodeAutoApprove; aa != nil {
+			app.AutoApproveUser, app.AutoApproveAfter = aa.User, time.Duration(aa.After)
+		}
+		apps = append(apps, app)
+	}
+	for _, u := range t.Users {
+		users = append(users, identity.User{
+			TenantID: t.ID, ObjectID: u.ObjectID, UPN: u.UserPrincipalName,
+			DisplayName: u.DisplayName, Password: u.Password,
+		})
+	}
+	return apps, users
+}
+
 // Reset puts the emulator back where it started: the fixtures it was
 // started with (or last given), the clock at its start instant in the mode
 // and scale it started with, no pending lifecycle step, rate-limit windows
-// empty, the journal and the fault rules cleared.
+// empty, the journal and the fault rules cleared, the tenants made by
+// POST /_emulator/tenants gone (their credentials with them).
 func (s *Server) Reset() {
+	s.classroom.Lock()
+	defer s.classroom.Unlock()
+	created := s.store.CreatedTenants() > 0
 	s.clock.Reset(s.start, s.startMode, s.startScale)
 	s.limiter.Reset()
 	s.journal.Clear()
 	s.faults.Reset()
+	s.cancelScenario() // its pending events went with the clock's timers
 	s.store.Load(s.fixtures.Load())
+	if created { // the tenants made on the fly go with the state
+		s.loadIdentity(s.fixtures.Load())
+	}
 }
 
 // ResetToStart is Reset with the fixtures the emulator was started with,
@@ -297,7 +348,10 @@ func (s *Server) loadFixtures(set *fixture.Set) error {
 	if err != nil {
 		return err
 	}
+	s.classroom.Lock()
+	defer s.classroom.Unlock()
 	s.clock.Reset(s.clock.Now(), s.clock.Mode(), s.clock.Scale())
+	s.cancelScenario() // its pending events went with the clock's timers
 	s.fixtures.Store(set)
 	s.store.SetProfile(profile)
 	s.limiter.Reset() // its windows keep the limits they were made with

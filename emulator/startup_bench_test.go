@@ -48,6 +48,23 @@ func BenchmarkNewDefaultWithSigningKey(b *testing.B) {
 	}
 }
 
+// BenchmarkNewDefaultWithOptionsKey is BenchmarkNewDefault with
+// Options.SigningKey, the key cmd/emulator keeps in its --key-file: what
+// the binary's start-up costs from the second run on.
+func BenchmarkNewDefaultWithOptionsKey(b *testing.B) {
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		srv, err := emulator.New(emulator.Options{Clock: clock.Manual, SigningKey: key})
+		if err != nil {
+			b.Fatal(err)
+		}
+		srv.Close()
+	}
+}
+
 // BenchmarkNewDefaultParts times the parts of emulator.New one by one.
 func BenchmarkNewDefaultParts(b *testing.B) {
 	b.Run("fixture.Default", func(b *testing.B) {

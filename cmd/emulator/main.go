@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
 	"runtime/debug"
@@ -45,6 +46,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("emulator", flag.ContinueOnError)
 	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on")
 	fixturesPath := fs.String("fixtures", "", "fixture file (YAML or JSON); default: the embedded fixtures/default.yaml")
+	scenarioName := fs.String("scenario", "", "load a scenario pack by name (or a scenario .yaml file) instead of --fixtures; \"list\" lists them and exits (docs/scenarios.md)")
 	clockMode := fs.String("clock", "real", "clock mode: real, or manual (time moves only through POST /_emulator/clock/advance)")
 	scale := fs.Float64("time-scale", 1, "speed of the real clock: 60 makes 10 emulated minutes take 10 seconds")
 	profile := fs.String("profile", "", "limits profile: "+strings.Join(limits.Names(), ", ")+" (default: the fixtures', else default)")
@@ -59,9 +61,15 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	exposeControl := fs.Bool("expose-control", false, "let the control plane answer peers that are not on loopback; it then requires the control token")
 	controlToken := fs.String("control-token", os.Getenv("MDE_CONTROL_TOKEN"), "the control token (default: $MDE_CONTROL_TOKEN, else a random one when the control plane is exposed)")
 	secure := addTLSFlags(fs) // --tls, --ca-dir
+	keyFile := addKeyFileFlag(fs)
+	classroom := addClassroomFlags(fs)
 	var publicURLs urlList
 	fs.Var(&publicURLs, "public-url", "the emulator's own base URL(s) clients use, accepted as token audiences; repeatable or comma-separated (default: the listening address)")
 	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	sc, listed, err := scenarioFlag(*scenarioName, *fixturesPath, stdout)
+	if err != nil || listed {
 		return err
 	}
 	if os.Getenv("GOGC") == "" {
@@ -86,7 +94,25 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		if err != nil {
 			return err
 		}
+		set.Frozen = true // nothing here changes a machine of it: New need not copy them
 		opts.Fixtures = set
+	}
+	if sc != nil {
+		opts.Fixtures = sc.Fixture
+	}
+	if opts.Fixtures, err = classroom.apply(opts.Fixtures); err != nil {
+		return err
+	}
+	if sc != nil {
+		sc.Fixture = opts.Fixtures // loaded again with its timeline: keep the classroom
+	}
+	// The token-signing key, kept across runs (a fixture's signingKey wins).
+	var keyPath string
+	var keyCreated bool
+	if opts.Fixtures == nil || opts.Fixtures.SigningKey == "" {
+		if opts.SigningKey, keyPath, keyCreated, err = keyFile.signingKey(); err != nil {
+			return err
+		}
 	}
 	level := slog.LevelInfo
 	if *verbose {
@@ -105,23 +131,33 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	// The local CA: its certificate serves --tls and the proxy mode's
 	// tunnels, for the emulator's names and the real service's.
-	tlsServing, err := secure.loadServing(servingNames(ln.Addr(), opts.PublicURLs))
-	if err != nil {
-		return err
+	// Loaded beside emulator.New, which does not need it.
+	var srv *emulator.Server
+	var newErr error
+	newDone := make(chan struct{})
+	go func() {
+		defer close(newDone)
+		srv, newErr = emulator.New(opts)
+	}()
+	tlsServing, caErr := secure.loadServing(servingNames(ln.Addr(), opts.PublicURLs))
+	<-newDone
+	if newErr != nil {
+		return newErr
+	}
+	defer srv.Close()
+	if caErr != nil {
+		return caErr
 	}
 	selfAddr := ln.Addr()
 	if secure.on {
 		ln = tlsListener(ln, tlsServing.cert)
 	}
-	srv, err := emulator.New(opts)
-	if err != nil {
-		return err
+	if sc != nil {
+		if err := srv.LoadScenario(sc); err != nil {
+			return err
+		}
 	}
-	defer srv.Close()
 	opts.Fixtures = nil
-	// Parsing a large fixture leaves garbage several times its size;
-	// give it back to the system before serving.
-	debug.FreeOSMemory()
 
 	base, all := localBase(secure.scheme(), ln.Addr())
 	printBanner(stdout, srv, base, tlsServing, exposure{
@@ -129,6 +165,25 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		exposed: opts.ExposeControl, token: srv.ControlToken(),
 		publicURLs: opts.PublicURLs, givenPublic: len(publicURLs) > 0,
 	})
+	if keyPath != "" {
+		made := ""
+		if keyCreated {
+			made = ", made now"
+		}
+		fmt.Fprintf(stdout, "  signing key:   %s  (kept%s; --key-file '' for a new key each start)\n", keyPath, made)
+	}
+	if sc != nil {
+		fmt.Fprintf(stdout, "  scenario:      %s (%s); its timeline: GET /_emulator/scenario\n", sc.Name, sc.Title)
+	}
+	clientBase := base
+	if len(opts.PublicURLs) > 0 {
+		clientBase = strings.TrimSuffix(opts.PublicURLs[0], "/")
+	}
+	if p, err := classroom.write(srv, clientBase); err != nil {
+		return fmt.Errorf("--classroom-file: %w", err)
+	} else if p != "" {
+		fmt.Fprintf(stdout, "  classroom:     %d tenants; their credentials: %s\n", len(classroom.ids), p)
+	}
 
 	if *pprofAddr != "" {
 		go func() { _ = http.ListenAndServe(*pprofAddr, pprofMux()) }()
@@ -154,6 +209,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		}
 		cbase, _ := localBase("http", cln.Addr())
 		fmt.Fprintf(stdout, "  control plane: %s/_emulator\n", cbase)
+		fmt.Fprintf(stdout, "  dashboard:     %s\n", dashboardURL(cbase, srv.ControlToken()))
 		servers = append(servers, emulator.NewHTTPServer(track.wrap(srv.ControlHandler()), serving.serverLimits()))
 		listeners = append(listeners, cln)
 	}
@@ -162,6 +218,15 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		hs := servers[i]
 		go func() { errc <- hs.Serve(ln) }()
 	}
+	// Parsing a large fixture leaves garbage several times its size; give
+	// it back to the system once serving, after the first requests (a
+	// forced collection on the way to the first answer costs start-up
+	// several milliseconds).
+	go func() {
+		if clock.SleepWall(ctx, time.Second) == nil {
+			debug.FreeOSMemory()
+		}
+	}()
 	servers = append(servers, tunnels) // shut down with the others
 	select {
 	case err := <-errc:
@@ -186,6 +251,9 @@ func printBanner(w io.Writer, srv *emulator.Server, base string, tv serving, x e
 	fmt.Fprintf(w, "  token URL:     %s/%s/oauth2/v2.0/token  (scope https://api.securitycenter.microsoft.com/.default)\n", base, tenant)
 	fmt.Fprintf(w, "  API base URL:  %s/api\n", base)
 	fmt.Fprintf(w, "  clock:         %s, scale %g; profile %s\n", srv.Clock().Mode(), srv.Clock().Scale(), srv.Store().Profile().Name)
+	if !srv.SeparateControl() {
+		fmt.Fprintf(w, "  dashboard:     %s\n", dashboardURL(base, srv.ControlToken()))
+	}
 	printTLS(w, base, tv)
 	printExposure(w, x)
 	curl := "curl -s"
@@ -193,6 +261,16 @@ func printBanner(w io.Writer, srv *emulator.Server, base string, tv serving, x e
 		curl += " --cacert " + tv.caPath
 	}
 	fmt.Fprintf(w, "Try: %s %s/api/machines -H \"Authorization: Bearer $(%s -X POST%s %s/_emulator/tokens | sed 's/.*\"access_token\":\"\\([^\"]*\\)\".*/\\1/')\"\n", curl, base, curl, controlCurl(srv.ControlToken()), base)
+}
+
+// dashboardURL is the dashboard's address on the control plane at base;
+// with a control token, the link carries it once (the page swaps it for a
+// cookie and drops it from the address bar).
+func dashboardURL(base, token string) string {
+	if token == "" {
+		return base + "/_emulator/ui"
+	}
+	return base + "/_emulator/ui?token=" + url.QueryEscape(token)
 }
 
 // retention returns emulator.Options' RetainActions and RetainFor for the

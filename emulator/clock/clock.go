@@ -52,7 +52,8 @@ type Clock struct {
 	wake      chan struct{} // re-arm request for the background goroutine
 	done      chan struct{} // closed by Close
 	closeOnce sync.Once
-	loops     atomic.Int64 // background goroutine iterations, for tests
+	loops     atomic.Int64                             // background goroutine iterations, for tests
+	lateness  atomic.Pointer[func(late time.Duration)] // OnLateness's observer
 }
 
 // timebase maps wall-clock time to emulated time. It is immutable once

@@ -1,6 +1,9 @@
 package clock
 
-import "time"
+import (
+	"runtime"
+	"time"
+)
 
 // run is the background goroutine. It sleeps on one wall-clock timer armed
 // for the earliest pending timer while time flows (Real mode, no Advance
@@ -43,7 +46,11 @@ func (c *Clock) fireDue() {
 	for {
 		t := c.earliestLocked()
 		b := c.base.Load()
-		if t == nil || !b.flowing() || t.due.After(b.now()) {
+		if t == nil || !b.flowing() {
+			return
+		}
+		now := b.now()
+		if t.due.After(now) {
 			return
 		}
 		c.timers.pop()
@@ -52,7 +59,14 @@ func (c *Clock) fireDue() {
 		c.mu.Unlock()
 		func() {
 			defer c.mu.Lock()
+			c.observeLateness(b.wallLate(t.due, now))
 			t.f(t.due)
+			// Let the goroutines waiting for the CPU run between two
+			// callbacks: a burst of due timers (thousands of actions
+			// moving on at once under load) would otherwise hold a
+			// processor for a whole time slice, and every request
+			// queued behind it would wait that long.
+			runtime.Gosched()
 		}()
 	}
 }

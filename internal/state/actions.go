@@ -1,6 +1,7 @@
 package state
 
 import (
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -89,9 +90,7 @@ type Action struct {
 	mu         sync.Mutex
 	status     string
 	lastUpdate time.Time
-	cancelBy   string
-	cancelNote *string
-	cancelAt   time.Time
+	cancel     *cancellation // nil: not cancelled
 	commands   []commandState
 	settling   bool         // last command done, status not yet settled
 	session    bool         // the action holds one of the tenant's sessions
@@ -100,13 +99,22 @@ type Action struct {
 	gen        uint64       // bumped whenever the scheduled step changes
 }
 
+// cancellation is who cancelled an action, why and when: most actions
+// are never cancelled, so it is kept apart from the Action.
+type cancellation struct {
+	by   string
+	note string
+	at   time.Time
+}
+
+// commandState is one command of an action and how it ran. Its index is
+// its place in the action's commands; a failed command has one error.
 type commandState struct {
 	Command
-	index  int
 	status string
 	start  time.Time
 	end    time.Time
-	errors []string
+	fail   string // the error of a failed command
 	result *Result
 }
 
@@ -201,32 +209,31 @@ func (a *Action) View() ActionView {
 
 func (a *Action) viewLocked() ActionView {
 	v := ActionView{
-		ID:                      a.id,
-		Type:                    "LiveResponse",
-		Requestor:               a.requestor,
-		RequestorComment:        a.comment,
-		Status:                  a.status,
-		MachineID:               a.machine.info.ID,
-		ComputerDNSName:         a.machine.info.ComputerDNSName,
-		CreationDateTimeUtc:     Stamp(a.created),
-		LastUpdateDateTimeUtc:   Stamp(a.lastUpdate),
-		CancellationComment:     a.cancelNote,
-		CancellationDateTimeUtc: stampPtr(a.cancelAt),
-		RequestSource:           "PublicApi",
-		Commands:                make([]CommandView, len(a.commands)),
+		ID:                    a.id,
+		Type:                  "LiveResponse",
+		Requestor:             a.requestor,
+		RequestorComment:      a.comment,
+		Status:                a.status,
+		MachineID:             a.machine.info.ID,
+		ComputerDNSName:       a.machine.info.ComputerDNSName,
+		CreationDateTimeUtc:   Stamp(a.created),
+		LastUpdateDateTimeUtc: Stamp(a.lastUpdate),
+		RequestSource:         "PublicApi",
+		Commands:              make([]CommandView, len(a.commands)),
 	}
-	if a.cancelBy != "" {
-		by := a.cancelBy
-		v.CancellationRequestor = &by
+	if c := a.cancel; c != nil {
+		// Copies: the view is the caller's.
+		by, note, at := c.by, c.note, Stamp(c.at)
+		v.CancellationRequestor, v.CancellationComment, v.CancellationDateTimeUtc = &by, &note, &at
 	}
 	for i := range a.commands {
 		c := &a.commands[i]
-		errs := c.errors
-		if errs == nil {
-			errs = []string{}
+		errs := []string{}
+		if c.status == CommandFailed {
+			errs = []string{c.fail}
 		}
 		v.Commands[i] = CommandView{
-			Index:         c.index,
+			Index:         i,
 			StartTime:     stampPtr(c.start),
 			EndTime:       stampPtr(c.end),
 			CommandStatus: c.status,
@@ -296,10 +303,7 @@ func (t *Tenant) Submit(c Caller, machineKey string, req SubmitRequest) (ActionV
 		commands:   make([]commandState, len(req.Commands)),
 	}
 	for i, cmd := range req.Commands {
-		a.commands[i] = commandState{Command: cmd, index: i, status: CommandCreated}
-		if a.commands[i].Params == nil {
-			a.commands[i].Params = []Param{}
-		}
+		a.commands[i] = commandState{Command: interned(cmd), status: CommandCreated}
 	}
 
 	m.mu.Lock()
@@ -459,6 +463,36 @@ func (t *Tenant) validateCommands(cmds []Command) error {
 	}
 	return nil
 }
+
+// interned returns cmd, validated, with its type and parameter keys
+// replaced by the package's own strings (their one copy, instead of one
+// decoded from each request's body) and an empty list for no parameters:
+// an action keeps its commands as long as it is kept.
+func interned(cmd Command) Command {
+	allowed := allowedParams[cmd.Type]
+	if i := slices.Index(commandTypes, cmd.Type); i >= 0 {
+		cmd.Type = commandTypes[i]
+	}
+	if len(cmd.Params) == 0 {
+		cmd.Params = noParams
+		return cmd
+	}
+	params := make([]Param, len(cmd.Params)) // not the caller's, which may be shared
+	for j, p := range cmd.Params {
+		if i := slices.Index(allowed, p.Key); i >= 0 {
+			p.Key = allowed[i]
+		}
+		params[j] = p
+	}
+	cmd.Params = params
+	return cmd
+}
+
+// commandTypes are the command types, for interned.
+var commandTypes = []string{PutFile, RunScript, GetFile}
+
+// noParams is the parameters of a command that has none, shared.
+var noParams = []Param{}
 
 func contains(list []string, s string) bool {
 	for _, x := range list {

@@ -3,8 +3,11 @@
 // their live response libraries (library.go), machine actions, submitted
 // and cancelled (actions.go), the outcomes a test queues for coming
 // commands (outcomes.go), the lifecycle engine that runs each action on
-// the emulator's clock (lifecycle.go) and what a completed command leaves
-// to download (results.go).
+// the emulator's clock (lifecycle.go), what a completed command leaves
+// to download (results.go), how long finished actions are kept
+// (retention.go), tenants made on the fly from a template (tenants.go),
+// and read-only views for the dashboard and the metrics (recent.go,
+// stats.go).
 //
 // It knows nothing of HTTP: no request, URL, header or status. The
 // emulator's handlers call its methods and render what they return; they

@@ -152,7 +152,7 @@ func (t *Tenant) startCommand(a *Action, i int, now time.Time) bool {
 	c.status = CommandInProgress
 	c.start = now
 	a.lastUpdate = now
-	o, result, finish := t.plan(a, c)
+	o, result, finish := t.plan(a, i)
 	after, timeout := time.Duration(o.Duration), false
 	if limit := t.store.Profile().ScriptTimeout; c.Type == RunScript && result != nil && after > limit {
 		// A script that runs (one that has a result to leave, even if it
@@ -164,7 +164,7 @@ func (t *Tenant) startCommand(a *Action, i int, now time.Time) bool {
 		a.lastUpdate = now
 		if o.Fail != "" {
 			c.status = CommandFailed
-			c.errors = []string{o.Fail}
+			c.fail = o.Fail
 			a.status = StatusFailed
 			if timeout {
 				a.status = StatusTimeOut
@@ -197,7 +197,8 @@ func (t *Tenant) startCommand(a *Action, i int, now time.Time) bool {
 // (startCommand cuts a RunScript over the script timeout). With it come
 // the result a success leaves (nil for a script that does not run at all)
 // and what a success does to the machine (nil: nothing).
-func (t *Tenant) plan(a *Action, c *commandState) (o Outcome, result *Result, finish func()) {
+func (t *Tenant) plan(a *Action, i int) (o Outcome, result *Result, finish func()) {
+	c := &a.commands[i]
 	script, _ := c.param("ScriptName")
 	if q, ok := a.machine.takeOutcome(c.Type, script); ok {
 		o, result, finish = t.planOverride(q, a, c)
@@ -207,7 +208,9 @@ func (t *Tenant) plan(a *Action, c *commandState) (o Outcome, result *Result, fi
 	if s := result.scriptResult(); s != nil && t.wrapOutput && transcribes(a.machine.info.OSPlatform, s.ScriptName) {
 		// The service's wrapping, not the script's output: it applies
 		// to what the fixtures and queued outcomes say alike.
-		s.ScriptOutput = transcribed(s.ScriptOutput, transcriptID(a.id, c.index))
+		// Built when the result is read (Result.Content): an action may
+		// be kept a long time, its output seldom read.
+		result.transcriptOf, result.index = a.id, i
 	}
 	return o, result, finish
 }
@@ -305,13 +308,11 @@ func (a *Action) cancelLocked(who, comment string, now time.Time) {
 		if c.status == CommandInProgress {
 			c.status = CommandFailed
 			c.end = now
-			c.errors = []string{fmt.Sprintf(errCancelled, who)}
+			c.fail = fmt.Sprintf(errCancelled, who)
 		}
 	}
 	a.settling = false
 	a.status = StatusCancelled
 	a.lastUpdate = now
-	a.cancelBy = who
-	a.cancelNote = &comment
-	a.cancelAt = now
+	a.cancel = &cancellation{by: who, note: comment, at: now}
 }

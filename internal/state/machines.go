@@ -37,14 +37,14 @@ func (g *DeviceGroup) setRemediationLevel(level string) {
 
 // Machine is one onboarded device and what the emulator knows of it.
 type Machine struct {
-	info   *fixture.Machine // static fields, shared with the fixture set (read only; ids lower case)
+	info   *fixture.Machine // static fields, shared with the fixture set (never written; ids lower case)
 	group  *DeviceGroup     // nil: no group
 	tenant *Tenant
 
 	online atomic.Bool
 
 	mu           sync.Mutex
-	offlineSince time.Time
+	offlineSince int64   // when SetOnline(false) last ran, Unix nanoseconds (0: never); 16 B less than a time.Time, a million times over
 	active       *Action // the live response action Pending or InProgress here
 
 	filesMu sync.Mutex // never held with mu
@@ -64,7 +64,14 @@ type machineFile struct {
 
 // newMachine returns the machine fm of tenant t, with its files.
 func newMachine(t *Tenant, fm *fixture.Machine) *Machine {
-	fm.ID = strings.ToLower(fm.ID) // as fixture.Parse leaves it; a set built in code may not
+	if id := strings.ToLower(fm.ID); id != fm.ID {
+		// fixture.Parse leaves ids lower case; a set built in code may
+		// not. The set is not written (it may be shared, Frozen): the
+		// machine gets its own copy.
+		c := *fm
+		c.ID = id
+		fm = &c
+	}
 	m := &Machine{info: fm, tenant: t}
 	if len(fm.Files) > 0 {
 		m.files = make(map[string]machineFile, len(fm.Files))
@@ -73,9 +80,8 @@ func newMachine(t *Tenant, fm *fixture.Machine) *Machine {
 	if fm.RBACGroupID != 0 {
 		m.group = t.groups[fm.RBACGroupID]
 	}
-	if fm.Offline {
-		m.offlineSince = m.info.LastSeen
-	}
+	// A machine offline in the fixture shows its lastSeen (View):
+	// offlineSince is set when it goes offline here (SetOnline).
 	for _, f := range fm.Files {
 		mf := machineFile{path: f.Path, size: f.Size}
 		switch {
@@ -191,13 +197,13 @@ func (m *Machine) View(now time.Time) MachineView {
 	m.mu.Lock()
 	offlineSince := m.offlineSince
 	m.mu.Unlock()
-	lastSeen := in.LastSeen
+	firstSeen, lastSeen := in.SeenTimes(m.tenant.start)
 	if online {
 		if t := now.Add(-lastSeenLag).Truncate(time.Second); t.After(lastSeen) {
 			lastSeen = t
 		}
-	} else if !offlineSince.IsZero() && offlineSince.After(lastSeen) {
-		lastSeen = offlineSince
+	} else if since := time.Unix(0, offlineSince).UTC(); offlineSince != 0 && since.After(lastSeen) {
+		lastSeen = since
 	}
 	// Health follows connectivity: a machine that went offline is Inactive,
 	// one that came back online is Active (other states are kept).
@@ -211,7 +217,7 @@ func (m *Machine) View(now time.Time) MachineView {
 	v := MachineView{
 		ID:                    in.ID,
 		ComputerDNSName:       in.ComputerDNSName,
-		FirstSeen:             Stamp(in.FirstSeen),
+		FirstSeen:             Stamp(firstSeen),
 		LastSeen:              Stamp(lastSeen),
 		OSPlatform:            in.OSPlatform,
 		OSProcessor:           in.OSProcessor,
@@ -318,7 +324,7 @@ func (m *Machine) SetOnline(online bool) {
 	}
 	m.online.Store(online)
 	if !online {
-		m.offlineSince = now
+		m.offlineSince = now.UnixNano()
 		return
 	}
 	if a := m.active; a != nil {

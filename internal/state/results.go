@@ -18,6 +18,11 @@ type Result struct {
 	script *ScriptResult // RunScript
 	file   []byte        // GetFile: the file's bytes
 	path   string        // GetFile: where the file was on the machine
+	// transcriptOf is, for a RunScript whose output the service wraps in
+	// a PowerShell transcript, the id of its action ("": no wrapping);
+	// index is the command's. Content wraps the output when it is read.
+	transcriptOf string
+	index        int
 }
 
 // ScriptResult is the JSON file a RunScript produces.
@@ -98,7 +103,11 @@ func (r *Result) ContentType() string {
 // header.
 func (r *Result) Content(modTime time.Time) []byte {
 	if r.script != nil {
-		b, _ := json.Marshal(r.script)
+		s := *r.script
+		if r.transcriptOf != "" {
+			s.ScriptOutput = transcribed(s.ScriptOutput, transcriptID(r.transcriptOf, r.index))
+		}
+		b, _ := json.Marshal(&s)
 		return b
 	}
 	var buf bytes.Buffer

@@ -55,11 +55,15 @@ type finishedQueue struct {
 	closed bool         // the world was replaced: keep nothing, schedule nothing
 }
 
-// finishedEntry is a finished action and the emulated instant it finished.
+// finishedEntry is a finished action and the emulated instant it
+// finished, in Unix nanoseconds (16 bytes an action, not 32).
 type finishedEntry struct {
 	a  *Action
-	at time.Time
+	at int64
 }
+
+// finishedAt returns the instant e's action finished.
+func (e finishedEntry) finishedAt() time.Time { return time.Unix(0, e.at).UTC() }
 
 func newFinishedQueue(s *Store) *finishedQueue { return &finishedQueue{store: s} }
 
@@ -71,7 +75,7 @@ func (q *finishedQueue) add(a *Action, at time.Time) {
 		q.mu.Unlock()
 		return
 	}
-	q.items = append(q.items, finishedEntry{a: a, at: at})
+	q.items = append(q.items, finishedEntry{a: a, at: at.UnixNano()})
 	q.mu.Unlock()
 	q.apply(q.store.clock.Now(), false)
 }
@@ -112,7 +116,7 @@ func (q *finishedQueue) popLocked(r Retention, now time.Time) []*Action {
 	for q.head < len(q.items) {
 		e := q.items[q.head]
 		overCount := r.MaxActions > 0 && len(q.items)-q.head > r.MaxActions
-		tooOld := r.MaxAge > 0 && !e.at.Add(r.MaxAge).After(now)
+		tooOld := r.MaxAge > 0 && !e.finishedAt().Add(r.MaxAge).After(now)
 		if !overCount && !tooOld {
 			break
 		}
@@ -136,7 +140,7 @@ func (q *finishedQueue) scheduleLocked(r Retention) {
 	if r.MaxAge <= 0 || q.timer != nil || q.head == len(q.items) {
 		return
 	}
-	q.timer = q.store.clock.AtFunc(q.items[q.head].at.Add(r.MaxAge), q.sweep)
+	q.timer = q.store.clock.AtFunc(q.items[q.head].finishedAt().Add(r.MaxAge), q.sweep)
 }
 
 // close forgets the queue: its world was replaced by a Load.

@@ -100,7 +100,7 @@ func TestUndeclaredScript(t *testing.T) {
 			got := e.scriptResult(t, a.ID, 0)
 			wantResult := ScriptResult{ScriptName: tc.file, ExitCode: 0, ScriptOutput: tc.want(transcriptID(a.ID, 0))}
 			if got != wantResult {
-				t.Errorf("result\n%q\nwant\n%q", got, wantResult)
+				t.Errorf("result\n%#v\nwant\n%#v", got, wantResult)
 			}
 		})
 	}
@@ -147,7 +147,7 @@ func TestUndeclaredScriptsOverride(t *testing.T) {
 	wantResult := ScriptResult{ScriptName: "new.sh", ExitCode: 2,
 		ScriptOutput: "new.sh|-a {script}|" + newSHA + "|{other}\n", ScriptErrors: "no behaviour for new.sh"}
 	if got := e.scriptResult(t, a.ID, 0); got != wantResult {
-		t.Errorf("result %q, want %q", got, wantResult)
+		t.Errorf("result %#v, want %#v", got, wantResult)
 	}
 	if got := e.scriptResult(t, a.ID, 1).ScriptOutput; got != "done" {
 		t.Errorf("declared file: output %q, want %q", got, "done")

@@ -2,10 +2,13 @@ package state
 
 import (
 	"strings"
+	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/mdelive/mde-emulator/emulator/clock"
 	"github.com/mdelive/mde-emulator/emulator/fixture"
+	"github.com/mdelive/mde-emulator/internal/gcpause"
 	"github.com/mdelive/mde-emulator/internal/limits"
 )
 
@@ -17,6 +20,11 @@ type Store struct {
 	retention atomic.Pointer[Retention]
 	world     atomic.Pointer[world]
 	loads     atomic.Uint64 // how many times Load ran
+	writers   sync.Mutex    // serialises Load, AddTenant and RemoveTenant (tenants.go)
+	// start is the Start of the set the last Load loaded, which the
+	// machines' seen times left out are relative to (newTenant reads it;
+	// held with writers).
+	start time.Time
 }
 
 // world is one generation of state; Load replaces it whole.
@@ -51,16 +59,23 @@ func (s *Store) SetProfile(p limits.Profile) {
 
 // Load replaces the whole state with set. Actions of the old state are
 // forgotten; their pending steps act on the old state only. Times the
-// fixture leaves out (machines' first and last seen, library files'
-// creation) are filled in set relative to the clock's now.
+// fixture leaves out are relative to set's Start, which Load sets to the
+// clock's now when it is zero: library files' creation is filled in set
+// (fixture.Set.FillStart), machines' first and last seen are read through
+// fixture.Machine.SeenTimes. Load writes nothing into set's machines,
+// which a Frozen set shares with others.
 func (s *Store) Load(set *fixture.Set) {
+	s.writers.Lock()
+	defer s.writers.Unlock()
 	w := &world{
 		tenants:  map[string]*Tenant{},
 		sessions: limits.NewSessions(s),
 		finished: newFinishedQueue(s),
 	}
 	gen := s.loads.Add(1)
-	set.FillTimes(s.clock.Now())
+	defer gcpause.For(set.MachineCount())() // all of it is kept: a collection would free nothing
+	set.FillStart(s.clock.Now())
+	s.start = set.Start
 	for i := range set.Tenants {
 		t := newTenant(s, w, gen, &set.Tenants[i])
 		w.tenants[t.ID] = t

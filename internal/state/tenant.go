@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/mdelive/mde-emulator/emulator/fixture"
 	"github.com/mdelive/mde-emulator/internal/apierr"
@@ -17,7 +18,8 @@ type Tenant struct {
 	Name string
 
 	store    *Store
-	gen      uint64 // the Load that made the tenant
+	gen      uint64    // the Load that made the tenant
+	start    time.Time // what the machines' seen times left out are relative to (fixture.Machine.SeenTimes)
 	sessions *limits.Sessions
 	machines map[string]*Machine // by lower-case id
 	byName   map[string]*Machine // by lower-case computer name
@@ -37,6 +39,8 @@ type Tenant struct {
 
 	done *finishedQueue // the world's finished actions, for Retention
 
+	origin *Origin // how AddTenant made the tenant; nil: from the fixtures (tenants.go)
+
 	mu        sync.RWMutex
 	seq       uint64     // the seq of the last action made
 	actions   actionList // every kept action, in creation order
@@ -52,10 +56,11 @@ func newTenant(s *Store, w *world, gen uint64, ft *fixture.Tenant) *Tenant {
 		Name:      ft.Name,
 		store:     s,
 		gen:       gen,
+		start:     s.start,
 		sessions:  w.sessions,
 		done:      w.finished,
 		machines:  make(map[string]*Machine, len(ft.Machines)),
-		byName:    make(map[string]*Machine, len(ft.Machines)),
+		byName:    make(map[string]*Machine, namesOf(ft.Machines)),
 		groups:    map[int64]*DeviceGroup{},
 		users:     make(map[string]*User, len(ft.Users)),
 		library:   newLibrary(),
@@ -83,6 +88,18 @@ func newTenant(s *Store, w *world, gen uint64, ft *fixture.Tenant) *Tenant {
 		t.library.files[strings.ToLower(lf.FileName)] = libraryFileFrom(lf)
 	}
 	return t
+}
+
+// namesOf returns how many names addMachine may index for machines: the
+// computer names, and the short names of those with a dot.
+func namesOf(machines []fixture.Machine) int {
+	n := len(machines)
+	for i := range machines {
+		if strings.Contains(machines[i].ComputerDNSName, ".") {
+			n++
+		}
+	}
+	return n
 }
 
 // addMachine indexes m by id and by computer name; its short name (before
