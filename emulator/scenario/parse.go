@@ -75,7 +75,7 @@ var (
 // is in it, every fault they remove was added by an earlier event.
 //
 // On failure Parse returns a nil Scenario and the problems joined with
-// errors.Join, each an *Error (or a *fixture.Error for the inline fixture's)
+// errors.Join, each an *Error (the inline fixture's problems too)
 // reading "name:line: message", sorted by line; at most 20 are listed.
 func Parse(name string, data []byte) (*Scenario, error) {
 	p := &problems{name: name}
