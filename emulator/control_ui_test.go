@@ -17,6 +17,7 @@ import (
 	"github.com/mdelive/mde-emulator/emulator"
 	"github.com/mdelive/mde-emulator/emulator/clock"
 	"github.com/mdelive/mde-emulator/emulator/scenario"
+	"github.com/mdelive/mde-emulator/internal/journal"
 )
 
 // uiForm posts a dashboard form to path with the headers given (pairs).
@@ -402,5 +403,21 @@ func TestDashboardEvents(t *testing.T) {
 			t.Errorf("reading a stream to its end: %v", err)
 		}
 		res.Body.Close()
+	}
+}
+
+// TestFaviconIsNotJournaled checks that a browser's icon request, which
+// the identity group's /:tenant would otherwise catch, is a 404 that the
+// journal does not show as a tenant's call.
+func TestFaviconIsNotJournaled(t *testing.T) {
+	e := newEnv(t)
+	req := httptest.NewRequest("GET", "/favicon.ico", nil)
+	rec := httptest.NewRecorder()
+	e.srv.Handler().ServeHTTP(rec, req)
+	if rec.Code != http.StatusNotFound {
+		t.Errorf("GET /favicon.ico: %d, want 404", rec.Code)
+	}
+	if got := e.srv.Journal().Query(journal.Filter{}); len(got) != 0 {
+		t.Errorf("journal: %+v, want nothing", got)
 	}
 }

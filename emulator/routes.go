@@ -58,6 +58,11 @@ func (s *Server) routes() (main, control *echo.Echo) {
 	e.GET(deviceLoginPath, s.deviceLogin, s.metered, s.journaled)
 	e.POST(deviceLoginPath, s.deviceLoginAnswer, s.metered, s.journaled)
 
+	// A browser's icon request (the dashboard, the sign-in pages) is no
+	// client's call: answered 404 outside the identity group, so that it
+	// is neither journaled nor counted as a tenant's.
+	e.GET("/favicon.ico", func(c echo.Context) error { return c.NoContent(http.StatusNotFound) })
+
 	// Result downloads: journaled (their sig redacted) and faultable, no
 	// token (the link is the credential).
 	e.GET("/_blob/*", s.downloadBlob, s.metered, s.journaled, s.injectFaults)
