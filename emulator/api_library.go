@@ -94,6 +94,9 @@ func (s *Server) uploadLibraryFile(c echo.Context) error {
 	if !gotFile {
 		return apierr.New(apierr.MissingRequiredParameter, "Parameter File is missing.")
 	}
+	if s.rec != nil {
+		return s.libraryPutRecorded(c, u)
+	}
 	v, err := s.tenant(c).Library().Put(u, s.clock.Now())
 	if err != nil {
 		return err
@@ -137,6 +140,9 @@ func uploadReadError(err error) error {
 func (s *Server) deleteLibraryFile(c echo.Context) error {
 	if err := caller(c).RequireLibraryManage(); err != nil {
 		return err
+	}
+	if s.rec != nil {
+		return s.libraryDeleteRecorded(c, libname.Decode(c.Param("fileName")))
 	}
 	if err := s.tenant(c).Library().Delete(libname.Decode(c.Param("fileName"))); err != nil {
 		return err

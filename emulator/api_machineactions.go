@@ -23,6 +23,9 @@ func (s *Server) runLiveResponse(c echo.Context) error {
 			return err
 		}
 	}
+	if s.rec != nil {
+		return s.submitRecorded(c, req)
+	}
 	v, err := s.tenant(c).Submit(caller(c), c.Param("id"), req)
 	if err != nil {
 		return err
@@ -177,6 +180,9 @@ func (s *Server) cancelMachineAction(c echo.Context) error {
 		return err
 	}
 	noteAction(c, c.Param("id"))
+	if s.rec != nil {
+		return s.cancelRecorded(c, c.Param("id"), req.Comment)
+	}
 	v, err := s.tenant(c).Cancel(caller(c), c.Param("id"), req.Comment)
 	if err != nil {
 		return err

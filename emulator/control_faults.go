@@ -20,6 +20,9 @@ func (s *Server) listFaults(c echo.Context) error {
 
 // addFault serves POST /_emulator/faults with a rule.
 func (s *Server) addFault(c echo.Context) error {
+	if s.rec != nil {
+		return s.refuseUnrecorded(c, "POST /_emulator/faults")
+	}
 	b, err := readBody(c, maxJSONBody)
 	if err != nil {
 		return controlBodyError(c, err)
@@ -43,12 +46,18 @@ func (s *Server) addFaultRule(b []byte) (faults.Rule, error) {
 
 // clearFaults serves DELETE /_emulator/faults.
 func (s *Server) clearFaults(c echo.Context) error {
+	if s.rec != nil {
+		return s.refuseUnrecorded(c, "DELETE /_emulator/faults")
+	}
 	s.faults.Clear()
 	return c.NoContent(http.StatusNoContent)
 }
 
 // deleteFault serves DELETE /_emulator/faults/{id}.
 func (s *Server) deleteFault(c echo.Context) error {
+	if s.rec != nil {
+		return s.refuseUnrecorded(c, "DELETE /_emulator/faults/{id}")
+	}
 	if !s.faults.Remove(c.Param("id")) {
 		return controlError(c, ctlResourceNotFound, "Fault rule %s was not found", c.Param("id"))
 	}

@@ -42,6 +42,7 @@ const (
 	ctlMissingRequiredParameter                    // 400: a required field is missing
 	ctlRequestEntityTooLarge                       // 413: the body is over the endpoint's bound
 	ctlResourceNotFound                            // 404: no such machine or fault rule
+	ctlServiceUnavailable                          // 503: the store (--data) could not keep the change
 	ctlTooManyRequests                             // 429: every dashboard event stream is taken
 	ctlUnauthorized                                // 401: the control token is missing or wrong
 	numControlCodes
@@ -61,6 +62,7 @@ var controlCodeInfo = [numControlCodes]struct {
 	ctlMissingRequiredParameter: {"MissingRequiredParameter", http.StatusBadRequest},
 	ctlRequestEntityTooLarge:    {"RequestEntityTooLarge", http.StatusRequestEntityTooLarge},
 	ctlResourceNotFound:         {"ResourceNotFound", http.StatusNotFound},
+	ctlServiceUnavailable:       {"ServiceUnavailable", http.StatusServiceUnavailable},
 	ctlTooManyRequests:          {"TooManyRequests", http.StatusTooManyRequests},
 	ctlUnauthorized:             {"Unauthorized", http.StatusUnauthorized},
 }
@@ -146,7 +148,7 @@ func (s *Server) putClock(c echo.Context) error {
 		return controlBodyError(c, err)
 	}
 	if err := s.setClock(req.Mode, req.Scale); err != nil {
-		return controlError(c, ctlInvalidInput, "%v", err)
+		return controlChangeError(c, ctlInvalidInput, err)
 	}
 	return s.writeJSON(c, http.StatusOK, s.clockView())
 }
@@ -161,13 +163,15 @@ func (s *Server) setClock(mode clock.Mode, scale *float64) error {
 	if scale != nil && *scale <= 0 {
 		return fmt.Errorf("scale must be positive, not %v", *scale)
 	}
-	if mode != "" {
-		s.clock.SetMode(mode)
-	}
-	if scale != nil {
-		s.clock.SetScale(*scale)
-	}
-	return nil
+	return s.controlChange(func() (string, any, error) {
+		if mode != "" {
+			s.clock.SetMode(mode)
+		}
+		if scale != nil {
+			s.clock.SetScale(*scale)
+		}
+		return changeClock, clockChange{Mode: mode, Scale: scale}, nil
+	})
 }
 
 // advanceClock serves POST /_emulator/clock/advance {"by": "10m"}: it
@@ -180,7 +184,7 @@ func (s *Server) advanceClock(c echo.Context) error {
 		return controlBodyError(c, err)
 	}
 	if err := s.advanceClockBy(req.By); err != nil {
-		return controlError(c, ctlInvalidInput, "%v", err)
+		return controlChangeError(c, ctlInvalidInput, err)
 	}
 	return s.writeJSON(c, http.StatusOK, s.clockView())
 }
@@ -193,8 +197,10 @@ func (s *Server) advanceClockBy(by string) error {
 	if err != nil || d < 0 {
 		return fmt.Errorf("by must be a non-negative Go duration such as \"90s\" or \"72h\", not %q", by)
 	}
-	s.clock.Advance(d)
-	return nil
+	return s.controlChange(func() (string, any, error) {
+		s.clock.Advance(d)
+		return changeAdvance, clockChange{By: d}, nil
+	})
 }
 
 // patchMachine serves PATCH /_emulator/machines/{id} {"online": bool,
@@ -213,13 +219,11 @@ func (s *Server) patchMachine(c echo.Context) error {
 	if err != nil {
 		return controlError(c, ctlResourceNotFound, "Machine %s was not found", c.Param("id"))
 	}
-	if req.RemediationLevel != nil {
-		if err := m.SetRemediationLevel(*req.RemediationLevel); err != nil {
-			return controlError(c, ctlBadRequest, "%v", err)
-		}
-	}
-	if req.Online != nil {
-		m.SetOnline(*req.Online)
+	ch := machineChange{TenantID: req.TenantID, Machine: c.Param("id"), Online: req.Online, RemediationLevel: req.RemediationLevel}
+	if err := s.controlChange(func() (string, any, error) {
+		return changeMachine, ch, applyMachineChange(changeMachine, m, ch)
+	}); err != nil {
+		return controlChangeError(c, ctlBadRequest, err)
 	}
 	return s.writeJSON(c, http.StatusOK, m.View(s.clock.Now()))
 }
@@ -280,6 +284,9 @@ func (s *Server) userTenant(name string) string {
 // at its start, limits' windows empty. With {"fixtures":"start"} it goes
 // back to the fixtures the emulator started with, not the last PUT.
 func (s *Server) reset(c echo.Context) error {
+	if s.rec != nil {
+		return s.refuseUnrecorded(c, "POST /_emulator/reset")
+	}
 	var req struct {
 		Fixtures string `json:"fixtures"`
 	}
@@ -305,6 +312,9 @@ func (s *Server) reset(c echo.Context) error {
 // fixture.ControlBounds: a body over their MaxSize (32 MB) is refused with
 // 413 before it is read, and the parse stops when the client goes away.
 func (s *Server) putFixtures(c echo.Context) error {
+	if s.rec != nil {
+		return s.refuseUnrecorded(c, "PUT /_emulator/fixtures")
+	}
 	limit := fixture.ControlBounds.MaxSize
 	tooLarge := func() error {
 		return controlError(c, ctlRequestEntityTooLarge,
@@ -358,8 +368,11 @@ func (s *Server) postNextOutcomes(c echo.Context) error {
 	if err != nil {
 		return controlError(c, ctlResourceNotFound, "Machine %s was not found", c.Param("id"))
 	}
-	if err := m.QueueOutcomes(req.Outcomes); err != nil {
-		return controlError(c, ctlInvalidInput, "%v", err)
+	ch := machineChange{TenantID: req.TenantID, Machine: c.Param("id"), Outcomes: req.Outcomes}
+	if err := s.controlChange(func() (string, any, error) {
+		return changeOutcomes, ch, m.QueueOutcomes(req.Outcomes)
+	}); err != nil {
+		return controlChangeError(c, ctlInvalidInput, err)
 	}
 	return s.writeJSON(c, http.StatusOK, map[string]any{"outcomes": m.Outcomes()})
 }
@@ -379,6 +392,12 @@ func (s *Server) deleteNextOutcomes(c echo.Context) error {
 	if err != nil {
 		return controlError(c, ctlResourceNotFound, "Machine %s was not found", c.Param("id"))
 	}
-	m.ClearOutcomes()
+	ch := machineChange{TenantID: c.QueryParam("tenantId"), Machine: c.Param("id")}
+	if err := s.controlChange(func() (string, any, error) {
+		m.ClearOutcomes()
+		return changeOutcomesClear, ch, nil
+	}); err != nil {
+		return controlChangeError(c, ctlBadRequest, err)
+	}
 	return c.NoContent(http.StatusNoContent)
 }

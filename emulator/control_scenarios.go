@@ -373,6 +373,9 @@ func fixtureRef(sc *scenario.Scenario) string {
 // loadScenario serves POST /_emulator/scenarios/{name}/load (no body): the
 // scenario is loaded and its status returned.
 func (s *Server) loadScenario(c echo.Context) error {
+	if s.rec != nil {
+		return s.refuseUnrecorded(c, "Loading a scenario")
+	}
 	var req struct{}
 	if err := decodeControl(c, &req); err != nil {
 		return controlBodyError(c, err)

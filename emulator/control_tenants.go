@@ -170,6 +170,9 @@ func (s *Server) createTenant(name, template string) (*state.Tenant, error) {
 // postTenant serves POST /_emulator/tenants {"name", "template"}: 201
 // with the tenant and its fresh credentials.
 func (s *Server) postTenant(c echo.Context) error {
+	if s.rec != nil {
+		return s.refuseUnrecorded(c, "POST /_emulator/tenants")
+	}
 	var req struct {
 		Name     string `json:"name"`
 		Template string `json:"template"`
@@ -217,6 +220,9 @@ func (s *Server) getTenant(c echo.Context) error {
 // tenant with live actions is refused (409 Conflict) unless forced,
 // which cancels them.
 func (s *Server) deleteTenant(c echo.Context) error {
+	if s.rec != nil {
+		return s.refuseUnrecorded(c, "DELETE /_emulator/tenants/{id}")
+	}
 	force := false
 	switch f := c.QueryParam("force"); f {
 	case "", "false":

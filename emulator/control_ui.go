@@ -129,7 +129,12 @@ func (s *Server) dashboardSetOnline(c echo.Context) error {
 	if ferr != nil {
 		return controlError(c, ctlResourceNotFound, "Machine %s was not found", c.Param("id"))
 	}
-	m.SetOnline(online)
+	ch := machineChange{TenantID: form.Get("tenant"), Machine: c.Param("id"), Online: &online}
+	if err := s.controlChange(func() (string, any, error) {
+		return changeMachine, ch, applyMachineChange(changeMachine, m, ch)
+	}); err != nil {
+		return controlChangeError(c, ctlBadRequest, err)
+	}
 	return c.NoContent(http.StatusNoContent)
 }
 
@@ -150,7 +155,7 @@ func (s *Server) dashboardSetClock(c echo.Context) error {
 		scale = &f
 	}
 	if err := s.setClock(clock.Mode(form.Get("mode")), scale); err != nil {
-		return controlError(c, ctlInvalidInput, "%v", err)
+		return controlChangeError(c, ctlInvalidInput, err)
 	}
 	return c.NoContent(http.StatusNoContent)
 }
@@ -166,7 +171,7 @@ func (s *Server) dashboardAdvance(c echo.Context) error {
 		return controlError(c, ctlMissingRequiredParameter, "by is required: a Go duration such as \"10m\" or \"72h\"")
 	}
 	if err := s.advanceClockBy(form.Get("by")); err != nil {
-		return controlError(c, ctlInvalidInput, "%v", err)
+		return controlChangeError(c, ctlInvalidInput, err)
 	}
 	return c.NoContent(http.StatusNoContent)
 }
@@ -174,6 +179,9 @@ func (s *Server) dashboardAdvance(c echo.Context) error {
 // dashboardAddFault serves POST /_emulator/ui/faults (rule=JSON of a
 // fault rule): POST /_emulator/faults.
 func (s *Server) dashboardAddFault(c echo.Context) error {
+	if s.rec != nil {
+		return s.refuseUnrecorded(c, "Adding a fault rule")
+	}
 	form, ok, err := s.dashboardForm(c)
 	if !ok {
 		return err
@@ -190,6 +198,9 @@ func (s *Server) dashboardAddFault(c echo.Context) error {
 // dashboardRemoveFault serves POST /_emulator/ui/faults/{id}/remove:
 // DELETE /_emulator/faults/{id}.
 func (s *Server) dashboardRemoveFault(c echo.Context) error {
+	if s.rec != nil {
+		return s.refuseUnrecorded(c, "Removing a fault rule")
+	}
 	if _, ok, err := s.dashboardForm(c); !ok {
 		return err
 	}
@@ -202,6 +213,9 @@ func (s *Server) dashboardRemoveFault(c echo.Context) error {
 // dashboardLoadScenario serves POST /_emulator/ui/scenario (name=NAME):
 // POST /_emulator/scenarios/{name}/load.
 func (s *Server) dashboardLoadScenario(c echo.Context) error {
+	if s.rec != nil {
+		return s.refuseUnrecorded(c, "Loading a scenario")
+	}
 	form, ok, err := s.dashboardForm(c)
 	if !ok {
 		return err

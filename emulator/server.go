@@ -101,6 +101,18 @@ type Options struct {
 	// fixtures: New makes a 2048-bit key, the bulk of New's time (tens of
 	// milliseconds); cmd/emulator keeps one in a file to skip that.
 	SigningKey *rsa.PrivateKey
+	// Data is a directory where the emulator keeps its state
+	// (emulator.db): the fixtures it started from, its signing keys and
+	// every change made since, each answered once it is durable. A store
+	// that holds state wins over Fixtures (logged) unless DataReset.
+	// Empty: state lives in memory only (the default). Close closes it.
+	Data string
+	// DataClock is what the clock does across the time the emulator was
+	// down: DataClockResume (the default) or DataClockCatchUp.
+	DataClock string
+	// DataReset starts the store over from Fixtures, forgetting what it
+	// held.
+	DataReset bool
 }
 
 // Server is a running emulator. Its Handler serves the API, the token
@@ -121,6 +133,7 @@ type Server struct {
 	validator  *openapi.Validator
 	journal    *journal.Journal
 	faults     *faults.Injector
+	rec        *recorder // nil without Options.Data: nothing recorded, nothing waits
 	echo       *echo.Echo
 	control    *echo.Echo
 
@@ -155,7 +168,14 @@ func New(opts Options) (*Server, error) {
 		v, err := openapi.NewValidator()
 		validatorc <- built{v, err}
 	}()
-	set := opts.Fixtures.Clone() // the emulator's own: it fills in times
+	set := opts.Fixtures.Clone()         // the emulator's own: it fills in times
+	ps, stored, err := openPersist(opts) // nil, nil without opts.Data
+	if err != nil {
+		return nil, err
+	}
+	if stored != nil {
+		set = stored
+	}
 	if set == nil {
 		var err error
 		set, err = fixture.Default()
@@ -165,14 +185,22 @@ func New(opts Options) (*Server, error) {
 	}
 	profile, err := profileFor(opts, set)
 	if err != nil {
+		ps.close()
 		return nil, err
 	}
 	key, err := set.ParseSigningKey()
 	if err != nil {
+		ps.close()
 		return nil, fmt.Errorf("emulator: fixtures: signingKey: %w", err)
 	}
 	if key == nil {
 		key = opts.SigningKey
+	}
+	if ps != nil {
+		if key, err = ps.signingKey(key); err != nil {
+			ps.close()
+			return nil, err
+		}
 	}
 
 	start := opts.Start
@@ -184,7 +212,11 @@ func New(opts Options) (*Server, error) {
 		mode = clock.Real
 	}
 	if mode != clock.Real && mode != clock.Manual {
+		ps.close()
 		return nil, fmt.Errorf("emulator: unknown clock mode %q (real or manual)", mode)
+	}
+	if ps != nil {
+		start, mode = ps.clockStart(start, mode, opts.TimeScale)
 	}
 	clk := clock.New(start, mode, opts.TimeScale)
 
@@ -204,11 +236,13 @@ func New(opts Options) (*Server, error) {
 	s.authority, err = identity.New(identity.Options{Now: clk.Now, Wall: clock.Wall, EmulatedDuration: clk.EmulatedDuration, Key: key})
 	if err != nil {
 		clk.Close()
+		ps.close()
 		return nil, fmt.Errorf("emulator: %w", err)
 	}
 	for _, u := range opts.PublicURLs {
 		if err := checkPublicURL(u); err != nil {
 			clk.Close()
+			ps.close()
 			return nil, err
 		}
 		s.authority.AcceptAudience(u)
@@ -224,10 +258,21 @@ func New(opts Options) (*Server, error) {
 	s.validator, err = v.v, v.err
 	if err != nil {
 		clk.Close()
+		ps.close()
 		return nil, fmt.Errorf("emulator: %w", err)
 	}
 	s.metrics = newMetrics(s)
 	s.echo, s.control = s.routes()
+	if ps != nil {
+		if stored != nil && opts.Fixtures != nil {
+			log.Warn("emulator: the store holds state: the fixtures given (--fixtures, --classroom) are ignored; --data-reset starts over from them", "file", ps.store.Path())
+		}
+		if err := s.beginOrReplay(ps); err != nil {
+			s.Close()
+			ps.close()
+			return nil, err
+		}
+	}
 	return s, nil
 }
 
@@ -344,6 +389,9 @@ func (s *Server) LoadFixtures(set *fixture.Set) error {
 // loadFixtures is LoadFixtures with a set the emulator owns from now on
 // (it fills in the times the set leaves out).
 func (s *Server) loadFixtures(set *fixture.Set) error {
+	if s.rec != nil {
+		return errors.New("emulator: loading fixtures or a scenario is not kept by the store (--data) yet: refused")
+	}
 	profile, err := profileFor(s.opts, set)
 	if err != nil {
 		return err
@@ -398,6 +446,7 @@ func (s *Server) DefaultApp() (tenantID string, app fixture.App, ok bool) {
 func (s *Server) Close() error {
 	s.stopServing()
 	s.clock.Close()
+	s.closePersist()
 	return nil
 }
 

@@ -63,6 +63,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	secure := addTLSFlags(fs) // --tls, --ca-dir
 	keyFile := addKeyFileFlag(fs)
 	classroom := addClassroomFlags(fs)
+	data := addDataFlags(fs)
 	var publicURLs urlList
 	fs.Var(&publicURLs, "public-url", "the emulator's own base URL(s) clients use, accepted as token audiences; repeatable or comma-separated (default: the listening address)")
 	if err := fs.Parse(args); err != nil {
@@ -89,6 +90,9 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	opts.ExposeControl = *exposeControl || (*controlAddr != "" && !loopbackAddr(*controlAddr))
 	opts.ControlToken = *controlToken
+	if err := data.apply(&opts, sc != nil); err != nil {
+		return err
+	}
 	if *fixturesPath != "" {
 		set, err := fixture.Load(*fixturesPath)
 		if err != nil {

@@ -269,6 +269,12 @@ func (v *ActionView) Field(name string) any {
 
 // Submit runs the checks of runliveresponse and creates the action.
 func (t *Tenant) Submit(c Caller, machineKey string, req SubmitRequest) (ActionView, error) {
+	return t.SubmitWithID(c, machineKey, req, "")
+}
+
+// SubmitWithID is Submit with the action's id given (a replay of a
+// submit the emulator recorded); "" draws a new one as Submit does.
+func (t *Tenant) SubmitWithID(c Caller, machineKey string, req SubmitRequest, id string) (ActionView, error) {
 	if !t.settings.LiveResponseEnabled() {
 		// Checked first, before the machine: the whole tenant is refused.
 		return ActionView{}, apierr.New(apierr.DisabledFeature,
@@ -292,8 +298,11 @@ func (t *Tenant) Submit(c Caller, machineKey string, req SubmitRequest) (ActionV
 	}
 	s := t.store
 	now := s.clock.Now().UTC().Truncate(Tick)
+	if id == "" {
+		id = guid.New()
+	}
 	a := &Action{
-		id:         guid.New(),
+		id:         id,
 		machine:    m,
 		requestor:  c.Requestor(),
 		comment:    req.Comment,

@@ -1,0 +1,263 @@
+package emulator
+
+import (
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/mdelive/mde-emulator/emulator/clock"
+	"github.com/mdelive/mde-emulator/emulator/fixture"
+	"github.com/mdelive/mde-emulator/internal/apierr"
+	"github.com/mdelive/mde-emulator/internal/persist"
+)
+
+// The choices of Options.DataClock: what the emulated clock does across
+// the time the emulator was down.
+const (
+	// DataClockResume: the clock goes on from where it stood when the
+	// emulator stopped (the last reading the store kept: it keeps one
+	// every markEvery, and one at Close), as if the emulator had been
+	// paused. The default: a restart between the stages of a CI run or a
+	// class does not make queued actions expire nor scripts time out.
+	DataClockResume = "resume"
+	// DataClockCatchUp: a real clock moves on by the wall time that
+	// passed while the emulator was down (times its scale), firing what
+	// fell due meanwhile, as the real service would have. A manual clock
+	// resumes: wall time does not move it.
+	DataClockCatchUp = "catch-up"
+)
+
+// markEvery is how often the store keeps the clock's reading while a
+// store is open.
+const markEvery = 2 * time.Second
+
+// persistStart is what New needs of a store: the store, and what it held
+// when it was opened (nil fresh: a new generation is to begin).
+type persistStart struct {
+	store *persist.Store
+	held  *persist.State // nil: the store holds no state, or DataReset
+	// key and linkKey are the keys to use, from the store or new.
+	key     *rsa.PrivateKey
+	linkKey []byte
+	// mode and scale are the clock's once the replay is done.
+	mode  clock.Mode
+	scale float64
+}
+
+// openPersist opens opts.Data and reads what it holds. With state held and
+// no DataReset, the stored fixtures replace set (the caller logs that the
+// given fixtures are ignored). It returns nil without opts.Data.
+func openPersist(opts Options) (*persistStart, *fixture.Set, error) {
+	if opts.Data == "" {
+		return nil, nil, nil
+	}
+	switch opts.DataClock {
+	case "", DataClockResume, DataClockCatchUp:
+	default:
+		return nil, nil, fmt.Errorf("emulator: unknown data clock %q (resume or catch-up)", opts.DataClock)
+	}
+	st, err := persist.Open(opts.Data)
+	if err != nil {
+		return nil, nil, err
+	}
+	ps := &persistStart{store: st}
+	held, err := st.State()
+	if err != nil {
+		st.Close()
+		return nil, nil, err
+	}
+	if held.Generation == 0 || opts.DataReset {
+		return ps, nil, nil
+	}
+	ps.held = &held
+	set, err := fixture.Parse(st.Path()+" (its fixtures)", held.Fixtures)
+	if err != nil {
+		st.Close()
+		return nil, nil, fmt.Errorf("%s: the stored fixtures do not load: %w", st.Path(), err)
+	}
+	if block, _ := pem.Decode(held.TokenKey); block != nil {
+		k, err := x509.ParsePKCS8PrivateKey(block.Bytes)
+		rk, ok := k.(*rsa.PrivateKey)
+		if err != nil || !ok {
+			st.Close()
+			return nil, nil, fmt.Errorf("%s: the stored signing key does not load", st.Path())
+		}
+		ps.key = rk
+	}
+	if len(held.LinkKey) != 32 {
+		st.Close()
+		return nil, nil, fmt.Errorf("%s: the stored link key is damaged", st.Path())
+	}
+	ps.linkKey = held.LinkKey
+	return ps, set, nil
+}
+
+// signingKey returns the key tokens are to be signed with: the stored
+// one, else key (the fixtures' or the options'), else a new one.
+func (ps *persistStart) signingKey(key *rsa.PrivateKey) (*rsa.PrivateKey, error) {
+	if ps.key != nil {
+		return ps.key, nil
+	}
+	if key == nil {
+		var err error
+		if key, err = rsa.GenerateKey(rand.Reader, 2048); err != nil {
+			return nil, err
+		}
+	}
+	ps.key = key
+	return key, nil
+}
+
+// clockStart returns where the clock starts and in which mode: a store
+// that holds state replays on a manual clock from its start (the mode
+// asked for is kept for after the replay).
+func (ps *persistStart) clockStart(start time.Time, mode clock.Mode, scale float64) (time.Time, clock.Mode) {
+	ps.mode, ps.scale = mode, scale
+	if ps.held == nil {
+		return start, mode
+	}
+	ps.mode, ps.scale = clock.Mode(ps.held.Start.Mode), ps.held.Start.Scale
+	return ps.held.Start.At, clock.Manual
+}
+
+// recorder writes the changes of an emulator with a store, in the order
+// they are made: it holds its lock from a change to its record's place in
+// the queue.
+type recorder struct {
+	mu    sync.Mutex
+	store *persist.Store
+	log   func(msg string, args ...any)
+}
+
+// errNotDurable marks a change the store could not keep.
+var errNotDurable = errors.New("not durable")
+
+// change runs apply under the recorder's lock and queues the record it
+// returns (none when apply fails, or returns ok false). It returns the
+// write to wait for. When the store can take no record (its queue full,
+// a write failed, closed) apply does not run and the error wraps
+// errNotDurable.
+func (r *recorder) change(apply func() (rec persist.Record, ok bool, err error)) (*persist.Pending, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if err := r.store.Ready(); err != nil {
+		return nil, fmt.Errorf("%w: %w", errNotDurable, err)
+	}
+	rec, ok, err := apply()
+	if err != nil || !ok {
+		return nil, err
+	}
+	p, err := r.store.Append(rec)
+	if err != nil { // Ready said there was room: only a closed store
+		return nil, fmt.Errorf("%w: %w", errNotDurable, err)
+	}
+	return p, nil
+}
+
+// record makes the record of a change of kind at at with payload data.
+func record(kind string, at time.Time, data any) (persist.Record, bool, error) {
+	b, err := json.Marshal(data)
+	if err != nil {
+		return persist.Record{}, false, err
+	}
+	return persist.Record{At: at.UTC(), Kind: kind, Data: b}, true, nil
+}
+
+// unavailable is the API's answer to a change the store could not keep.
+func unavailable(err error) error {
+	return apierr.New(apierr.ServiceUnavailable, "The service is unavailable: the change could not be stored (%v).", err)
+}
+
+// beginOrReplay finishes New for an emulator with a store: a fresh store
+// begins a generation with the fixtures, keys and clock start; one that
+// holds state is replayed, then the clock is set as it was.
+func (s *Server) beginOrReplay(ps *persistStart) error {
+	s.rec = &recorder{store: ps.store, log: s.log.Info}
+	if ps.held == nil {
+		ps.linkKey = s.links.key
+		fx, err := json.Marshal(s.fixtures.Load())
+		if err != nil {
+			return err
+		}
+		der, err := x509.MarshalPKCS8PrivateKey(ps.key)
+		if err != nil {
+			return err
+		}
+		keyPEM := pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})
+		start := persist.Start{At: s.start, Mode: string(s.startMode), Scale: s.startScale}
+		if err := ps.store.Begin(fx, start, keyPEM, ps.linkKey); err != nil {
+			return fmt.Errorf("%s: %w", ps.store.Path(), err)
+		}
+	} else {
+		s.links.key = ps.linkKey
+		if err := s.replay(ps); err != nil {
+			return err
+		}
+	}
+	go s.markClock(ps.store)
+	return nil
+}
+
+// replay applies the store's log on the manual clock, each record at its
+// instant, then puts the clock where, and as, it was (Options.DataClock).
+func (s *Server) replay(ps *persistStart) error {
+	var last time.Time
+	n := 0
+	err := ps.store.Replay(func(r persist.Record) error {
+		s.clock.AdvanceTo(r.At)
+		last = r.At
+		n++
+		return s.apply(r, ps)
+	})
+	if err != nil {
+		return err
+	}
+	to := last
+	mark := ps.held.Mark
+	if mark.Emulated.After(to) {
+		to = mark.Emulated
+	}
+	if s.opts.DataClock == DataClockCatchUp && ps.mode == clock.Real && !mark.Wall.IsZero() {
+		if down := clock.Wall().Sub(mark.Wall); down > 0 {
+			to = mark.Emulated.Add(time.Duration(float64(down) * max(ps.scale, 0)))
+		}
+	}
+	s.clock.AdvanceTo(to)
+	s.clock.SetScale(ps.scale)
+	s.clock.SetMode(ps.mode)
+	s.log.Info("emulator: state restored", "file", ps.store.Path(), "changes", n, "clock", s.clock.Now().Format(time.RFC3339Nano))
+	return nil
+}
+
+// markClock keeps the clock's reading in the store every markEvery until
+// the emulator closes.
+func (s *Server) markClock(st *persist.Store) {
+	for clock.SleepWall(s.serving, markEvery) == nil {
+		_ = st.MarkClock(persist.Mark{Emulated: s.clock.Now(), Wall: clock.Wall()})
+	}
+}
+
+// closePersist keeps the clock's last reading and closes the store.
+func (s *Server) closePersist() {
+	if s.rec == nil {
+		return
+	}
+	st := s.rec.store
+	s.rec.mu.Lock() // no change starts past this point
+	defer s.rec.mu.Unlock()
+	_ = st.MarkClock(persist.Mark{Emulated: s.clock.Now(), Wall: clock.Wall()})
+	_ = st.Close()
+}
+
+// close closes the store of a New that failed; nil does nothing.
+func (ps *persistStart) close() {
+	if ps != nil {
+		_ = ps.store.Close()
+	}
+}
