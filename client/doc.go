@@ -56,6 +56,10 @@
 //     link expired) fetches a new link, at most 3 times.
 //
 // All waiting is done in wall time and ends when the context is done.
+// The package reads the time package's clock directly, not the emulator's:
+// it is a client of the service, standard library only, and measures what
+// any client measures (Retry-After, a token's lifetime, a device code's
+// interval) in its own wall time.
 //
 // # Errors
 //
