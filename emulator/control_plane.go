@@ -284,9 +284,6 @@ func (s *Server) userTenant(name string) string {
 // at its start, limits' windows empty. With {"fixtures":"start"} it goes
 // back to the fixtures the emulator started with, not the last PUT.
 func (s *Server) reset(c echo.Context) error {
-	if s.rec != nil {
-		return s.refuseUnrecorded(c, "POST /_emulator/reset")
-	}
 	var req struct {
 		Fixtures string `json:"fixtures"`
 	}
@@ -295,10 +292,12 @@ func (s *Server) reset(c echo.Context) error {
 	}
 	switch req.Fixtures {
 	case "", "current":
-		s.Reset()
+		if err := s.resetRecorded(); err != nil {
+			return controlChangeError(c, ctlServiceUnavailable, err) // only the store fails it
+		}
 	case "start":
 		if err := s.ResetToStart(); err != nil {
-			return controlError(c, ctlInvalidFixtures, "%v", err)
+			return controlChangeError(c, ctlInvalidFixtures, err)
 		}
 	default:
 		return controlError(c, ctlInvalidInput, "fixtures must be \"current\" or \"start\", not %q", req.Fixtures)
@@ -312,9 +311,6 @@ func (s *Server) reset(c echo.Context) error {
 // fixture.ControlBounds: a body over their MaxSize (32 MB) is refused with
 // 413 before it is read, and the parse stops when the client goes away.
 func (s *Server) putFixtures(c echo.Context) error {
-	if s.rec != nil {
-		return s.refuseUnrecorded(c, "PUT /_emulator/fixtures")
-	}
 	limit := fixture.ControlBounds.MaxSize
 	tooLarge := func() error {
 		return controlError(c, ctlRequestEntityTooLarge,
@@ -341,7 +337,7 @@ func (s *Server) putFixtures(c echo.Context) error {
 		return controlError(c, ctlInvalidFixtures, "%v", err)
 	}
 	if err := s.loadFixtures(set); err != nil { // parsed here: no copy needed
-		return controlError(c, ctlInvalidFixtures, "%v", err)
+		return controlChangeError(c, ctlInvalidFixtures, err)
 	}
 	machines := 0
 	for _, t := range set.Tenants {

@@ -112,6 +112,9 @@ func (s *Server) LoadScenario(sc *scenario.Scenario) error {
 	if sc == nil || sc.Fixture == nil {
 		return errors.New("emulator: a scenario without a fixture")
 	}
+	if s.rec != nil {
+		return errors.New("emulator: loading a scenario is not kept by the store (--data) yet: refused")
+	}
 	r := &s.scenarios
 	r.loading.Lock()
 	defer r.loading.Unlock()

@@ -157,22 +157,96 @@ func (s *Server) createTenant(name, template string) (*state.Tenant, error) {
 	if err != nil {
 		return nil, err
 	}
-	t, err := s.store.AddTenant(ft, tmpl.ID)
+	return s.addTenant(ft, tmpl.ID)
+}
+
+// addTenant adds the tenant ft, made from the fixtures' tenant template,
+// to the state and to the identity platform: createTenant's end, and the
+// replay of a tenant a store kept. The caller holds s.classroom.
+func (s *Server) addTenant(ft *fixture.Tenant, template string) (*state.Tenant, error) {
+	t, err := s.store.AddTenant(ft, template)
 	if err != nil {
 		return nil, err
 	}
 	apps, users := identityOf(ft)
 	s.authority.AddTenant(ft.ID, apps, users)
-	s.log.Info("emulator: tenant created", "tenant", t.ID, "name", t.Name, "template", tmpl.ID)
+	s.log.Info("emulator: tenant created", "tenant", t.ID, "name", t.Name, "template", template)
 	return t, nil
+}
+
+// createTenantRecorded is createTenant kept, with a store, with its
+// fixture (ids and secrets: the store is the user's own file), so that a
+// restart recreates it identically.
+func (s *Server) createTenantRecorded(name, template string) (*state.Tenant, error) {
+	var t *state.Tenant
+	err := s.controlChange(func() (string, any, error) {
+		var err error
+		if t, err = s.createTenant(name, template); err != nil {
+			return "", nil, err
+		}
+		o := t.Origin()
+		return changeTenantAdd, tenantChange{ID: t.ID, Template: o.Template, Tenant: o.Fixture}, nil
+	})
+	return t, err
+}
+
+// Errors of removeTenant.
+var (
+	errTenantOfFixtures = errors.New("tenant of the fixtures")
+	errTenantLive       = errors.New("tenant with live actions")
+)
+
+// tenantError is an error of removeTenant: its message for the client,
+// and its kind for errors.Is.
+type tenantError struct {
+	kind error
+	msg  string
+}
+
+func (e tenantError) Error() string { return e.msg }
+func (e tenantError) Unwrap() error { return e.kind }
+
+// removeTenant removes the created tenant id, cancelling its live actions
+// when force (without force, a tenant with live actions is refused with
+// errTenantLive), and keeps the removal with a store.
+func (s *Server) removeTenant(id string, force bool) error {
+	return s.controlChange(func() (string, any, error) {
+		if err := s.removeTenantNow(id, force); err != nil {
+			return "", nil, err
+		}
+		return changeTenantRemove, tenantChange{ID: id, Force: force}, nil
+	})
+}
+
+// removeTenantNow is removeTenant without the store: what the replay of a
+// removal calls.
+func (s *Server) removeTenantNow(id string, force bool) error {
+	s.classroom.Lock()
+	defer s.classroom.Unlock()
+	t, ok := s.store.Tenant(id)
+	if !ok {
+		return tenantError{state.ErrTenantNotFound, fmt.Sprintf("Tenant %s was not found", id)}
+	}
+	if t.Origin() == nil {
+		return tenantError{errTenantOfFixtures, fmt.Sprintf("Tenant %s comes from the fixtures: only tenants made by POST /_emulator/tenants can be removed (PUT /_emulator/fixtures replaces the fixtures).", t.ID)}
+	}
+	if n := t.LiveActions(); n > 0 && !force {
+		return tenantError{errTenantLive, fmt.Sprintf("Tenant %s has %d live action(s): wait for them, cancel them, or remove it with ?force=true, which cancels them.", t.ID, n)}
+	}
+	s.authority.RemoveTenant(t.ID) // its tokens stop verifying first
+	if _, err := s.store.RemoveTenant(t.ID); err != nil {
+		return err
+	}
+	if force {
+		t.CancelLive("Emulator control plane", "The tenant was removed.")
+	}
+	s.log.Info("emulator: tenant removed", "tenant", t.ID, "name", t.Name)
+	return nil
 }
 
 // postTenant serves POST /_emulator/tenants {"name", "template"}: 201
 // with the tenant and its fresh credentials.
 func (s *Server) postTenant(c echo.Context) error {
-	if s.rec != nil {
-		return s.refuseUnrecorded(c, "POST /_emulator/tenants")
-	}
 	var req struct {
 		Name     string `json:"name"`
 		Template string `json:"template"`
@@ -183,8 +257,10 @@ func (s *Server) postTenant(c echo.Context) error {
 	if req.Name == "" {
 		return controlError(c, ctlMissingRequiredParameter, "name is required: the name of the new tenant, such as the trainee's")
 	}
-	t, err := s.createTenant(req.Name, req.Template)
+	t, err := s.createTenantRecorded(req.Name, req.Template)
 	switch {
+	case errors.Is(err, errNotDurable):
+		return controlChangeError(c, ctlServiceUnavailable, err)
 	case errors.Is(err, state.ErrTenantLimit), errors.Is(err, state.ErrTenantExists):
 		return controlError(c, ctlConflict, "%v", err)
 	case err != nil: // the name, the template
@@ -220,9 +296,6 @@ func (s *Server) getTenant(c echo.Context) error {
 // tenant with live actions is refused (409 Conflict) unless forced,
 // which cancels them.
 func (s *Server) deleteTenant(c echo.Context) error {
-	if s.rec != nil {
-		return s.refuseUnrecorded(c, "DELETE /_emulator/tenants/{id}")
-	}
 	force := false
 	switch f := c.QueryParam("force"); f {
 	case "", "false":
@@ -231,27 +304,16 @@ func (s *Server) deleteTenant(c echo.Context) error {
 	default:
 		return controlError(c, ctlInvalidInput, "force must be \"true\" or \"false\", not %q", f)
 	}
-	s.classroom.Lock()
-	defer s.classroom.Unlock()
-	t, ok := s.store.Tenant(c.Param("id"))
-	if !ok {
-		return controlError(c, ctlResourceNotFound, "Tenant %s was not found", c.Param("id"))
-	}
-	if t.Origin() == nil {
-		return controlError(c, ctlConflict, "Tenant %s comes from the fixtures: only tenants made by POST /_emulator/tenants can be removed (PUT /_emulator/fixtures replaces the fixtures).", t.ID)
-	}
-	if n := t.LiveActions(); n > 0 && !force {
-		return controlError(c, ctlConflict, "Tenant %s has %d live action(s): wait for them, cancel them, or remove it with ?force=true, which cancels them.", t.ID, n)
-	}
-	s.authority.RemoveTenant(t.ID) // its tokens stop verifying first
-	if _, err := s.store.RemoveTenant(t.ID); err != nil {
+	switch err := s.removeTenant(c.Param("id"), force); {
+	case err == nil:
+		return c.NoContent(http.StatusNoContent)
+	case errors.Is(err, errNotDurable):
+		return controlChangeError(c, ctlServiceUnavailable, err)
+	case errors.Is(err, errTenantOfFixtures), errors.Is(err, errTenantLive):
+		return controlError(c, ctlConflict, "%v", err)
+	default:
 		return controlError(c, ctlResourceNotFound, "%v", err)
 	}
-	if force {
-		t.CancelLive("Emulator control plane", "The tenant was removed.")
-	}
-	s.log.Info("emulator: tenant removed", "tenant", t.ID, "name", t.Name)
-	return c.NoContent(http.StatusNoContent)
 }
 
 // getCredentials serves GET /_emulator/tenants/{id}/credentials: JSON,

@@ -179,9 +179,6 @@ func (s *Server) dashboardAdvance(c echo.Context) error {
 // dashboardAddFault serves POST /_emulator/ui/faults (rule=JSON of a
 // fault rule): POST /_emulator/faults.
 func (s *Server) dashboardAddFault(c echo.Context) error {
-	if s.rec != nil {
-		return s.refuseUnrecorded(c, "Adding a fault rule")
-	}
 	form, ok, err := s.dashboardForm(c)
 	if !ok {
 		return err
@@ -190,7 +187,7 @@ func (s *Server) dashboardAddFault(c echo.Context) error {
 		return controlError(c, ctlMissingRequiredParameter, "rule is required: a fault rule in JSON")
 	}
 	if _, err := s.addFaultRule([]byte(form.Get("rule"))); err != nil {
-		return controlError(c, ctlInvalidInput, "%v", err)
+		return controlChangeError(c, ctlInvalidInput, err)
 	}
 	return c.NoContent(http.StatusNoContent)
 }
@@ -198,14 +195,11 @@ func (s *Server) dashboardAddFault(c echo.Context) error {
 // dashboardRemoveFault serves POST /_emulator/ui/faults/{id}/remove:
 // DELETE /_emulator/faults/{id}.
 func (s *Server) dashboardRemoveFault(c echo.Context) error {
-	if s.rec != nil {
-		return s.refuseUnrecorded(c, "Removing a fault rule")
-	}
 	if _, ok, err := s.dashboardForm(c); !ok {
 		return err
 	}
-	if !s.faults.Remove(c.Param("id")) {
-		return controlError(c, ctlResourceNotFound, "Fault rule %s was not found", c.Param("id"))
+	if err := s.removeFaultRule(c.Param("id")); err != nil {
+		return removeFaultError(c, c.Param("id"), err)
 	}
 	return c.NoContent(http.StatusNoContent)
 }

@@ -133,6 +133,8 @@ type recorder struct {
 	mu    sync.Mutex
 	store *persist.Store
 	log   func(msg string, args ...any)
+	// tokenKey (PEM) and linkKey are the keys every generation keeps.
+	tokenKey, linkKey []byte
 }
 
 // errNotDurable marks a change the store could not keep.
@@ -160,6 +162,25 @@ func (r *recorder) change(apply func() (rec persist.Record, ok bool, err error))
 	return p, nil
 }
 
+// begin is change for a change that starts a new generation: apply
+// returns it, and it is queued after the records before it.
+func (r *recorder) begin(apply func() (persist.Generation, error)) (*persist.Pending, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if err := r.store.Ready(); err != nil {
+		return nil, fmt.Errorf("%w: %w", errNotDurable, err)
+	}
+	g, err := apply()
+	if err != nil {
+		return nil, err
+	}
+	p, err := r.store.BeginQueued(g)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", errNotDurable, err)
+	}
+	return p, nil
+}
+
 // record makes the record of a change of kind at at with payload data.
 func record(kind string, at time.Time, data any) (persist.Record, bool, error) {
 	b, err := json.Marshal(data)
@@ -181,20 +202,25 @@ func (s *Server) beginOrReplay(ps *persistStart) error {
 	s.rec = &recorder{store: ps.store, log: s.log.Info}
 	if ps.held == nil {
 		ps.linkKey = s.links.key
-		fx, err := json.Marshal(s.fixtures.Load())
-		if err != nil {
-			return err
-		}
 		der, err := x509.MarshalPKCS8PrivateKey(ps.key)
 		if err != nil {
 			return err
 		}
-		keyPEM := pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})
-		start := persist.Start{At: s.start, Mode: string(s.startMode), Scale: s.startScale}
-		if err := ps.store.Begin(fx, start, keyPEM, ps.linkKey); err != nil {
+		s.rec.tokenKey = pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})
+		s.rec.linkKey = ps.linkKey
+		g, err := s.generation()
+		if err != nil {
+			return err
+		}
+		p, err := ps.store.BeginQueued(g)
+		if err == nil {
+			err = p.Wait()
+		}
+		if err != nil {
 			return fmt.Errorf("%s: %w", ps.store.Path(), err)
 		}
 	} else {
+		s.rec.tokenKey, s.rec.linkKey = ps.held.TokenKey, ps.linkKey
 		s.links.key = ps.linkKey
 		if err := s.replay(ps); err != nil {
 			return err
@@ -204,9 +230,83 @@ func (s *Server) beginOrReplay(ps *persistStart) error {
 	return nil
 }
 
+// generation returns the generation of the store the emulator's state
+// starts now: its fixtures, its clock, and as the log's first records
+// where Reset goes back to (changeOrigin) and the fault rules
+// (changeFaults), which a reset clears but PUT /_emulator/fixtures keeps.
+func (s *Server) generation() (persist.Generation, error) {
+	cur := s.fixtures.Load()
+	fx, err := json.Marshal(cur)
+	if err != nil {
+		return persist.Generation{}, err
+	}
+	now := s.clock.Now()
+	origin := originChange{Start: s.start, Mode: s.startMode, Scale: s.startScale}
+	if s.initial != cur {
+		if origin.Initial, err = json.Marshal(s.initial); err != nil {
+			return persist.Generation{}, err
+		}
+	}
+	g := persist.Generation{
+		Fixtures: fx,
+		Start:    persist.Start{At: now, Mode: string(s.clock.Mode()), Scale: s.clock.Scale()},
+		TokenKey: s.rec.tokenKey,
+		LinkKey:  s.rec.linkKey,
+	}
+	rec, _, err := record(changeOrigin, now, origin)
+	if err != nil {
+		return persist.Generation{}, err
+	}
+	g.Records = append(g.Records, rec)
+	if rules, last := s.faults.List(), s.faults.LastID(); len(rules) > 0 || last > 0 {
+		snap := faultsChange{LastID: last}
+		for i := range rules {
+			snap.Rules = append(snap.Rules, faultChange{ID: rules[i].ID, Rule: &rules[i]})
+		}
+		if rec, _, err = record(changeFaults, now, snap); err != nil {
+			return persist.Generation{}, err
+		}
+		g.Records = append(g.Records, rec)
+	}
+	return g, nil
+}
+
+// inGeneration runs apply, a change that replaces the whole state (a
+// reset, fixtures loaded), and with a store starts a new generation of it
+// holding the state apply leaves: the log starts over from it. It returns
+// once the generation is durable; a store that cannot keep it makes an
+// error wrapping errNotDurable.
+func (s *Server) inGeneration(apply func() error) error {
+	if s.rec == nil {
+		return apply()
+	}
+	p, err := s.rec.begin(func() (persist.Generation, error) {
+		if err := apply(); err != nil {
+			return persist.Generation{}, err
+		}
+		g, err := s.generation()
+		if err != nil {
+			return g, fmt.Errorf("%w: %w", errNotDurable, err)
+		}
+		return g, nil
+	})
+	if err == nil && p != nil {
+		if err = p.Wait(); err != nil {
+			err = fmt.Errorf("%w: %w", errNotDurable, err)
+		}
+	}
+	if errors.Is(err, errNotDurable) {
+		s.log.Error("emulator: a change could not be stored", "err", err)
+	}
+	return err
+}
+
 // replay applies the store's log on the manual clock, each record at its
 // instant, then puts the clock where, and as, it was (Options.DataClock).
 func (s *Server) replay(ps *persistStart) error {
+	// Reset goes back to the generation's start, unless its origin
+	// record says otherwise.
+	s.startMode, s.startScale = ps.mode, ps.scale
 	var last time.Time
 	n := 0
 	err := ps.store.Replay(func(r persist.Record) error {

@@ -10,6 +10,8 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/mdelive/mde-emulator/emulator/clock"
+	"github.com/mdelive/mde-emulator/emulator/fixture"
+	"github.com/mdelive/mde-emulator/internal/faults"
 	"github.com/mdelive/mde-emulator/internal/persist"
 	"github.com/mdelive/mde-emulator/internal/state"
 )
@@ -26,6 +28,13 @@ const (
 	changeLibraryDelete = "library-delete"
 	changeClock         = "clock"   // mode, scale
 	changeAdvance       = "advance" // the manual clock moved on
+	changeFaultAdd      = "fault-add"
+	changeFaultRemove   = "fault-remove"
+	changeFaultClear    = "fault-clear"
+	changeOrigin        = "origin" // a generation's first: where Reset goes back to
+	changeFaults        = "faults" // the fault rules a generation starts with
+	changeTenantAdd     = "tenant-add"
+	changeTenantRemove  = "tenant-remove"
 )
 
 // callerRecord is a state.Caller as the log keeps it: the user by object id.
@@ -88,6 +97,42 @@ type clockChange struct {
 	Mode  clock.Mode    `json:"mode,omitempty"`
 	Scale *float64      `json:"scale,omitempty"`
 	By    time.Duration `json:"by,omitempty"`
+}
+
+// faultChange is a fault rule added (with the id the injector gave it:
+// the replay gives it the same) or removed. The rule's call counts are
+// not kept: the replay adds it anew, its counts from zero
+// (docs/persistence.md).
+type faultChange struct {
+	ID   string       `json:"id"`
+	Rule *faults.Rule `json:"rule,omitempty"`
+}
+
+// tenantChange is a tenant made on the fly, with its whole fixture (ids
+// and secrets drawn at random: the replay makes it identically), or one
+// removed.
+type tenantChange struct {
+	ID       string          `json:"id"`
+	Template string          `json:"template,omitempty"`
+	Tenant   *fixture.Tenant `json:"tenant,omitempty"`
+	Force    bool            `json:"force,omitempty"`
+}
+
+// faultsChange is the fault rules a generation starts with, and the
+// number their ids go on from.
+type faultsChange struct {
+	LastID int           `json:"lastId"`
+	Rules  []faultChange `json:"rules,omitempty"`
+}
+
+// originChange is where Reset puts the emulator back: the clock's start,
+// and the fixtures it was started with when they are not the
+// generation's (ResetToStart).
+type originChange struct {
+	Start   time.Time       `json:"start"`
+	Mode    clock.Mode      `json:"mode"`
+	Scale   float64         `json:"scale"`
+	Initial json.RawMessage `json:"initial,omitempty"`
 }
 
 // apply replays one change of the log, calling what its handler called.
@@ -173,6 +218,54 @@ func (s *Server) apply(r persist.Record, ps *persistStart) error {
 			break
 		}
 		s.clock.Advance(ch.By)
+	case changeFaultAdd, changeFaultRemove, changeFaultClear:
+		var ch faultChange
+		if err = json.Unmarshal(r.Data, &ch); err != nil {
+			break
+		}
+		err = s.applyFaultChange(r.Kind, ch)
+	case changeTenantAdd, changeTenantRemove:
+		var ch tenantChange
+		if err = json.Unmarshal(r.Data, &ch); err != nil {
+			break
+		}
+		if r.Kind == changeTenantRemove {
+			err = s.removeTenantNow(ch.ID, ch.Force)
+			break
+		}
+		if ch.Tenant == nil {
+			err = errors.New("a tenant added without its fixture")
+			break
+		}
+		s.classroom.Lock()
+		_, err = s.addTenant(ch.Tenant, ch.Template)
+		s.classroom.Unlock()
+	case changeFaults:
+		var ch faultsChange
+		if err = json.Unmarshal(r.Data, &ch); err != nil {
+			break
+		}
+		for _, f := range ch.Rules {
+			if err = s.applyFaultChange(changeFaultAdd, f); err != nil {
+				break
+			}
+		}
+		s.faults.Reserve(ch.LastID)
+	case changeOrigin:
+		// Not skipped when it fails: without it a reset would go
+		// elsewhere than before the restart.
+		var ch originChange
+		if err := json.Unmarshal(r.Data, &ch); err != nil {
+			return err
+		}
+		s.start, s.startMode, s.startScale = ch.Start, ch.Mode, ch.Scale
+		if ch.Initial != nil {
+			set, err := fixture.Parse("the fixtures the emulator started with", ch.Initial)
+			if err != nil {
+				return err
+			}
+			s.initial = set
+		}
 	default:
 		return fmt.Errorf("unknown kind of change %q (written by a newer emulator?)", r.Kind)
 	}
@@ -181,6 +274,25 @@ func (s *Server) apply(r persist.Record, ps *persistStart) error {
 		// due but not yet run when the change was made runs first in the
 		// replay (docs/persistence.md). Kept going, and said.
 		s.log.Warn("emulator: a stored change does not apply again; skipped", "seq", r.Seq, "kind", r.Kind, "at", r.At, "err", err)
+	}
+	return nil
+}
+
+// applyFaultChange makes the change ch of kind to the fault rules.
+func (s *Server) applyFaultChange(kind string, ch faultChange) error {
+	switch kind {
+	case changeFaultClear:
+		s.faults.Clear()
+	case changeFaultRemove:
+		if !s.faults.Remove(ch.ID) {
+			return fmt.Errorf("no fault rule %s", ch.ID)
+		}
+	default:
+		if ch.Rule == nil {
+			return errors.New("a fault rule added without its rule")
+		}
+		_, err := s.faults.AddAs(*ch.Rule, ch.ID)
+		return err
 	}
 	return nil
 }

@@ -2,18 +2,23 @@ package emulator_test
 
 import (
 	"bytes"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
 	"github.com/mdelive/mde-emulator/emulator"
 	"github.com/mdelive/mde-emulator/emulator/clock"
 	"github.com/mdelive/mde-emulator/emulator/fixture"
+	"github.com/mdelive/mde-emulator/internal/faults"
 	"github.com/mdelive/mde-emulator/internal/persist"
 )
 
@@ -179,6 +184,273 @@ func TestPersistRestartResumes(t *testing.T) {
 	}
 }
 
+// faultRules returns the fault rules GET /_emulator/faults lists.
+func (e *persistEmu) faultRules() []faults.Rule {
+	e.t.Helper()
+	var v struct{ Rules []faults.Rule }
+	if err := json.Unmarshal([]byte(e.json("GET", "/_emulator/faults", "", 200)), &v); err != nil {
+		e.t.Fatal(err)
+	}
+	return v.Rules
+}
+
+// form posts a dashboard form.
+func (e *persistEmu) form(path string, v url.Values, want int) {
+	e.t.Helper()
+	if code, b := e.do("POST", path, "application/x-www-form-urlencoded", []byte(v.Encode())); code != want {
+		e.t.Fatalf("POST %s: %d, want %d: %s", path, code, want, b)
+	}
+}
+
+func TestPersistRestartKeepsFaultRules(t *testing.T) {
+	dir := t.TempDir()
+	e := openPersistEmu(t, dir, "")
+	e.json("POST", "/_emulator/faults", `{"name":"every2","match":{"method":"GET","path":"/api/machines"},"calls":{"every":2},"effect":{"status":503}}`, http.StatusCreated)
+	e.form("/_emulator/ui/faults", url.Values{"rule": {`{"match":{"path":"/api/libraryfiles"},"calls":{"next":1},"effect":{"status":500}}`}}, http.StatusNoContent)
+	e.json("POST", "/_emulator/faults", `{"match":{"path":"/api/machineactions"},"effect":{"status":429}}`, http.StatusCreated)
+	e.json("DELETE", "/_emulator/faults/f2", "", http.StatusNoContent)
+	e.form("/_emulator/ui/faults/f3/remove", nil, http.StatusNoContent)
+	e.json("POST", "/_emulator/faults", `{"name":"slow","match":{"path":"/api/files"},"calls":{"probability":0.5,"seed":7},"effect":{"latency":"1s","latencyMax":"2s"}}`, http.StatusCreated)
+	e.json("GET", "/api/machines", "", 200) // f1 sees a call: its counts are not kept
+	before := e.faultRules()
+	if len(before) != 2 || before[0].ID != "f1" || before[1].ID != "f4" || before[0].Seen != 1 {
+		t.Fatalf("the rules before the restart: %+v", before)
+	}
+	e.srv.Close()
+
+	e = openPersistEmu(t, dir, "")
+	after := e.faultRules()
+	if len(after) != len(before) {
+		t.Fatalf("the rules after the restart: %+v, want %+v", after, before)
+	}
+	for i := range before {
+		want := before[i]
+		want.Seen, want.Fired = 0, 0 // a restored rule counts from its definition
+		if !reflect.DeepEqual(after[i], want) {
+			t.Errorf("rule %d after the restart: %+v, want %+v", i, after[i], want)
+		}
+	}
+	// f1 fires on its 2nd call since the restart.
+	e.json("GET", "/api/machines", "", 200)
+	e.json("GET", "/api/machines", "", http.StatusServiceUnavailable)
+	// Ids are not reused after a restart.
+	if b := e.json("POST", "/_emulator/faults", `{"match":{"path":"/x"},"effect":{"status":500}}`, http.StatusCreated); !strings.Contains(b, `"id":"f5"`) {
+		t.Errorf("the rule added after the restart: %s, want id f5", b)
+	}
+	e.json("DELETE", "/_emulator/faults", "", http.StatusNoContent)
+	e.srv.Close()
+
+	e = openPersistEmu(t, dir, "")
+	defer e.srv.Close()
+	if rules := e.faultRules(); len(rules) != 0 {
+		t.Errorf("the rules cleared before the restart came back: %+v", rules)
+	}
+	if b := e.json("POST", "/_emulator/faults", `{"match":{"path":"/x"},"effect":{"status":500}}`, http.StatusCreated); !strings.Contains(b, `"id":"f6"`) {
+		t.Errorf("the rule added after a clear and a restart: %s, want id f6", b)
+	}
+}
+
+const persistFixture2 = `
+profile: unlimited
+tenants:
+  - id: 8ac829e3-bb83-48d7-8cfb-45ebe834d8e1
+    apps:
+      - {clientId: 0120a4f9-196a-4f9e-b9f5-23f31f914da7, clientSecret: s, displayName: Persist, roles: [Machine.LiveResponse, Machine.Read.All, Library.Manage]}
+    generateMachines: 2
+    library:
+      - {fileName: minidump.ps1, content: "x"}
+      - {fileName: other.ps1, content: "z"}
+`
+
+// storedKinds returns the kinds of the records of the store in dir (the
+// emulator closed).
+func storedKinds(t *testing.T, dir string) []string {
+	t.Helper()
+	st, err := persist.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	var kinds []string
+	if err := st.Replay(func(r persist.Record) error { kinds = append(kinds, r.Kind); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	return kinds
+}
+
+func TestPersistRestartAfterFixturesAndReset(t *testing.T) {
+	dir := t.TempDir()
+	e := openPersistEmu(t, dir, "")
+	startClock := e.json("GET", "/_emulator/clock", "", 200)
+	e.json("POST", "/_emulator/faults", `{"match":{"path":"/x"},"effect":{"status":500}}`, http.StatusCreated)
+	e.submit(e.machines()[0])
+	e.json("POST", "/_emulator/clock/advance", `{"by":"10m"}`, 200)
+	e.json("PUT", "/_emulator/fixtures", persistFixture2, 200)
+	if n := len(e.machines()); n != 2 {
+		t.Fatalf("machines after PUT /_emulator/fixtures: %d", n)
+	}
+	e.submit(e.machines()[1])
+	e.json("POST", "/_emulator/clock/advance", `{"by":"1m"}`, 200)
+	e.upload("new.ps1", "Write-Output 'hi'")
+	before, rules := e.snapshot(), e.json("GET", "/_emulator/faults", "", 200)
+	tok := e.tok
+	e.srv.Close()
+
+	// The log starts over at the fixtures: the submit before them is gone
+	// from it.
+	if kinds := strings.Join(storedKinds(t, dir), ","); kinds != "origin,faults,submit,advance,library-put" {
+		t.Fatalf("the log after PUT /_emulator/fixtures: %s", kinds)
+	}
+	e = openPersistEmu(t, dir, tok)
+	if after := e.snapshot(); after != before {
+		t.Fatalf("the state after the restart differs:\nbefore: %s\nafter:  %s", before, after)
+	}
+	if after := e.json("GET", "/_emulator/faults", "", 200); after != rules {
+		t.Fatalf("the fault rules kept by PUT /_emulator/fixtures, after the restart: %s, want %s", after, rules)
+	}
+	// A reset after the restart goes back to the clock's first start and
+	// the fixtures last put, without the fault rules.
+	e.json("POST", "/_emulator/reset", `{}`, 200)
+	if c := e.json("GET", "/_emulator/clock", "", 200); c != startClock {
+		t.Fatalf("the clock after a reset after a restart: %s, want %s", c, startClock)
+	}
+	_, mt, err := e.srv.Authority().Mint(identityDefault())
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.tok = mt.AccessToken
+	before = e.snapshot()
+	if !strings.Contains(before, "other.ps1") || strings.Contains(before, "new.ps1") || len(e.faultRules()) != 0 {
+		t.Fatalf("the state after the reset: %s", before)
+	}
+	e.srv.Close()
+
+	if kinds := strings.Join(storedKinds(t, dir), ","); kinds != "origin" {
+		t.Fatalf("the log after POST /_emulator/reset: %s", kinds)
+	}
+	e = openPersistEmu(t, dir, e.tok)
+	if after := e.snapshot(); after != before {
+		t.Fatalf("the state after a reset and a restart differs:\nbefore: %s\nafter:  %s", before, after)
+	}
+	// The fixtures the emulator started with are still known to a
+	// restarted emulator.
+	e.json("POST", "/_emulator/reset", `{"fixtures":"start"}`, 200)
+	e.srv.Close()
+	e = openPersistEmu(t, dir, e.tok)
+	defer e.srv.Close()
+	if n := len(e.machines()); n != 4 {
+		t.Fatalf("machines after a reset to the start and a restart: %d, want 4", n)
+	}
+	if c := e.json("GET", "/_emulator/clock", "", 200); c != startClock {
+		t.Fatalf("the clock after a reset to the start and a restart: %s, want %s", c, startClock)
+	}
+}
+
+// tenantToken gets a token of the created tenant ct's first app with its
+// client secret, as a trainee's client does.
+func (e *persistEmu) tenantToken(ct classroomTenant) string {
+	e.t.Helper()
+	a := ct.Credentials.Apps[0]
+	f := url.Values{"grant_type": {"client_credentials"}, "client_id": {a.ClientID}, "client_secret": {a.ClientSecret}, "scope": {ct.Credentials.Scope}}
+	code, b := e.do("POST", "/"+ct.Tenant.ID+"/oauth2/v2.0/token", "application/x-www-form-urlencoded", []byte(f.Encode()))
+	if code != 200 {
+		e.t.Fatalf("the token of tenant %s: %d %s", ct.Tenant.Name, code, b)
+	}
+	var v struct {
+		AccessToken string `json:"access_token"`
+	}
+	if err := json.Unmarshal([]byte(b), &v); err != nil {
+		e.t.Fatal(err)
+	}
+	return v.AccessToken
+}
+
+func TestPersistRestartKeepsTenants(t *testing.T) {
+	dir := t.TempDir()
+	e := openPersistEmu(t, dir, "")
+	made := map[string]classroomTenant{}
+	for _, name := range []string{"alice", "bob", "carol"} {
+		var ct classroomTenant
+		if err := json.Unmarshal([]byte(e.json("POST", "/_emulator/tenants", `{"name":"`+name+`"}`, http.StatusCreated)), &ct); err != nil {
+			t.Fatal(err)
+		}
+		made[name] = ct
+	}
+	// alice and carol submit an action each (it stays pending: the clock
+	// does not move).
+	var actions = map[string]string{}
+	for _, name := range []string{"alice", "carol"} {
+		e.tok = e.tenantToken(made[name])
+		actions[name] = e.submit(made[name].Credentials.Machines[0].ID)
+	}
+	e.json("DELETE", "/_emulator/tenants/"+made["bob"].Tenant.ID, "", http.StatusNoContent)
+	e.json("DELETE", "/_emulator/tenants/"+made["carol"].Tenant.ID, "", http.StatusConflict)
+	e.json("DELETE", "/_emulator/tenants/"+made["carol"].Tenant.ID+"?force=true", "", http.StatusNoContent)
+	tenants := e.json("GET", "/_emulator/tenants", "", 200)
+	creds := e.json("GET", "/_emulator/tenants/credentials", "", 200)
+	e.srv.Close()
+
+	e = openPersistEmu(t, dir, "")
+	defer e.srv.Close()
+	if after := e.json("GET", "/_emulator/tenants", "", 200); after != tenants {
+		t.Fatalf("the tenants after the restart:\n%s\nwant\n%s", after, tenants)
+	}
+	if after := e.json("GET", "/_emulator/tenants/credentials", "", 200); after != creds {
+		t.Fatalf("the credentials after the restart:\n%s\nwant\n%s", after, creds)
+	}
+	// alice's secret still gets a token, which sees her action.
+	e.tok = e.tenantToken(made["alice"])
+	if b := e.json("GET", "/api/machineactions/"+actions["alice"], "", 200); !strings.Contains(b, `"status":"Pending"`) {
+		t.Errorf("alice's action after the restart: %s", b)
+	}
+	// bob and carol stay removed: their names are free again.
+	for _, name := range []string{"bob", "carol"} {
+		e.json("POST", "/_emulator/tenants", `{"name":"`+name+`"}`, http.StatusCreated)
+	}
+}
+
+func TestPersistFailedWriteAnswers503(t *testing.T) {
+	dir := t.TempDir()
+	e := openPersistEmu(t, dir, "")
+	ms := e.machines()
+	kept := e.submit(ms[0])
+	e.srv.FailStoreWrites(errors.New("disk full"))
+	code, b := e.do("POST", "/api/machines/"+ms[1]+"/runliveresponse", "application/json",
+		[]byte(`{"Commands":[{"type":"RunScript","params":[{"key":"ScriptName","value":"minidump.ps1"}]}],"Comment":"lost"}`))
+	if code != http.StatusServiceUnavailable || !strings.Contains(b, `"code":"ServiceUnavailable"`) || !strings.Contains(b, "disk full") {
+		t.Fatalf("a submit whose write fails: %d %s", code, b)
+	}
+	// Every later change is refused too, the control plane's with its code.
+	for _, r := range []struct{ method, path, body string }{
+		{"PATCH", "/_emulator/machines/" + ms[2], `{"online":false}`},
+		{"POST", "/_emulator/faults", `{"match":{"path":"/x"},"effect":{"status":500}}`},
+		{"POST", "/_emulator/tenants", `{"name":"alice"}`},
+		{"POST", "/_emulator/reset", `{}`},
+		{"PUT", "/_emulator/fixtures", persistFixture2},
+		{"POST", "/_emulator/clock/advance", `{"by":"1m"}`},
+	} {
+		code, b := e.do(r.method, r.path, "application/json", []byte(r.body))
+		if code != http.StatusServiceUnavailable || !strings.Contains(b, `"code":"ServiceUnavailable"`) {
+			t.Errorf("%s %s after a failed write: %d %s", r.method, r.path, code, b)
+		}
+	}
+	if len(e.srv.Faults().List()) != 0 || len(e.srv.Store().Tenants()) != 1 {
+		t.Errorf("a change refused after a failed write was made in memory")
+	}
+	e.srv.Close()
+
+	// A restart holds what was durable: the first action, not the second.
+	e = openPersistEmu(t, dir, "")
+	defer e.srv.Close()
+	var list struct{ Value []struct{ ID string } }
+	if err := json.Unmarshal([]byte(e.json("GET", "/api/machineactions", "", 200)), &list); err != nil {
+		t.Fatal(err)
+	}
+	if len(list.Value) != 1 || list.Value[0].ID != kept {
+		t.Fatalf("the actions after the restart: %+v, want only %s", list.Value, kept)
+	}
+}
+
 func TestPersistSecondEmulatorRefused(t *testing.T) {
 	dir := t.TempDir()
 	e := openPersistEmu(t, dir, "")
@@ -234,10 +506,7 @@ func TestPersistRefusesWhatItDoesNotRecord(t *testing.T) {
 	e := openPersistEmu(t, t.TempDir(), "")
 	defer e.srv.Close()
 	for _, r := range []struct{ method, path, body string }{
-		{"POST", "/_emulator/reset", `{}`},
-		{"PUT", "/_emulator/fixtures", persistFixture},
-		{"POST", "/_emulator/faults", `{"path":"/api/machines","status":500}`},
-		{"POST", "/_emulator/tenants", `{"name":"trainee-01"}`},
+		{"POST", "/_emulator/scenarios/busy-machine/load", ``},
 	} {
 		code, b := e.do(r.method, r.path, "application/json", []byte(r.body))
 		if code != http.StatusConflict || !strings.Contains(b, "--data") {

@@ -350,8 +350,21 @@ func identityOf(t *fixture.Tenant) (apps []identity.App, users []identity.User) 
 // started with (or last given), the clock at its start instant in the mode
 // and scale it started with, no pending lifecycle step, rate-limit windows
 // empty, the journal and the fault rules cleared, the tenants made by
-// POST /_emulator/tenants gone (their credentials with them).
-func (s *Server) Reset() {
+// POST /_emulator/tenants gone (their credentials with them). With a
+// store (Options.Data) it starts a new generation of it; a store that
+// cannot keep it is logged (the control plane answers 503).
+func (s *Server) Reset() { _ = s.resetRecorded() }
+
+// resetRecorded is Reset, with the error of a store that could not keep it.
+func (s *Server) resetRecorded() error {
+	return s.inGeneration(func() error {
+		s.resetState()
+		return nil
+	})
+}
+
+// resetState is Reset without the store.
+func (s *Server) resetState() {
 	s.classroom.Lock()
 	defer s.classroom.Unlock()
 	created := s.store.CreatedTenants() > 0
@@ -369,13 +382,15 @@ func (s *Server) Reset() {
 // ResetToStart is Reset with the fixtures the emulator was started with,
 // even after LoadFixtures replaced them.
 func (s *Server) ResetToStart() error {
-	if s.fixtures.Load() != s.initial {
-		if err := s.loadFixtures(s.initial); err != nil {
-			return err
+	return s.inGeneration(func() error {
+		if s.fixtures.Load() != s.initial {
+			if err := s.replaceFixtures(s.initial); err != nil {
+				return err
+			}
 		}
-	}
-	s.Reset()
-	return nil
+		s.resetState()
+		return nil
+	})
 }
 
 // LoadFixtures replaces the whole state with set: tenants, apps, machines,
@@ -387,11 +402,14 @@ func (s *Server) LoadFixtures(set *fixture.Set) error {
 }
 
 // loadFixtures is LoadFixtures with a set the emulator owns from now on
-// (it fills in the times the set leaves out).
+// (it fills in the times the set leaves out). With a store it starts a
+// new generation of it.
 func (s *Server) loadFixtures(set *fixture.Set) error {
-	if s.rec != nil {
-		return errors.New("emulator: loading fixtures or a scenario is not kept by the store (--data) yet: refused")
-	}
+	return s.inGeneration(func() error { return s.replaceFixtures(set) })
+}
+
+// replaceFixtures is loadFixtures without the store.
+func (s *Server) replaceFixtures(set *fixture.Set) error {
 	profile, err := profileFor(s.opts, set)
 	if err != nil {
 		return err

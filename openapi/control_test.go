@@ -64,7 +64,7 @@ func TestLoadControl(t *testing.T) {
 					if len(resp.Value.Content) != 0 {
 						t.Errorf("%s 204: has content", name)
 					}
-				case "400", "401", "403", "404", "409", "413", "429": // 401, 403: the control token, loopback peers only; 409: a tenant's state; 413: PUT /fixtures over 32 MB; 429: the dashboard's streams
+				case "400", "401", "403", "404", "409", "413", "429", "503": // 401, 403: the control token, loopback peers only; 409: a tenant's state; 413: PUT /fixtures over 32 MB; 429: the dashboard's streams; 503: a change --data could not make durable
 					mt := resp.Value.Content.Get("application/json")
 					if mt == nil || mt.Schema.Ref != "#/components/schemas/Error" {
 						t.Errorf("%s %s: content is not the Error schema", name, code)

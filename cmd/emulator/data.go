@@ -3,8 +3,11 @@ package main
 import (
 	"flag"
 	"fmt"
+	"io"
+	"path/filepath"
 
 	"github.com/mdelive/mde-emulator/emulator"
+	"github.com/mdelive/mde-emulator/internal/persist"
 )
 
 // dataFlags are the flags of persistence: --data, --data-clock,
@@ -43,4 +46,13 @@ func (f dataFlags) apply(opts *emulator.Options, scenario bool) error {
 	}
 	opts.Data, opts.DataClock, opts.DataReset = *f.dir, *f.clock, *f.reset
 	return nil
+}
+
+// printData writes the banner's line of the store opts keep the state in;
+// nothing without --data.
+func printData(w io.Writer, opts emulator.Options) {
+	if opts.Data == "" {
+		return
+	}
+	fmt.Fprintf(w, "  data:          %s  (the state survives restarts; --data-clock %s)\n", filepath.Join(opts.Data, persist.FileName), opts.DataClock)
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -19,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mdelive/mde-emulator/emulator"
 	"github.com/mdelive/mde-emulator/emulator/clock"
 )
 
@@ -259,5 +261,33 @@ func checkAcked(t *testing.T, base, tok string, a *acked, round int) {
 		if !strings.Contains(string(b), `"fileName":"`+name+`"`) {
 			t.Fatalf("after kill %d: acknowledged upload %s is lost", round, name)
 		}
+	}
+}
+
+// TestDataBannerNamesTheStore starts run with --data and checks that the
+// banner names the store's file.
+func TestDataBannerNamesTheStore(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "state")
+	ctx, cancel := context.WithCancel(t.Context())
+	out := &syncBuffer{}
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"--addr", "127.0.0.1:0", "--clock", "manual", "--key-file", "", "--data", dir}, out)
+	}()
+	want := "data:          " + filepath.Join(dir, "emulator.db")
+	for i := 0; i < 500 && !strings.Contains(out.String(), want); i++ {
+		clock.SleepWall(t.Context(), 10*time.Millisecond)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	if !strings.Contains(out.String(), want) {
+		t.Fatalf("the banner does not name the store (%q):\n%s", want, out)
+	}
+	var without bytes.Buffer
+	printData(&without, emulator.Options{})
+	if without.Len() != 0 {
+		t.Errorf("a data line without --data: %q", without.String())
 	}
 }

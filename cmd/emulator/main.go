@@ -176,6 +176,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		}
 		fmt.Fprintf(stdout, "  signing key:   %s  (kept%s; --key-file '' for a new key each start)\n", keyPath, made)
 	}
+	printData(stdout, opts)
 	if sc != nil {
 		fmt.Fprintf(stdout, "  scenario:      %s (%s); its timeline: GET /_emulator/scenario\n", sc.Name, sc.Title)
 	}

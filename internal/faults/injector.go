@@ -1,6 +1,7 @@
 package faults
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"strconv"
 	"strings"
@@ -65,7 +66,37 @@ func New() *Injector { return &Injector{} }
 // "f2", ... in the order of Add; IDs are not reused after Remove or Clear)
 // and appends it to the rules. The ID, Fired and Seen of r are ignored. It
 // returns the stored rule, or a *RuleError.
-func (in *Injector) Add(r Rule) (Rule, error) {
+func (in *Injector) Add(r Rule) (Rule, error) { return in.add(r, 0) }
+
+// AddAs is Add giving r the ID id ("f<n>", one Add gave), for a rule
+// restored from a store: its counts start from zero, and later Adds go
+// on past n (and past LastID's). It fails when the ID is malformed.
+func (in *Injector) AddAs(r Rule, id string) (Rule, error) {
+	n, err := strconv.Atoi(strings.TrimPrefix(id, "f"))
+	if !strings.HasPrefix(id, "f") || err != nil || n < 1 {
+		return Rule{}, fmt.Errorf("faults: %q is not a rule id", id)
+	}
+	return in.add(r, n)
+}
+
+// LastID returns the number of the last ID given (0: none), which the IDs
+// of later rules go on from.
+func (in *Injector) LastID() int {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	return in.lastID
+}
+
+// Reserve makes the IDs of later rules go on past "f<n>", as after a
+// restore of the state in which LastID was n.
+func (in *Injector) Reserve(n int) {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	in.lastID = max(in.lastID, n)
+}
+
+// add is Add with the ID number n; 0: the next one.
+func (in *Injector) add(r Rule, n int) (Rule, error) {
 	r, err := normalize(r)
 	if err != nil {
 		return Rule{}, err
@@ -77,8 +108,11 @@ func (in *Injector) Add(r Rule) (Rule, error) {
 
 	in.mu.Lock()
 	defer in.mu.Unlock()
-	in.lastID++
-	e.rule.ID = "f" + strconv.Itoa(in.lastID)
+	if n == 0 {
+		n = in.lastID + 1
+	}
+	in.lastID = max(in.lastID, n)
+	e.rule.ID = "f" + strconv.Itoa(n)
 	var old []*entry
 	if p := in.rules.Load(); p != nil {
 		old = *p

@@ -48,7 +48,17 @@ func decode(b []byte) (Record, error) {
 type Pending struct {
 	rec  Record
 	enc  []byte
+	gen  *generation // a new generation rather than a record
+	size int         // of gen
 	done chan error
+}
+
+// bytes is what p weighs in a batch.
+func (p *Pending) bytes() int {
+	if p.gen != nil {
+		return p.size
+	}
+	return len(p.enc)
 }
 
 // Wait waits until the record is durable (written and fsynced), or its
@@ -65,7 +75,11 @@ func (s *Store) Append(r Record) (*Pending, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &Pending{rec: r, enc: enc, done: make(chan error, 1)}
+	return s.enqueue(&Pending{rec: r, enc: enc, done: make(chan error, 1)})
+}
+
+// enqueue queues p for the committer, as Append says.
+func (s *Store) enqueue(p *Pending) (*Pending, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	switch {
@@ -89,7 +103,7 @@ func (s *Store) commit() {
 	batch := make([]*Pending, 0, MaxBatch)
 	for p := range s.queue {
 		batch = append(batch[:0], p)
-		size := len(p.enc)
+		size := p.bytes()
 	fill:
 		for len(batch) < MaxBatch && size < MaxBatchBytes {
 			select {
@@ -98,7 +112,7 @@ func (s *Store) commit() {
 					break fill
 				}
 				batch = append(batch, q)
-				size += len(q.enc)
+				size += q.bytes()
 			default:
 				break fill
 			}
@@ -121,18 +135,29 @@ func (s *Store) write(batch []*Pending) error {
 		return failed
 	}
 	seq := s.lastSeq
-	err := s.db.Update(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketLog)
-		for _, p := range batch {
-			seq++
-			var k [8]byte
-			binary.BigEndian.PutUint64(k[:], seq)
-			if err := b.Put(k[:], p.enc); err != nil {
-				return err
+	s.mu.Lock()
+	err := s.failWrites
+	s.mu.Unlock()
+	if err == nil {
+		err = s.db.Update(func(tx *bolt.Tx) error {
+			b := tx.Bucket(bucketLog)
+			for _, p := range batch {
+				if p.gen != nil {
+					var err error
+					if seq, err = s.begin(tx, p.gen); err != nil {
+						return err
+					}
+					b = tx.Bucket(bucketLog)
+					continue
+				}
+				seq++
+				if err := b.Put(seqKey(seq), p.enc); err != nil {
+					return err
+				}
 			}
-		}
-		return nil
-	})
+			return nil
+		})
+	}
 	if err != nil {
 		err = fmt.Errorf("%s: cannot write: %w", s.path, err)
 		s.mu.Lock()
@@ -167,6 +192,14 @@ func (s *Store) Replay(f func(Record) error) error {
 		}
 		return nil
 	})
+}
+
+// FailWrites makes every later write fail with err, as a full disk or an
+// I/O error would: for tests of what a failed write does.
+func (s *Store) FailWrites(err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.failWrites = err
 }
 
 // Ready reports whether an Append now would be taken: nil, or why not

@@ -65,10 +65,12 @@ type Store struct {
 	queue chan *Pending
 	done  chan struct{}
 
-	mu      sync.Mutex
-	closed  bool
-	failed  error  // the first write that failed: every later one fails too
-	lastSeq uint64 // of the last record written (committer only)
+	mu     sync.Mutex
+	closed bool
+	failed error // the first write that failed: every later one fails too
+	// failWrites, when set, fails every write (FailWrites).
+	failWrites error
+	lastSeq    uint64 // of the last record written (committer only)
 }
 
 // Open opens (or makes) the store in dir, with its file lock: a store
@@ -228,43 +230,105 @@ func (s *Store) State() (st State, err error) {
 	return st, err
 }
 
-// Begin starts a new generation: the log is emptied and the fixtures,
-// the start and the keys are those given.
+// Generation is what a generation of the store starts from: the fixtures,
+// the start of the clock, the keys, and the first records of its log.
+type Generation struct {
+	Fixtures []byte // the fixture set, as JSON
+	Start    Start
+	TokenKey []byte // PEM
+	LinkKey  []byte
+	// Records are written at the head of the new log, with the rest of
+	// the generation, in one transaction.
+	Records []Record
+}
+
+// generation is a Generation as the committer writes it.
+type generation struct {
+	meta    map[string][]byte
+	records [][]byte // encoded
+}
+
+// Begin starts a new generation (a store that was just opened, before
+// any Append): the log is emptied and the fixtures, the start and the
+// keys are those given.
 func (s *Store) Begin(fixtures []byte, start Start, tokenKey, linkKey []byte) error {
-	startJSON, err := json.Marshal(start)
+	p, err := s.BeginQueued(Generation{Fixtures: fixtures, Start: start, TokenKey: tokenKey, LinkKey: linkKey})
 	if err != nil {
 		return err
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
-		return ErrClosed
+	return p.Wait()
+}
+
+// BeginQueued queues the start of a new generation, g, as Append queues a
+// record: the records appended before it are written to the old log,
+// then, in one transaction, the log is emptied, the meta replaced with
+// g's and g.Records written as the new log's first records; the records
+// appended after it go on the new log. Wait on the result waits for it to
+// be durable. It fails as Append does.
+func (s *Store) BeginQueued(g Generation) (*Pending, error) {
+	startJSON, err := json.Marshal(g.Start)
+	if err != nil {
+		return nil, err
 	}
-	return s.db.Update(func(tx *bolt.Tx) error {
-		meta := tx.Bucket(bucketMeta)
-		var gen [8]byte
-		if g := meta.Get(keyGeneration); len(g) == 8 {
-			binary.BigEndian.PutUint64(gen[:], binary.BigEndian.Uint64(g)+1)
-		} else {
-			binary.BigEndian.PutUint64(gen[:], 1)
+	gen := &generation{meta: map[string][]byte{
+		string(keyFixtures): g.Fixtures, string(keyStart): startJSON,
+		string(keyTokenKey): g.TokenKey, string(keyLinkKey): g.LinkKey,
+	}}
+	size := len(g.Fixtures)
+	for i := range g.Records {
+		enc, err := g.Records[i].encode()
+		if err != nil {
+			return nil, err
 		}
-		if err := tx.DeleteBucket(bucketLog); err != nil {
-			return err
+		gen.records = append(gen.records, enc)
+		size += len(enc)
+	}
+	return s.enqueue(&Pending{gen: gen, size: size, done: make(chan error, 1)})
+}
+
+// begin writes gen in tx: a new generation, whose log holds gen's
+// records; it returns the sequence number of the last.
+func (s *Store) begin(tx *bolt.Tx, gen *generation) (uint64, error) {
+	meta := tx.Bucket(bucketMeta)
+	var g [8]byte
+	if old := meta.Get(keyGeneration); len(old) == 8 {
+		binary.BigEndian.PutUint64(g[:], binary.BigEndian.Uint64(old)+1)
+	} else {
+		binary.BigEndian.PutUint64(g[:], 1)
+	}
+	if err := tx.DeleteBucket(bucketLog); err != nil {
+		return 0, err
+	}
+	b, err := tx.CreateBucket(bucketLog)
+	if err != nil {
+		return 0, err
+	}
+	if err := meta.Put(keyGeneration, g[:]); err != nil {
+		return 0, err
+	}
+	for k, v := range gen.meta {
+		if err := meta.Put([]byte(k), v); err != nil {
+			return 0, err
 		}
-		if _, err := tx.CreateBucket(bucketLog); err != nil {
-			return err
+	}
+	if err := meta.Delete(keyClockMark); err != nil {
+		return 0, err
+	}
+	var seq uint64
+	for _, enc := range gen.records {
+		seq++
+		if err := b.Put(seqKey(seq), enc); err != nil {
+			return 0, err
 		}
-		s.lastSeq = 0 // no record is queued: the emulator begins before serving
-		for k, v := range map[string][]byte{
-			string(keyGeneration): gen[:], string(keyFixtures): fixtures, string(keyStart): startJSON,
-			string(keyTokenKey): tokenKey, string(keyLinkKey): linkKey,
-		} {
-			if err := meta.Put([]byte(k), v); err != nil {
-				return err
-			}
-		}
-		return meta.Delete(keyClockMark)
-	})
+	}
+	return seq, nil
+}
+
+// seqKey is the log's key of the record seq.
+func seqKey(seq uint64) []byte {
+	var k [8]byte
+	binary.BigEndian.PutUint64(k[:], seq)
+	return k[:]
 }
 
 // MarkClock writes the clock's reading m (the emulator writes one every
