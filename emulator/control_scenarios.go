@@ -1,6 +1,9 @@
 package emulator
 
 import (
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"net/http"
@@ -12,6 +15,7 @@ import (
 	"github.com/mdelive/mde-emulator/emulator/clock"
 	"github.com/mdelive/mde-emulator/emulator/scenario"
 	"github.com/mdelive/mde-emulator/internal/faults"
+	"github.com/mdelive/mde-emulator/internal/guid"
 	"github.com/mdelive/mde-emulator/internal/limits"
 	"github.com/mdelive/mde-emulator/internal/state"
 )
@@ -55,6 +59,7 @@ type scenarioRunner struct {
 type scenarioRun struct {
 	sc        *scenario.Scenario
 	loadedAt  time.Time
+	seed      [16]byte // makes the ids of the actions it starts
 	afterSeq  uint64
 	cancelled bool
 	events    []eventRun
@@ -108,23 +113,43 @@ type ScenarioEventStatus struct {
 // after now; those at 0 happen before LoadScenario returns. The events of
 // the scenario loaded before, if still pending, are cancelled. The
 // emulator works on a copy of sc's fixture.
+//
+// With a store (Options.Data) the load starts a new generation of it
+// whose stored fixtures are sc's and whose log begins with sc's whole
+// definition, the instant of the load and the seed of its action ids
+// (scenarioChange): a restart schedules the same events at the same
+// instants, and the clock's replay fires them. It returns once the
+// generation is durable; a store that cannot keep it makes an error
+// wrapping errNotDurable.
 func (s *Server) LoadScenario(sc *scenario.Scenario) error {
 	if sc == nil || sc.Fixture == nil {
 		return errors.New("emulator: a scenario without a fixture")
 	}
-	if s.rec != nil {
-		return errors.New("emulator: loading a scenario is not kept by the store (--data) yet: refused")
-	}
 	r := &s.scenarios
 	r.loading.Lock()
 	defer r.loading.Unlock()
-	s.cancelScenario()
-	if err := s.loadFixtures(sc.Fixture.Clone()); err != nil {
-		return err
-	}
-	s.faults.Clear()
-	now := s.clock.Now()
-	run := &scenarioRun{sc: sc, loadedAt: now, afterSeq: s.journal.Stats().Recorded, events: make([]eventRun, len(sc.Events))}
+	var seed [16]byte
+	_, _ = rand.Read(seed[:])
+	var now time.Time
+	return s.inGenerationWith(func() (string, any, error) {
+		if err := s.replaceFixtures(sc.Fixture.Clone()); err != nil { // cancels the scenario before
+			return "", nil, err
+		}
+		s.faults.Clear()
+		now = s.clock.Now()
+		return changeScenario, scenarioChange{Scenario: sc, LoadedAt: now, Seed: seed[:]}, nil
+	}, func() {
+		s.startScenario(sc, now, seed)
+	})
+}
+
+// startScenario schedules the events of sc, loaded at now (the clock's
+// time), those at 0 at once; seed makes the ids of the actions its
+// startAction events start (scenarioActionID). It is the end of
+// LoadScenario, and what the replay of a load does.
+func (s *Server) startScenario(sc *scenario.Scenario, now time.Time, seed [16]byte) {
+	r := &s.scenarios
+	run := &scenarioRun{sc: sc, loadedAt: now, seed: seed, afterSeq: s.journal.Stats().Recorded, events: make([]eventRun, len(sc.Events))}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.run = run
@@ -136,7 +161,7 @@ func (s *Server) LoadScenario(sc *scenario.Scenario) error {
 			s.applyScenarioEventLocked(run, i, now)
 			continue
 		}
-		er.timer = s.clock.AfterFunc(ev.Offset(), func(at time.Time) {
+		er.timer = s.clock.AtFunc(er.due, func(at time.Time) {
 			r.mu.Lock()
 			defer r.mu.Unlock()
 			if r.run != run || run.cancelled || run.events[i].status != EventPending {
@@ -145,7 +170,21 @@ func (s *Server) LoadScenario(sc *scenario.Scenario) error {
 			s.applyScenarioEventLocked(run, i, at)
 		})
 	}
-	return nil
+}
+
+// scenarioActionID is the id of the action event i of a run with seed
+// starts: derived from both, so that the replay of a load (which keeps
+// the seed) starts the same actions with the same ids without a record
+// of its own, and two loads never share one.
+func scenarioActionID(seed [16]byte, i int) string {
+	h := sha256.New()
+	h.Write(seed[:])
+	_ = binary.Write(h, binary.BigEndian, uint64(i))
+	var b [16]byte
+	copy(b[:], h.Sum(nil))
+	b[6] = b[6]&0x0f | 0x40 // a version 4 GUID, as guid.New makes
+	b[8] = b[8]&0x3f | 0x80
+	return guid.Format(b)
 }
 
 // cancelScenario cancels the pending events of the loaded scenario, if
@@ -180,7 +219,7 @@ func (s *Server) applyScenarioEventLocked(run *scenarioRun, i int, now time.Time
 	ev := run.sc.Events[i]
 	er := &run.events[i]
 	er.firedAt = now
-	if err := s.applyScenarioEvent(ev); err != nil {
+	if err := s.applyScenarioEvent(ev, scenarioActionID(run.seed, i)); err != nil {
 		er.status, er.err = EventFailed, err.Error()
 		s.log.Warn("scenario event failed", "scenario", run.sc.Name, "at", ev.Offset().String(),
 			"action", ev.Action(), "line", ev.Line, "error", er.err)
@@ -194,8 +233,9 @@ func (s *Server) applyScenarioEventLocked(run *scenarioRun, i int, now time.Time
 	}
 }
 
-// applyScenarioEvent does what ev says.
-func (s *Server) applyScenarioEvent(ev scenario.Event) error {
+// applyScenarioEvent does what ev says; a startAction's action gets the
+// id actionID.
+func (s *Server) applyScenarioEvent(ev scenario.Event, actionID string) error {
 	switch {
 	case ev.SetOnline != nil:
 		m, err := s.store.FindMachine(ev.SetOnline.TenantID, ev.SetOnline.Machine)
@@ -242,14 +282,14 @@ func (s *Server) applyScenarioEvent(ev scenario.Event) error {
 		s.store.SetProfile(p.Override(ev.SetProfile.Limits))
 		s.limiter.Reset() // windows keep the limits they were made with
 	case ev.StartAction != nil:
-		return s.startScenarioAction(ev.StartAction)
+		return s.startScenarioAction(ev.StartAction, actionID)
 	}
 	return nil
 }
 
 // startScenarioAction submits a StartAction's live response action, with
-// the checks of runliveresponse.
-func (s *Server) startScenarioAction(sa *scenario.StartAction) error {
+// the checks of runliveresponse, as the action id.
+func (s *Server) startScenarioAction(sa *scenario.StartAction, id string) error {
 	m, err := s.store.FindMachine(sa.TenantID, sa.Machine)
 	if err != nil {
 		return err
@@ -282,7 +322,7 @@ func (s *Server) startScenarioAction(sa *scenario.StartAction) error {
 	if requestor == "" {
 		requestor = "Scenario"
 	}
-	_, err = tenant.Submit(state.Caller{TenantID: tenant.ID, Name: requestor}, m.ID(), req)
+	_, err = tenant.SubmitWithID(state.Caller{TenantID: tenant.ID, Name: requestor}, m.ID(), req, id)
 	return err
 }
 
@@ -376,9 +416,6 @@ func fixtureRef(sc *scenario.Scenario) string {
 // loadScenario serves POST /_emulator/scenarios/{name}/load (no body): the
 // scenario is loaded and its status returned.
 func (s *Server) loadScenario(c echo.Context) error {
-	if s.rec != nil {
-		return s.refuseUnrecorded(c, "Loading a scenario")
-	}
 	var req struct{}
 	if err := decodeControl(c, &req); err != nil {
 		return controlBodyError(c, err)
@@ -391,7 +428,7 @@ func (s *Server) loadScenario(c echo.Context) error {
 		return err
 	}
 	if err := s.LoadScenario(sc); err != nil {
-		return controlError(c, ctlInvalidFixtures, "%v", err)
+		return controlChangeError(c, ctlInvalidFixtures, err)
 	}
 	st, _ := s.ScenarioStatus()
 	return s.writeJSON(c, http.StatusOK, st)

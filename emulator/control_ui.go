@@ -207,9 +207,6 @@ func (s *Server) dashboardRemoveFault(c echo.Context) error {
 // dashboardLoadScenario serves POST /_emulator/ui/scenario (name=NAME):
 // POST /_emulator/scenarios/{name}/load.
 func (s *Server) dashboardLoadScenario(c echo.Context) error {
-	if s.rec != nil {
-		return s.refuseUnrecorded(c, "Loading a scenario")
-	}
 	form, ok, err := s.dashboardForm(c)
 	if !ok {
 		return err
@@ -222,7 +219,7 @@ func (s *Server) dashboardLoadScenario(c echo.Context) error {
 		return gerr
 	}
 	if err := s.LoadScenario(sc); err != nil {
-		return controlError(c, ctlInvalidFixtures, "%v", err)
+		return controlChangeError(c, ctlInvalidFixtures, err)
 	}
 	return c.NoContent(http.StatusNoContent)
 }

@@ -135,7 +135,14 @@ type recorder struct {
 	log   func(msg string, args ...any)
 	// tokenKey (PEM) and linkKey are the keys every generation keeps.
 	tokenKey, linkKey []byte
+	// restored: the store held state at the start, which New replayed.
+	restored bool
 }
+
+// Restored reports whether the emulator started from the state its store
+// (Options.Data) held, replayed, rather than from the fixtures it was
+// given: a caller then does not load its own scenario over it.
+func (s *Server) Restored() bool { return s.rec != nil && s.rec.restored }
 
 // errNotDurable marks a change the store could not keep.
 var errNotDurable = errors.New("not durable")
@@ -221,6 +228,7 @@ func (s *Server) beginOrReplay(ps *persistStart) error {
 		}
 	} else {
 		s.rec.tokenKey, s.rec.linkKey = ps.held.TokenKey, ps.linkKey
+		s.rec.restored = true
 		s.links.key = ps.linkKey
 		if err := s.replay(ps); err != nil {
 			return err
@@ -277,16 +285,42 @@ func (s *Server) generation() (persist.Generation, error) {
 // once the generation is durable; a store that cannot keep it makes an
 // error wrapping errNotDurable.
 func (s *Server) inGeneration(apply func() error) error {
+	return s.inGenerationWith(func() (string, any, error) { return "", nil, apply() }, nil)
+}
+
+// inGenerationWith is inGeneration for a change that begins the new log
+// with a record of its own: apply returns its kind and data ("" for
+// none), recorded at the clock's time after the generation's first
+// records; then (when not nil) runs once apply succeeded and the
+// generation is made, before it is durable, under the recorder's lock (a
+// scenario's events at 0, which need no record of their own).
+func (s *Server) inGenerationWith(apply func() (kind string, data any, err error), then func()) error {
 	if s.rec == nil {
-		return apply()
+		if _, _, err := apply(); err != nil {
+			return err
+		}
+		if then != nil {
+			then()
+		}
+		return nil
 	}
 	p, err := s.rec.begin(func() (persist.Generation, error) {
-		if err := apply(); err != nil {
+		kind, data, err := apply()
+		if err != nil {
 			return persist.Generation{}, err
 		}
 		g, err := s.generation()
+		if err == nil && kind != "" {
+			var rec persist.Record
+			if rec, _, err = record(kind, s.clock.Now(), data); err == nil {
+				g.Records = append(g.Records, rec)
+			}
+		}
 		if err != nil {
 			return g, fmt.Errorf("%w: %w", errNotDurable, err)
+		}
+		if then != nil {
+			then()
 		}
 		return g, nil
 	})

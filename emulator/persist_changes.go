@@ -11,13 +11,14 @@ import (
 
 	"github.com/mdelive/mde-emulator/emulator/clock"
 	"github.com/mdelive/mde-emulator/emulator/fixture"
+	"github.com/mdelive/mde-emulator/emulator/scenario"
 	"github.com/mdelive/mde-emulator/internal/faults"
 	"github.com/mdelive/mde-emulator/internal/persist"
 	"github.com/mdelive/mde-emulator/internal/state"
 )
 
-// The kinds of change the log records. A kind not listed here is refused
-// with --data (refuseUnrecorded) rather than lost.
+// The kinds of change the log records: every change of the state the
+// emulator makes on request.
 const (
 	changeSubmit        = "submit"
 	changeCancel        = "cancel"
@@ -35,6 +36,7 @@ const (
 	changeFaults        = "faults" // the fault rules a generation starts with
 	changeTenantAdd     = "tenant-add"
 	changeTenantRemove  = "tenant-remove"
+	changeScenario      = "scenario" // a scenario loaded: a generation's first after origin and faults
 )
 
 // callerRecord is a state.Caller as the log keeps it: the user by object id.
@@ -133,6 +135,19 @@ type originChange struct {
 	Mode    clock.Mode      `json:"mode"`
 	Scale   float64         `json:"scale"`
 	Initial json.RawMessage `json:"initial,omitempty"`
+}
+
+// scenarioChange is a scenario loaded: its whole definition (the stored
+// fixtures of its generation are its fixture), the instant of the load
+// and the seed of the ids of the actions its startAction events start
+// (scenarioActionID). The replay schedules the same events at the same
+// instants, and the clock's replay fires them; their effects (the
+// actions they start with their ids, machines, outcomes, fault rules
+// with their ids, limits) follow again without records of their own.
+type scenarioChange struct {
+	Scenario *scenario.Scenario `json:"scenario"`
+	LoadedAt time.Time          `json:"loadedAt"`
+	Seed     []byte             `json:"seed"`
 }
 
 // apply replays one change of the log, calling what its handler called.
@@ -251,6 +266,18 @@ func (s *Server) apply(r persist.Record, ps *persistStart) error {
 			}
 		}
 		s.faults.Reserve(ch.LastID)
+	case changeScenario:
+		// Not skipped when it fails, as origin: its events would be lost.
+		var ch scenarioChange
+		if err := json.Unmarshal(r.Data, &ch); err != nil {
+			return err
+		}
+		var seed [16]byte
+		if ch.Scenario == nil || copy(seed[:], ch.Seed) != len(seed) {
+			return errors.New("a scenario loaded without its definition or seed")
+		}
+		ch.Scenario.Fixture = s.fixtures.Load()
+		s.startScenario(ch.Scenario, ch.LoadedAt, seed)
 	case changeOrigin:
 		// Not skipped when it fails: without it a reset would go
 		// elsewhere than before the restart.
@@ -439,12 +466,4 @@ func controlChangeError(c echo.Context, code controlCode, err error) error {
 		return controlError(c, ctlServiceUnavailable, "The change could not be stored: %v", err)
 	}
 	return controlError(c, code, "%v", err)
-}
-
-// refuseUnrecorded refuses, with a store, a control-plane change the log
-// does not record yet (what, such as "PUT /_emulator/fixtures"): 409
-// Conflict rather than a change a restart would lose. Callers check
-// s.rec != nil first.
-func (s *Server) refuseUnrecorded(c echo.Context, what string) error {
-	return controlError(c, ctlConflict, "%s is not kept by the store yet: refused while the emulator runs with --data (README: Persistence)", what)
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/mdelive/mde-emulator/emulator"
 	"github.com/mdelive/mde-emulator/emulator/clock"
 	"github.com/mdelive/mde-emulator/emulator/fixture"
+	"github.com/mdelive/mde-emulator/emulator/scenario"
 	"github.com/mdelive/mde-emulator/internal/faults"
 	"github.com/mdelive/mde-emulator/internal/persist"
 )
@@ -502,16 +503,169 @@ func TestPersistDamagedStoreRefused(t *testing.T) {
 	}
 }
 
-func TestPersistRefusesWhatItDoesNotRecord(t *testing.T) {
-	e := openPersistEmu(t, t.TempDir(), "")
-	defer e.srv.Close()
-	for _, r := range []struct{ method, path, body string }{
-		{"POST", "/_emulator/scenarios/busy-machine/load", ``},
-	} {
-		code, b := e.do(r.method, r.path, "application/json", []byte(r.body))
-		if code != http.StatusConflict || !strings.Contains(b, "--data") {
-			t.Errorf("%s %s with --data: %d %s", r.method, r.path, code, b)
+// persistScenario is a scenario whose timeline has every kind of event
+// a restart must bring back: actions started (at 0 and later), a machine
+// set offline and back, fault rules added and removed, a note.
+const persistScenario = `
+name: persist-timeline
+title: The store's timeline
+summary: A timeline for the store's tests.
+instructor: Nothing to teach.
+fixture:
+  profile: unlimited
+  tenants:
+    - id: 8ac829e3-bb83-48d7-8cfb-45ebe834d8e1
+      apps:
+        - {clientId: 0120a4f9-196a-4f9e-b9f5-23f31f914da7, clientSecret: s, displayName: Persist, roles: [Machine.LiveResponse, Machine.Read.All, Library.Manage]}
+      machines:
+        - {id: 1111111111111111111111111111111111111111, computerDnsName: m1.persist.local, osPlatform: Windows11}
+        - {id: 2222222222222222222222222222222222222222, computerDnsName: m2.persist.local, osPlatform: Windows11}
+        - {id: 3333333333333333333333333333333333333333, computerDnsName: m3.persist.local, osPlatform: Windows11}
+        - {id: 4444444444444444444444444444444444444444, computerDnsName: m4.persist.local, osPlatform: Windows11}
+      library:
+        - {fileName: minidump.ps1, content: "x"}
+events:
+  - at: 0s
+    startAction: {machine: m1.persist.local, commands: [{type: RunScript, params: [{key: ScriptName, value: minidump.ps1}]}]}
+  - at: 1m
+    setOnline: {machine: m2.persist.local, online: false}
+  - at: 2m
+    addFault: {name: first, match: {method: GET, path: /api/libraryfiles}, effect: {status: 503}}
+  - at: 3m
+    startAction: {machine: m3.persist.local, requestor: Colleague, commands: [{type: RunScript, params: [{key: ScriptName, value: minidump.ps1}]}]}
+  - at: 5m
+    addFault: {name: second, match: {method: GET, path: /api/machines}, effect: {status: 503}}
+  - at: 6m
+    removeFault: first
+  - at: 7m
+    startAction: {machine: m2.persist.local, commands: [{type: RunScript, params: [{key: ScriptName, value: minidump.ps1}]}]}
+  - at: 20m
+    setOnline: {machine: m2.persist.local, online: true}
+  - at: 30m
+    note: The end.
+`
+
+// scenarioState is what a restart must keep of a scenario's run: the
+// actions (ids, statuses, requestors), the machines' online flags, the
+// fault rules with their ids, and the scenario's status (its
+// journalAfterSeq aside: the journal is not kept).
+func (e *persistEmu) scenarioState() string {
+	e.t.Helper()
+	var b strings.Builder
+	for _, tn := range e.srv.Store().Tenants() {
+		for _, a := range tn.Actions() {
+			fmt.Fprintf(&b, "action %s %s %s %s %s\n", a.ID, a.MachineID, a.Requestor, a.Status, a.LastUpdateDateTimeUtc.Time())
 		}
+		for _, m := range tn.Machines() {
+			fmt.Fprintf(&b, "machine %s online=%v\n", m.ID(), m.Online())
+		}
+	}
+	for _, r := range e.faultRules() {
+		fmt.Fprintf(&b, "fault %s %s\n", r.ID, r.Name)
+	}
+	var st emulator.ScenarioStatus
+	if err := json.Unmarshal([]byte(e.json("GET", "/_emulator/scenario", "", 200)), &st); err != nil {
+		e.t.Fatal(err)
+	}
+	st.JournalAfterSeq = 0
+	sb, _ := json.Marshal(st)
+	b.Write(sb)
+	return b.String()
+}
+
+// A scenario loaded with --data is kept: after a restart its actions
+// (with their ids), machines, fault rules (with their ids) and timeline
+// are as they were, and the events still pending fire as they would have.
+func TestPersistRestartKeepsScenario(t *testing.T) {
+	sc, err := scenario.Parse("persist-timeline.yaml", []byte(persistScenario))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	e := openPersistEmu(t, dir, "")
+	e.json("POST", "/_emulator/faults", `{"name":"before","effect":{"status":500}}`, 201) // f1, cleared by the load
+	if err := e.srv.LoadScenario(sc); err != nil {
+		t.Fatal(err)
+	}
+	e.json("POST", "/_emulator/clock/advance", `{"by":"2m30s"}`, 200)
+	e.json("POST", "/_emulator/faults", `{"name":"mine","match":{"method":"DELETE"},"effect":{"status":500}}`, 201)
+	mine := e.submit("4444444444444444444444444444444444444444")
+	e.json("POST", "/_emulator/clock/advance", `{"by":"1m"}`, 200) // 3m30s: the 3m action started
+	before := e.scenarioState()
+	for _, want := range []string{mine, "fault f2 first", "fault f3 mine", "online=false", `"status":"pending"`, "Colleague"} {
+		if !strings.Contains(before, want) {
+			t.Fatalf("before the restart, %q is missing:\n%s", want, before)
+		}
+	}
+	if n := strings.Count(before, "action "); n != 3 {
+		t.Fatalf("before the restart, %d actions, want 3:\n%s", n, before)
+	}
+	e.srv.Close()
+
+	e = openPersistEmu(t, dir, e.tok)
+	if !e.srv.Restored() {
+		t.Error("Restored: false after a restart on a store with state")
+	}
+	if after := e.scenarioState(); after != before {
+		t.Fatalf("the restart changed the scenario's state:\nbefore %s\nafter  %s", before, after)
+	}
+	e.json("POST", "/_emulator/clock/advance", `{"by":"30m"}`, 200) // every event due
+	end := e.scenarioState()
+	var st emulator.ScenarioStatus
+	if err := json.Unmarshal([]byte(e.json("GET", "/_emulator/scenario", "", 200)), &st); err != nil {
+		t.Fatal(err)
+	}
+	if st.State != emulator.ScenarioFinished || st.Pending != 0 {
+		t.Errorf("after the restart and 30m: state %s, %d pending:\n%s", st.State, st.Pending, end)
+	}
+	for i, ev := range st.Events {
+		if ev.Status != emulator.EventFired {
+			t.Errorf("event %d (%s): %s %s", i, ev.Action, ev.Status, ev.Error)
+		}
+	}
+	for _, want := range []string{"fault f4 second", "machine 2222222222222222222222222222222222222222 online=true"} {
+		if !strings.Contains(end, want) {
+			t.Errorf("after the restart and 30m, %q is missing:\n%s", want, end)
+		}
+	}
+	if strings.Contains(end, " first\n") || strings.Count(end, "action ") != 4 {
+		t.Errorf("after the restart and 30m, want 4 actions and no rule first:\n%s", end)
+	}
+	e.srv.Close()
+
+	// The events fired after the restart are replayed too.
+	e = openPersistEmu(t, dir, e.tok)
+	defer e.srv.Close()
+	if again := e.scenarioState(); again != end {
+		t.Errorf("a second restart changed the state:\nbefore %s\nafter  %s", end, again)
+	}
+}
+
+// POST /_emulator/scenarios/{name}/load and the dashboard's picker load
+// a shipped scenario with --data; a restart keeps it (busy-machine starts
+// an action at 0).
+func TestPersistScenarioLoadRoutes(t *testing.T) {
+	for _, via := range []string{"api", "dashboard"} {
+		t.Run(via, func(t *testing.T) {
+			dir := t.TempDir()
+			e := openPersistEmu(t, dir, "")
+			if via == "api" {
+				e.json("POST", "/_emulator/scenarios/busy-machine/load", ``, 200)
+			} else {
+				e.form("/_emulator/ui/scenario", url.Values{"name": {"busy-machine"}}, http.StatusNoContent)
+			}
+			e.json("POST", "/_emulator/clock/advance", `{"by":"11m"}`, 200)
+			before := e.scenarioState()
+			if !strings.Contains(before, "action ") || !strings.Contains(before, `"name":"busy-machine"`) {
+				t.Fatalf("no action or no scenario after the load:\n%s", before)
+			}
+			e.srv.Close()
+			e = openPersistEmu(t, dir, "")
+			defer e.srv.Close()
+			if after := e.scenarioState(); after != before {
+				t.Fatalf("the restart changed the scenario's state:\nbefore %s\nafter  %s", before, after)
+			}
+		})
 	}
 }
 

@@ -28,8 +28,8 @@ func addDataFlags(fs *flag.FlagSet) dataFlags {
 }
 
 // apply sets opts' persistence from the flags; the flags that need
-// --data, or that the store cannot keep yet (--scenario), are refused.
-func (f dataFlags) apply(opts *emulator.Options, scenario bool) error {
+// --data are refused without it.
+func (f dataFlags) apply(opts *emulator.Options) error {
 	if *f.dir == "" {
 		if *f.reset || *f.clock != emulator.DataClockResume {
 			return fmt.Errorf("--data-reset and --data-clock need --data")
@@ -40,9 +40,6 @@ func (f dataFlags) apply(opts *emulator.Options, scenario bool) error {
 	case emulator.DataClockResume, emulator.DataClockCatchUp:
 	default:
 		return fmt.Errorf("--data-clock must be resume or catch-up, not %q", *f.clock)
-	}
-	if scenario {
-		return fmt.Errorf("--scenario with --data: a scenario's timeline is not kept by the store yet")
 	}
 	opts.Data, opts.DataClock, opts.DataReset = *f.dir, *f.clock, *f.reset
 	return nil

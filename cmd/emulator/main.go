@@ -90,7 +90,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	opts.ExposeControl = *exposeControl || (*controlAddr != "" && !loopbackAddr(*controlAddr))
 	opts.ControlToken = *controlToken
-	if err := data.apply(&opts, sc != nil); err != nil {
+	if err := data.apply(&opts); err != nil {
 		return err
 	}
 	if *fixturesPath != "" {
@@ -156,6 +156,11 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	if secure.on {
 		ln = tlsListener(ln, tlsServing.cert)
 	}
+	if sc != nil && srv.Restored() {
+		// --data on a store that holds state: the store wins, as over
+		// --fixtures (New warned); its scenario, if any, goes on.
+		sc = nil
+	}
 	if sc != nil {
 		if err := srv.LoadScenario(sc); err != nil {
 			return err
@@ -179,6 +184,8 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	printData(stdout, opts)
 	if sc != nil {
 		fmt.Fprintf(stdout, "  scenario:      %s (%s); its timeline: GET /_emulator/scenario\n", sc.Name, sc.Title)
+	} else if st, ok := srv.ScenarioStatus(); ok && srv.Restored() {
+		fmt.Fprintf(stdout, "  scenario:      %s (%s), kept by the store (--data-reset loads --scenario anew); its timeline: GET /_emulator/scenario\n", st.Name, st.Title)
 	}
 	clientBase := base
 	if len(opts.PublicURLs) > 0 {

@@ -96,3 +96,79 @@ func TestScenarioFlagLoads(t *testing.T) {
 		t.Errorf("GET /_emulator/scenario: %d %+v %v", res.StatusCode, st, err)
 	}
 }
+
+// runUntilBanner runs the emulator with args until ctx ends; it returns
+// its base URL once the banner holds want, and the channel of run's end.
+func runUntilBanner(ctx context.Context, t *testing.T, args []string, want string) (string, *syncBuffer, chan error) {
+	t.Helper()
+	out := &syncBuffer{}
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, append([]string{"--addr", "127.0.0.1:0", "--key-file", ""}, args...), out) }()
+	addr := regexp.MustCompile(`listening on (http://[0-9.:]+)`)
+	for i := 0; i < 500; i++ {
+		if m := addr.FindStringSubmatch(out.String()); m != nil && strings.Contains(out.String(), want) {
+			return m[1], out, done
+		}
+		_ = clock.SleepWall(ctx, 10*time.Millisecond)
+	}
+	t.Fatalf("no banner with %q: %q", want, out.String())
+	return "", nil, nil
+}
+
+// --scenario NAME --data DIR loads the scenario into an empty store; a
+// second start with the same flags keeps the stored state (the timeline
+// where it stood, the action the scenario started) instead of loading it
+// anew.
+func TestScenarioWithDataKeptAcrossStarts(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "state")
+	args := []string{"--clock", "manual", "--scenario", "busy-machine", "--data", dir}
+	status := func(base string) (string, map[string]any) {
+		t.Helper()
+		res, err := http.Get(base + "/_emulator/scenario")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		var st map[string]any
+		if err := json.NewDecoder(res.Body).Decode(&st); err != nil || res.StatusCode != 200 {
+			t.Fatalf("GET /_emulator/scenario: %d %v", res.StatusCode, err)
+		}
+		delete(st, "journalAfterSeq") // the journal is not kept
+		b, _ := json.Marshal(st)
+		return string(b), st
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	base, _, done := runUntilBanner(ctx, t, args, "scenario:")
+	res, err := http.Post(base+"/_emulator/clock/advance", "application/json", strings.NewReader(`{"by":"11m"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != 200 {
+		t.Fatalf("advance: %d", res.StatusCode)
+	}
+	first, st := status(base)
+	if st["name"] != "busy-machine" || !strings.Contains(first, `"status":"fired"`) || !strings.Contains(first, `"status":"pending"`) {
+		t.Fatalf("after the first start and 11m: %s", first)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("first run: %v", err)
+	}
+
+	ctx, cancel = context.WithCancel(context.Background())
+	defer cancel()
+	base, out, done := runUntilBanner(ctx, t, args, "scenario:")
+	second, _ := status(base)
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("second run: %v", err)
+	}
+	if second != first {
+		t.Errorf("the second start did not keep the state:\nfirst  %s\nsecond %s", first, second)
+	}
+	if !strings.Contains(out.String(), "kept by the store") {
+		t.Errorf("the banner does not say the store's scenario is kept:\n%s", out)
+	}
+}
