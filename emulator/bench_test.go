@@ -15,24 +15,33 @@ import (
 // benchBody is the request of the peer benchmark (docs/performance.md).
 const benchBody = `{"Comment":"Testing Live Response API","Commands":[{"type":"RunScript","params":[{"key":"ScriptName","value":"minidump.ps1"},{"key":"Args","value":"OfficeClickToRun"}]}]}`
 
-// BenchmarkSubmit measures the full path of a submit through the handler:
-// token check, rate limit, spec validation, state change, response. Each
-// iteration uses a fresh machine (one active action per machine).
-func BenchmarkSubmit(b *testing.B) {
-	n := b.N + 1
+// benchFleet returns the benchmarks' fixture: the unlimited profile, the
+// default tenant and app (roles to submit and read), n generated machines
+// and minidump.ps1 in the library.
+func benchFleet(tb testing.TB, n int) *fixture.Set {
+	tb.Helper()
 	set, err := fixture.Parse("bench.yaml", []byte(fmt.Sprintf(`
 profile: unlimited
 tenants:
   - id: 8ac829e3-bb83-48d7-8cfb-45ebe834d8e1
     apps:
-      - {clientId: 0120a4f9-196a-4f9e-b9f5-23f31f914da7, clientSecret: s, displayName: Bench, roles: [Machine.LiveResponse]}
+      - {clientId: 0120a4f9-196a-4f9e-b9f5-23f31f914da7, clientSecret: s, displayName: Bench, roles: [Machine.LiveResponse, Machine.Read.All]}
     generateMachines: %d
     library:
       - {fileName: minidump.ps1, content: "x"}
 `, n)))
 	if err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
+	return set
+}
+
+// BenchmarkSubmit measures the full path of a submit through the handler:
+// token check, rate limit, spec validation, state change, response. Each
+// iteration uses a fresh machine (one active action per machine).
+func BenchmarkSubmit(b *testing.B) {
+	n := b.N + 1
+	set := benchFleet(b, n)
 	var ids []string
 	for _, m := range set.Tenants[0].Machines {
 		ids = append(ids, m.ID)

@@ -678,19 +678,7 @@ func BenchmarkSubmitInMemoryParallel(b *testing.B) { benchmarkSubmitParallel(b, 
 
 func benchmarkSubmitParallel(b *testing.B, data bool) {
 	n := b.N + 64
-	set, err := fixture.Parse("bench.yaml", []byte(fmt.Sprintf(`
-profile: unlimited
-tenants:
-  - id: 8ac829e3-bb83-48d7-8cfb-45ebe834d8e1
-    apps:
-      - {clientId: 0120a4f9-196a-4f9e-b9f5-23f31f914da7, clientSecret: s, displayName: Bench, roles: [Machine.LiveResponse]}
-    generateMachines: %d
-    library:
-      - {fileName: minidump.ps1, content: "x"}
-`, n)))
-	if err != nil {
-		b.Fatal(err)
-	}
+	set := benchFleet(b, n)
 	ids := make(chan string, n)
 	for _, m := range set.Tenants[0].Machines {
 		ids <- m.ID

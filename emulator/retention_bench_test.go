@@ -10,7 +10,6 @@ import (
 
 	"github.com/mdelive/mde-emulator/emulator"
 	"github.com/mdelive/mde-emulator/emulator/clock"
-	"github.com/mdelive/mde-emulator/emulator/fixture"
 	"github.com/mdelive/mde-emulator/internal/state"
 )
 
@@ -50,19 +49,7 @@ func BenchmarkListByMachine(b *testing.B) {
 // the machines' ids.
 func benchActions(b *testing.B, n, rounds int) (*emulator.Server, string, []string) {
 	b.Helper()
-	set, err := fixture.Parse("bench.yaml", []byte(fmt.Sprintf(`
-profile: unlimited
-tenants:
-  - id: 8ac829e3-bb83-48d7-8cfb-45ebe834d8e1
-    apps:
-      - {clientId: 0120a4f9-196a-4f9e-b9f5-23f31f914da7, clientSecret: s, displayName: Bench, roles: [Machine.LiveResponse, Machine.Read.All]}
-    generateMachines: %d
-    library:
-      - {fileName: minidump.ps1, content: "x"}
-`, n)))
-	if err != nil {
-		b.Fatal(err)
-	}
+	set := benchFleet(b, n)
 	srv, err := emulator.New(emulator.Options{Fixtures: set, Clock: clock.Manual, RetainActions: -1})
 	if err != nil {
 		b.Fatal(err)
