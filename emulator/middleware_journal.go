@@ -27,6 +27,9 @@ type exchange struct {
 	errorCode       apierr.Code
 	fault           string
 	body            *bodyRecorder // the request body as read; nil without one
+	// rateAt is the instant rateLimit counted the call at (zero: not
+	// counted); a change recorded for the request keeps it.
+	rateAt time.Time
 }
 
 // apiContext is the echo context of a journaled request, carrying its

@@ -25,12 +25,16 @@ func (s *Server) rateLimit(classes map[string]limits.Class) echo.MiddlewareFunc 
 			if !ok {
 				class = limits.Other
 			}
-			wait, ok := s.limiter.Allow(limits.Key{Tenant: p.TenantID, App: p.ClientID, Endpoint: endpoint}, class, s.clock.Now())
+			now := s.clock.Now()
+			wait, ok := s.limiter.Allow(limits.Key{Tenant: p.TenantID, App: p.ClientID, Endpoint: endpoint}, class, now)
 			if !ok {
 				e := apierr.New(apierr.TooManyRequests,
 					"Too many requests: the rate limit of this API for the application was reached. Retry after the time in the Retry-After header.")
 				e.RetryAfter = wait
 				return s.writeError(c, e)
+			}
+			if x := exchangeOf(c); x != nil {
+				x.rateAt = now
 			}
 			return next(c)
 		}

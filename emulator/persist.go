@@ -14,6 +14,7 @@ import (
 	"github.com/mdelive/mde-emulator/emulator/clock"
 	"github.com/mdelive/mde-emulator/emulator/fixture"
 	"github.com/mdelive/mde-emulator/internal/apierr"
+	"github.com/mdelive/mde-emulator/internal/limits"
 	"github.com/mdelive/mde-emulator/internal/persist"
 )
 
@@ -48,6 +49,55 @@ type persistStart struct {
 	// mode and scale are the clock's once the replay is done.
 	mode  clock.Mode
 	scale float64
+	// calls are the API calls of the changes replayed that the rate
+	// limiter counted after the last mark (noteCall).
+	calls []countedCall
+}
+
+// noteCall keeps the counted call of the replayed change r, if it has
+// one and came after the store's last mark: the mark's windows hold those
+// before it.
+func (ps *persistStart) noteCall(r persist.Record) {
+	switch r.Kind {
+	case changeSubmit, changeCancel, changeLibraryPut, changeLibraryDelete:
+	default:
+		return
+	}
+	var ch struct {
+		Call *countedCall `json:"call"`
+	}
+	if json.Unmarshal(r.Data, &ch) != nil || ch.Call == nil || !ch.Call.At.After(ps.held.Mark.Emulated) {
+		return
+	}
+	ps.calls = append(ps.calls, *ch.Call)
+}
+
+// restoreLimits puts back the rate-limit windows the store's last mark
+// kept, and counts the calls of the changes recorded after it.
+func (s *Server) restoreLimits(ps *persistStart) error {
+	if b := ps.held.Mark.Limits; len(b) > 0 {
+		var cs []limits.Calls
+		if err := json.Unmarshal(b, &cs); err != nil {
+			return fmt.Errorf("%s: the stored rate-limit windows do not load: %w", ps.store.Path(), err)
+		}
+		s.limiter.Restore(cs)
+	}
+	for _, c := range ps.calls {
+		s.limiter.Count(c.Key, c.Class, c.At)
+	}
+	return nil
+}
+
+// mark returns the reading of the clock and of the rate-limit windows the
+// store keeps. Call it with the recorder's lock held, so that no change
+// (a reset dropping the windows) comes between the reading and its queuing.
+func (s *Server) mark() persist.Mark {
+	now := s.clock.Now()
+	m := persist.Mark{Emulated: now, Wall: clock.Wall()}
+	if cs := s.limiter.Calls(now); len(cs) > 0 {
+		m.Limits, _ = json.Marshal(cs) // plain data: it cannot fail
+	}
+	return m
 }
 
 // openPersist opens opts.Data and reads what it holds. With state held and
@@ -363,17 +413,23 @@ func (s *Server) replay(ps *persistStart) error {
 		}
 	}
 	s.clock.AdvanceTo(to)
+	if err := s.restoreLimits(ps); err != nil {
+		return err
+	}
 	s.clock.SetScale(ps.scale)
 	s.clock.SetMode(ps.mode)
 	s.log.Info("emulator: state restored", "file", ps.store.Path(), "changes", n, "clock", s.clock.Now().Format(time.RFC3339Nano))
 	return nil
 }
 
-// markClock keeps the clock's reading in the store every markEvery until
-// the emulator closes.
+// markClock keeps the clock's reading and the rate-limit windows in the
+// store every markEvery until the emulator closes. A mark is queued with
+// the changes, in order (a full queue skips one).
 func (s *Server) markClock(st *persist.Store) {
 	for clock.SleepWall(s.serving, markEvery) == nil {
-		_ = st.MarkClock(persist.Mark{Emulated: s.clock.Now(), Wall: clock.Wall()})
+		s.rec.mu.Lock()
+		_, _ = st.MarkQueued(s.mark())
+		s.rec.mu.Unlock()
 	}
 }
 
@@ -385,7 +441,7 @@ func (s *Server) closePersist() {
 	st := s.rec.store
 	s.rec.mu.Lock() // no change starts past this point
 	defer s.rec.mu.Unlock()
-	_ = st.MarkClock(persist.Mark{Emulated: s.clock.Now(), Wall: clock.Wall()})
+	_ = st.MarkClock(s.mark())
 	_ = st.Close()
 }
 

@@ -13,6 +13,7 @@ import (
 	"github.com/mdelive/mde-emulator/emulator/fixture"
 	"github.com/mdelive/mde-emulator/emulator/scenario"
 	"github.com/mdelive/mde-emulator/internal/faults"
+	"github.com/mdelive/mde-emulator/internal/limits"
 	"github.com/mdelive/mde-emulator/internal/persist"
 	"github.com/mdelive/mde-emulator/internal/state"
 )
@@ -73,12 +74,36 @@ type submitChange struct {
 	Machine string              `json:"machine"`
 	Request state.SubmitRequest `json:"request"`
 	ID      string              `json:"id"`
+	Call    *countedCall        `json:"call,omitempty"`
 }
 
 type cancelChange struct {
 	Caller  callerRecord `json:"caller"`
 	ID      string       `json:"id"`
 	Comment string       `json:"comment"`
+	Call    *countedCall `json:"call,omitempty"`
+}
+
+// countedCall is the call to the API a change was made by, as the rate
+// limiter counted it. The store keeps the limiter's windows with each
+// clock mark; the replay counts again the calls of the changes recorded
+// after the last mark, so a restart does not forget the calls it
+// acknowledged (docs/persistence.md).
+type countedCall struct {
+	limits.Key
+	Class limits.Class `json:"class"`
+	At    time.Time    `json:"at"`
+}
+
+// countedCallOf returns the call of the request c as the rate limiter
+// counted it, of class class; nil when it was not counted.
+func (s *Server) countedCallOf(c echo.Context, class limits.Class) *countedCall {
+	x := exchangeOf(c)
+	if x == nil || x.rateAt.IsZero() || x.principal == nil {
+		return nil
+	}
+	k := limits.Key{Tenant: x.principal.TenantID, App: x.principal.ClientID, Endpoint: s.endpointName(c.Request().Method, c.Path())}
+	return &countedCall{Key: k, Class: class, At: x.rateAt}
 }
 
 type machineChange struct {
@@ -93,6 +118,7 @@ type libraryChange struct {
 	TenantID string        `json:"tenantId"`
 	Upload   *state.Upload `json:"upload,omitempty"`
 	Name     string        `json:"name,omitempty"`
+	Call     *countedCall  `json:"call,omitempty"`
 }
 
 type clockChange struct {
@@ -296,6 +322,9 @@ func (s *Server) apply(r persist.Record, ps *persistStart) error {
 	default:
 		return fmt.Errorf("unknown kind of change %q (written by a newer emulator?)", r.Kind)
 	}
+	if err == nil {
+		ps.noteCall(r)
+	}
 	if err != nil {
 		// A change the domain now refuses: a real clock's step that was
 		// due but not yet run when the change was made runs first in the
@@ -348,13 +377,14 @@ func applyMachineChange(kind string, m *state.Machine, ch machineChange) error {
 // the action is durable.
 func (s *Server) submitRecorded(c echo.Context, req state.SubmitRequest) error {
 	cl, t, key := caller(c), s.tenant(c), c.Param("id")
+	call := s.countedCallOf(c, limits.LiveResponse)
 	var v state.ActionView
 	p, err := s.rec.change(func() (persist.Record, bool, error) {
 		var err error
 		if v, err = t.Submit(cl, key, req); err != nil {
 			return persist.Record{}, false, err
 		}
-		return record(changeSubmit, v.CreationDateTimeUtc.Time(), submitChange{recordOfCaller(cl), key, req, v.ID})
+		return record(changeSubmit, v.CreationDateTimeUtc.Time(), submitChange{recordOfCaller(cl), key, req, v.ID, call})
 	})
 	if err := s.durable(p, err); err != nil {
 		return err
@@ -366,6 +396,7 @@ func (s *Server) submitRecorded(c echo.Context, req state.SubmitRequest) error {
 // cancelRecorded is cancelMachineAction with a store.
 func (s *Server) cancelRecorded(c echo.Context, id, comment string) error {
 	cl, t := caller(c), s.tenant(c)
+	call := s.countedCallOf(c, limits.Other)
 	var v state.ActionView
 	p, err := s.rec.change(func() (persist.Record, bool, error) {
 		at := s.clock.Now()
@@ -373,7 +404,7 @@ func (s *Server) cancelRecorded(c echo.Context, id, comment string) error {
 		if v, err = t.Cancel(cl, id, comment); err != nil {
 			return persist.Record{}, false, err
 		}
-		return record(changeCancel, at, cancelChange{recordOfCaller(cl), id, comment})
+		return record(changeCancel, at, cancelChange{recordOfCaller(cl), id, comment, call})
 	})
 	if err := s.durable(p, err); err != nil {
 		return err
@@ -383,7 +414,7 @@ func (s *Server) cancelRecorded(c echo.Context, id, comment string) error {
 
 // libraryPutRecorded is the end of uploadLibraryFile with a store.
 func (s *Server) libraryPutRecorded(c echo.Context, u state.Upload) error {
-	t := s.tenant(c)
+	t, call := s.tenant(c), s.countedCallOf(c, limits.Other)
 	var v state.LibraryFileView
 	p, err := s.rec.change(func() (persist.Record, bool, error) {
 		at := s.clock.Now()
@@ -391,7 +422,7 @@ func (s *Server) libraryPutRecorded(c echo.Context, u state.Upload) error {
 		if v, err = t.Library().Put(u, at); err != nil {
 			return persist.Record{}, false, err
 		}
-		return record(changeLibraryPut, at, libraryChange{TenantID: t.ID, Upload: &u})
+		return record(changeLibraryPut, at, libraryChange{TenantID: t.ID, Upload: &u, Call: call})
 	})
 	if err := s.durable(p, err); err != nil {
 		return err
@@ -401,13 +432,13 @@ func (s *Server) libraryPutRecorded(c echo.Context, u state.Upload) error {
 
 // libraryDeleteRecorded is the end of deleteLibraryFile with a store.
 func (s *Server) libraryDeleteRecorded(c echo.Context, name string) error {
-	t := s.tenant(c)
+	t, call := s.tenant(c), s.countedCallOf(c, limits.Other)
 	p, err := s.rec.change(func() (persist.Record, bool, error) {
 		at := s.clock.Now()
 		if err := t.Library().Delete(name); err != nil {
 			return persist.Record{}, false, err
 		}
-		return record(changeLibraryDelete, at, libraryChange{TenantID: t.ID, Name: name})
+		return record(changeLibraryDelete, at, libraryChange{TenantID: t.ID, Name: name, Call: call})
 	})
 	if err := s.durable(p, err); err != nil {
 		return err

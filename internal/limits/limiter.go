@@ -96,13 +96,7 @@ func (l *Limiter) Allow(k Key, c Class, now time.Time) (retryAfter time.Duration
 	if p.Unlimited {
 		return 0, true
 	}
-	windows := l.windows.Load()
-	wk := windowKey{Key: k, class: c}
-	v, found := windows.Load(wk)
-	if !found {
-		v, _ = windows.LoadOrStore(wk, newWindow(p, c))
-	}
-	w := v.(*window)
+	w := l.window(l.windows.Load(), p, windowKey{Key: k, class: c})
 	t := now.UnixNano()
 
 	w.mu.Lock()

@@ -50,13 +50,17 @@ type Pending struct {
 	enc  []byte
 	gen  *generation // a new generation rather than a record
 	size int         // of gen
+	mark []byte      // a clock mark rather than a record (MarkQueued)
 	done chan error
 }
 
 // bytes is what p weighs in a batch.
 func (p *Pending) bytes() int {
-	if p.gen != nil {
+	switch {
+	case p.gen != nil:
 		return p.size
+	case p.mark != nil:
+		return len(p.mark)
 	}
 	return len(p.enc)
 }
@@ -148,6 +152,12 @@ func (s *Store) write(batch []*Pending) error {
 						return err
 					}
 					b = tx.Bucket(bucketLog)
+					continue
+				}
+				if p.mark != nil {
+					if err := tx.Bucket(bucketMeta).Put(keyClockMark, p.mark); err != nil {
+						return err
+					}
 					continue
 				}
 				seq++

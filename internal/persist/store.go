@@ -193,10 +193,15 @@ type State struct {
 	Mark Mark
 }
 
-// Mark is a reading of the emulated clock with the wall time it was taken.
+// Mark is a reading of the emulated clock with the wall time it was taken,
+// and what else the emulator keeps at that instant without a record of each
+// change: the calls its rate-limit windows count.
 type Mark struct {
 	Emulated time.Time `json:"emulated"`
 	Wall     time.Time `json:"wall"`
+	// Limits is the emulator's reading of its rate-limit windows at
+	// Emulated, as it encodes it (nil: none kept).
+	Limits json.RawMessage `json:"limits,omitempty"`
 }
 
 // State returns what the store holds besides its log.
@@ -331,14 +336,26 @@ func seqKey(seq uint64) []byte {
 	return k[:]
 }
 
-// MarkClock writes the clock's reading m (the emulator writes one every
-// few seconds, so that a restart knows where the clock stood).
+// MarkClock writes the clock's reading m at once (the emulator writes one
+// as it closes, so that a restart knows where the clock stood).
 func (s *Store) MarkClock(m Mark) error {
 	b, err := json.Marshal(m)
 	if err != nil {
 		return err
 	}
 	return s.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketMeta).Put(keyClockMark, b) })
+}
+
+// MarkQueued queues the reading m as Append queues a record: it is written
+// after the records and generations queued before it, so a generation
+// begun after the reading was taken drops it, and one begun before keeps
+// it (the emulator queues one every few seconds). It fails as Append does.
+func (s *Store) MarkQueued(m Mark) (*Pending, error) {
+	b, err := json.Marshal(m)
+	if err != nil {
+		return nil, err
+	}
+	return s.enqueue(&Pending{mark: b, done: make(chan error, 1)})
 }
 
 // view runs f in a read transaction, turning a panic on a damaged page
