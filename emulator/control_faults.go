@@ -40,8 +40,15 @@ func (s *Server) addFaultRule(b []byte) (faults.Rule, error) {
 	if err != nil {
 		return faults.Rule{}, err
 	}
+	return s.AddFault(r)
+}
+
+// AddFault adds the fault rule r and returns it with its id, as POST
+// /_emulator/faults does: with a store (Options.Data), once the rule is
+// durable. Rules added through Faults directly are not recorded.
+func (s *Server) AddFault(r faults.Rule) (faults.Rule, error) {
 	var added faults.Rule
-	err = s.controlChange(func() (string, any, error) {
+	err := s.controlChange(func() (string, any, error) {
 		var err error
 		if added, err = s.faults.Add(r); err != nil {
 			return "", nil, err

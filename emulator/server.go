@@ -437,7 +437,9 @@ func (s *Server) ControlHandler() http.Handler { return s.control }
 // Journal returns the emulator's request journal.
 func (s *Server) Journal() *journal.Journal { return s.journal }
 
-// Faults returns the emulator's fault rules.
+// Faults returns the emulator's fault rules. A change made through it is
+// not recorded in the store (Options.Data): add rules with AddFault, or
+// through the control plane, to keep them across a restart.
 func (s *Server) Faults() *faults.Injector { return s.faults }
 
 // Clock returns the emulator's clock.

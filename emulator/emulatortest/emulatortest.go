@@ -248,7 +248,7 @@ func (s *Server) NextOutcomes(machine string, outcomes ...Outcome) error {
 }
 
 // AddFault adds a fault rule and returns it with its id.
-func (s *Server) AddFault(r FaultRule) (FaultRule, error) { return s.emu.Faults().Add(r) }
+func (s *Server) AddFault(r FaultRule) (FaultRule, error) { return s.emu.AddFault(r) }
 
 // Requests returns the journal's requests that match f.
 func (s *Server) Requests(f Filter) []Entry { return s.emu.Journal().Query(f) }
