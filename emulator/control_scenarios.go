@@ -139,15 +139,17 @@ func (s *Server) LoadScenario(sc *scenario.Scenario) error {
 		now = s.clock.Now()
 		return changeScenario, scenarioChange{Scenario: sc, LoadedAt: now, Seed: seed[:]}, nil
 	}, func() {
-		s.startScenario(sc, now, seed)
+		s.startScenario(sc, now, seed, nil)
 	})
 }
 
 // startScenario schedules the events of sc, loaded at now (the clock's
 // time), those at 0 at once; seed makes the ids of the actions its
 // startAction events start (scenarioActionID). It is the end of
-// LoadScenario, and what the replay of a load does.
-func (s *Server) startScenario(sc *scenario.Scenario, now time.Time, seed [16]byte) {
+// LoadScenario, and what the replay of a load does. past, when not nil,
+// is how the events stood at a compaction of the store: those no longer
+// pending keep their status and are not scheduled again.
+func (s *Server) startScenario(sc *scenario.Scenario, now time.Time, seed [16]byte, past []scenarioEventState) {
 	r := &s.scenarios
 	run := &scenarioRun{sc: sc, loadedAt: now, seed: seed, afterSeq: s.journal.Stats().Recorded, events: make([]eventRun, len(sc.Events))}
 	r.mu.Lock()
@@ -157,6 +159,10 @@ func (s *Server) startScenario(sc *scenario.Scenario, now time.Time, seed [16]by
 	for i, ev := range sc.Events {
 		er := &run.events[i]
 		er.status, er.due = EventPending, now.Add(ev.Offset())
+		if i < len(past) && past[i].Status != EventPending {
+			er.status, er.firedAt, er.err = past[i].Status, past[i].FiredAt, past[i].Err
+			continue
+		}
 		if ev.Offset() == 0 {
 			s.applyScenarioEventLocked(run, i, now)
 			continue

@@ -52,6 +52,8 @@ type persistStart struct {
 	// calls are the API calls of the changes replayed that the rate
 	// limiter counted after the last mark (noteCall).
 	calls []countedCall
+	// compactAfter is Options.DataCompactAfter, its default filled in.
+	compactAfter int
 }
 
 // noteCall keeps the counted call of the replayed change r, if it has
@@ -112,11 +114,15 @@ func openPersist(opts Options) (*persistStart, *fixture.Set, error) {
 	default:
 		return nil, nil, fmt.Errorf("emulator: unknown data clock %q (resume or catch-up)", opts.DataClock)
 	}
+	compactAfter, err := compactAfterOf(opts)
+	if err != nil {
+		return nil, nil, err
+	}
 	st, err := persist.Open(opts.Data)
 	if err != nil {
 		return nil, nil, err
 	}
-	ps := &persistStart{store: st}
+	ps := &persistStart{store: st, compactAfter: compactAfter}
 	held, err := st.State()
 	if err != nil {
 		st.Close()
@@ -187,6 +193,20 @@ type recorder struct {
 	tokenKey, linkKey []byte
 	// restored: the store held state at the start, which New replayed.
 	restored bool
+	// logLen counts the records of the current generation's log, queued
+	// ones too; past compactAfter, compact runs (persist_compact.go).
+	logLen, compactAfter int
+	// compacting: a compaction runs; no other starts.
+	compacting bool
+	compact    func()
+	// withScenario: the current generation was begun by a scenario's
+	// load (its log has a scenario record), which a compaction keeps.
+	withScenario bool
+	// stateActions is how many actions the current generation's snapshot
+	// holds (0: it has none): the log grows to twice as many records
+	// before the next compaction, so that compacting a large state costs
+	// a bounded share of the changes' writes.
+	stateActions int
 }
 
 // Restored reports whether the emulator started from the state its store
@@ -216,6 +236,7 @@ func (r *recorder) change(apply func() (rec persist.Record, ok bool, err error))
 	if err != nil { // Ready said there was room: only a closed store
 		return nil, fmt.Errorf("%w: %w", errNotDurable, err)
 	}
+	r.grew(1)
 	return p, nil
 }
 
@@ -235,6 +256,7 @@ func (r *recorder) begin(apply func() (persist.Generation, error)) (*persist.Pen
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", errNotDurable, err)
 	}
+	r.begun(g)
 	return p, nil
 }
 
@@ -256,7 +278,7 @@ func unavailable(err error) error {
 // begins a generation with the fixtures, keys and clock start; one that
 // holds state is replayed, then the clock is set as it was.
 func (s *Server) beginOrReplay(ps *persistStart) error {
-	s.rec = &recorder{store: ps.store, log: s.log.Info}
+	s.rec = &recorder{store: ps.store, log: s.log.Info, compactAfter: ps.compactAfter, compact: s.compact}
 	if ps.held == nil {
 		ps.linkKey = s.links.key
 		der, err := x509.MarshalPKCS8PrivateKey(ps.key)
@@ -276,6 +298,7 @@ func (s *Server) beginOrReplay(ps *persistStart) error {
 		if err != nil {
 			return fmt.Errorf("%s: %w", ps.store.Path(), err)
 		}
+		s.rec.begun(g)
 	} else {
 		s.rec.tokenKey, s.rec.linkKey = ps.held.TokenKey, ps.linkKey
 		s.rec.restored = true
@@ -285,6 +308,9 @@ func (s *Server) beginOrReplay(ps *persistStart) error {
 		}
 	}
 	go s.markClock(ps.store)
+	s.rec.mu.Lock()
+	s.rec.grew(0) // a log replayed over the threshold is compacted at once
+	s.rec.mu.Unlock()
 	return nil
 }
 
@@ -293,12 +319,16 @@ func (s *Server) beginOrReplay(ps *persistStart) error {
 // where Reset goes back to (changeOrigin) and the fault rules
 // (changeFaults), which a reset clears but PUT /_emulator/fixtures keeps.
 func (s *Server) generation() (persist.Generation, error) {
+	return s.generationAt(s.clock.Now())
+}
+
+// generationAt is generation with the clock's time now.
+func (s *Server) generationAt(now time.Time) (persist.Generation, error) {
 	cur := s.fixtures.Load()
 	fx, err := json.Marshal(cur)
 	if err != nil {
 		return persist.Generation{}, err
 	}
-	now := s.clock.Now()
 	origin := originChange{Start: s.start, Mode: s.startMode, Scale: s.startScale}
 	if s.initial != cur {
 		if origin.Initial, err = json.Marshal(s.initial); err != nil {
@@ -402,6 +432,7 @@ func (s *Server) replay(ps *persistStart) error {
 	if err != nil {
 		return err
 	}
+	s.rec.logLen = n
 	to := last
 	mark := ps.held.Mark
 	if mark.Emulated.After(to) {

@@ -38,6 +38,7 @@ const (
 	changeTenantAdd     = "tenant-add"
 	changeTenantRemove  = "tenant-remove"
 	changeScenario      = "scenario" // a scenario loaded: a generation's first after origin and faults
+	changeSnapshot      = "snapshot" // the whole state: a compacted generation's last head record (persist_compact.go)
 )
 
 // callerRecord is a state.Caller as the log keeps it: the user by object id.
@@ -170,10 +171,23 @@ type originChange struct {
 // instants, and the clock's replay fires them; their effects (the
 // actions they start with their ids, machines, outcomes, fault rules
 // with their ids, limits) follow again without records of their own.
+//
+// A compacted generation (persist_compact.go) keeps the scenario with
+// Events, how each event stood at the compaction: the replay then
+// schedules only those still pending, and the snapshot record after it
+// holds what the others did.
 type scenarioChange struct {
-	Scenario *scenario.Scenario `json:"scenario"`
-	LoadedAt time.Time          `json:"loadedAt"`
-	Seed     []byte             `json:"seed"`
+	Scenario *scenario.Scenario   `json:"scenario"`
+	LoadedAt time.Time            `json:"loadedAt"`
+	Seed     []byte               `json:"seed"`
+	Events   []scenarioEventState `json:"events,omitempty"`
+}
+
+// scenarioEventState is how an event of a loaded scenario stood.
+type scenarioEventState struct {
+	Status  string    `json:"status"`
+	FiredAt time.Time `json:"firedAt,omitzero"`
+	Err     string    `json:"err,omitempty"`
 }
 
 // apply replays one change of the log, calling what its handler called.
@@ -302,8 +316,15 @@ func (s *Server) apply(r persist.Record, ps *persistStart) error {
 		if ch.Scenario == nil || copy(seed[:], ch.Seed) != len(seed) {
 			return errors.New("a scenario loaded without its definition or seed")
 		}
+		if ch.Events != nil && len(ch.Events) != len(ch.Scenario.Events) {
+			return fmt.Errorf("a scenario of %d events with the states of %d", len(ch.Scenario.Events), len(ch.Events))
+		}
 		ch.Scenario.Fixture = s.fixtures.Load()
-		s.startScenario(ch.Scenario, ch.LoadedAt, seed)
+		s.startScenario(ch.Scenario, ch.LoadedAt, seed, ch.Events)
+		s.rec.withScenario = true
+	case changeSnapshot:
+		// Not skipped when it fails: the state would be lost.
+		return s.applySnapshot(r.Data)
 	case changeOrigin:
 		// Not skipped when it fails: without it a reset would go
 		// elsewhere than before the restart.

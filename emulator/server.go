@@ -113,6 +113,11 @@ type Options struct {
 	// DataReset starts the store over from Fixtures, forgetting what it
 	// held.
 	DataReset bool
+	// DataCompactAfter is how many records the store's log may hold
+	// before it is compacted: a new generation starts from a snapshot of
+	// the state (docs/persistence.md). 0 means DefaultDataCompactAfter;
+	// otherwise MinDataCompactAfter to MaxDataCompactAfter.
+	DataCompactAfter int
 }
 
 // Server is a running emulator. Its Handler serves the API, the token

@@ -11,11 +11,12 @@ import (
 )
 
 // dataFlags are the flags of persistence: --data, --data-clock,
-// --data-reset.
+// --data-reset, --data-compact-after.
 type dataFlags struct {
-	dir   *string
-	clock *string
-	reset *bool
+	dir          *string
+	clock        *string
+	reset        *bool
+	compactAfter *int
 }
 
 func addDataFlags(fs *flag.FlagSet) dataFlags {
@@ -24,6 +25,9 @@ func addDataFlags(fs *flag.FlagSet) dataFlags {
 		clock: fs.String("data-clock", emulator.DataClockResume,
 			"with --data, what the clock does across the downtime: resume (go on where it stopped) or catch-up (a real clock moves on by the wall time that passed)"),
 		reset: fs.Bool("data-reset", false, "with --data, start the store over from the fixtures, forgetting what it held"),
+		compactAfter: fs.Int("data-compact-after", 0, fmt.Sprintf(
+			"with --data, compact the store once its log holds N records: a new generation starts from a snapshot of the state (%d to %d; 0: %d)",
+			emulator.MinDataCompactAfter, emulator.MaxDataCompactAfter, emulator.DefaultDataCompactAfter)),
 	}
 }
 
@@ -31,17 +35,21 @@ func addDataFlags(fs *flag.FlagSet) dataFlags {
 // --data are refused without it.
 func (f dataFlags) apply(opts *emulator.Options) error {
 	if *f.dir == "" {
-		if *f.reset || *f.clock != emulator.DataClockResume {
-			return fmt.Errorf("--data-reset and --data-clock need --data")
+		if *f.reset || *f.clock != emulator.DataClockResume || *f.compactAfter != 0 {
+			return fmt.Errorf("--data-reset, --data-clock and --data-compact-after need --data")
 		}
 		return nil
+	}
+	if n := *f.compactAfter; n != 0 && (n < emulator.MinDataCompactAfter || n > emulator.MaxDataCompactAfter) {
+		return fmt.Errorf("--data-compact-after must be %d to %d records (or 0: %d), not %d",
+			emulator.MinDataCompactAfter, emulator.MaxDataCompactAfter, emulator.DefaultDataCompactAfter, n)
 	}
 	switch *f.clock {
 	case emulator.DataClockResume, emulator.DataClockCatchUp:
 	default:
 		return fmt.Errorf("--data-clock must be resume or catch-up, not %q", *f.clock)
 	}
-	opts.Data, opts.DataClock, opts.DataReset = *f.dir, *f.clock, *f.reset
+	opts.Data, opts.DataClock, opts.DataReset, opts.DataCompactAfter = *f.dir, *f.clock, *f.reset, *f.compactAfter
 	return nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -45,7 +46,8 @@ type acked struct {
 // TestDataSurvivesSIGKILL starts the emulator with --data, runs a
 // concurrent load of submits, cancels and uploads, kills it with SIGKILL
 // in the middle, restarts it and checks that every change it answered
-// 2xx to is there; 5 rounds, 20 with MDE_SLOW_TESTS=1.
+// 2xx to is there; 5 rounds, 20 with MDE_SLOW_TESTS=1. The store is
+// compacted every 20 records.
 func TestDataSurvivesSIGKILL(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the emulator")
@@ -66,7 +68,9 @@ func TestDataSurvivesSIGKILL(t *testing.T) {
 	data := filepath.Join(tmp, "data")
 	a := &acked{actions: map[string]bool{}, libraries: map[string]bool{}}
 	for round := range rounds {
-		cmd, base := startEmulator(t, bin, "--fixtures", fx, "--data", data, "--key-file", "", "--profile", "unlimited")
+		// A tiny compaction threshold: the kill often lands during a
+		// compaction, or right after one.
+		cmd, base := startEmulator(t, bin, "--fixtures", fx, "--data", data, "--key-file", "", "--profile", "unlimited", "--data-compact-after", "20")
 		tok := clientToken(t, base)
 		if round > 0 {
 			checkAcked(t, base, tok, a, round)
@@ -289,5 +293,37 @@ func TestDataBannerNamesTheStore(t *testing.T) {
 	printData(&without, emulator.Options{})
 	if without.Len() != 0 {
 		t.Errorf("a data line without --data: %q", without.String())
+	}
+}
+
+// TestDataCompactAfterFlag: --data-compact-after reaches the options
+// within its bounds, and is refused past them or without --data.
+func TestDataCompactAfterFlag(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want int
+		err  string
+	}{
+		{[]string{"--data", "d"}, 0, ""},
+		{[]string{"--data", "d", "--data-compact-after", "1000"}, 1000, ""},
+		{[]string{"--data", "d", "--data-compact-after", "9"}, 0, "must be 10 to 10000000"},
+		{[]string{"--data", "d", "--data-compact-after", "10000001"}, 0, "must be 10 to 10000000"},
+		{[]string{"--data-compact-after", "1000"}, 0, "need --data"},
+	} {
+		fs := flag.NewFlagSet("t", flag.ContinueOnError)
+		f := addDataFlags(fs)
+		if err := fs.Parse(c.args); err != nil {
+			t.Fatal(err)
+		}
+		var opts emulator.Options
+		err := f.apply(&opts)
+		switch {
+		case c.err == "" && err != nil:
+			t.Errorf("%v: %v", c.args, err)
+		case c.err != "" && (err == nil || !strings.Contains(err.Error(), c.err)):
+			t.Errorf("%v: error %v, want one with %q", c.args, err, c.err)
+		case c.err == "" && opts.DataCompactAfter != c.want:
+			t.Errorf("%v: DataCompactAfter %d, want %d", c.args, opts.DataCompactAfter, c.want)
+		}
 	}
 }

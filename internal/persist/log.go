@@ -204,6 +204,17 @@ func (s *Store) Replay(f func(Record) error) error {
 	})
 }
 
+// LogLen returns how many records the log of the store's current
+// generation holds on disk (those still queued not counted).
+func (s *Store) LogLen() (int, error) {
+	n := 0
+	err := s.view(func(tx *bolt.Tx) error {
+		n = tx.Bucket(bucketLog).Stats().KeyN
+		return nil
+	})
+	return n, err
+}
+
 // FailWrites makes every later write fail with err, as a full disk or an
 // I/O error would: for tests of what a failed write does.
 func (s *Store) FailWrites(err error) {

@@ -245,6 +245,10 @@ type Generation struct {
 	// Records are written at the head of the new log, with the rest of
 	// the generation, in one transaction.
 	Records []Record
+	// Mark, when not nil, is the clock mark the generation starts with
+	// (a compaction keeps the reading it was taken at); nil drops the
+	// mark of the generation before.
+	Mark *Mark
 }
 
 // generation is a Generation as the committer writes it.
@@ -279,6 +283,13 @@ func (s *Store) BeginQueued(g Generation) (*Pending, error) {
 		string(keyFixtures): g.Fixtures, string(keyStart): startJSON,
 		string(keyTokenKey): g.TokenKey, string(keyLinkKey): g.LinkKey,
 	}}
+	if g.Mark != nil {
+		b, err := json.Marshal(g.Mark)
+		if err != nil {
+			return nil, err
+		}
+		gen.meta[string(keyClockMark)] = b
+	}
 	size := len(g.Fixtures)
 	for i := range g.Records {
 		enc, err := g.Records[i].encode()
@@ -311,13 +322,13 @@ func (s *Store) begin(tx *bolt.Tx, gen *generation) (uint64, error) {
 	if err := meta.Put(keyGeneration, g[:]); err != nil {
 		return 0, err
 	}
+	if err := meta.Delete(keyClockMark); err != nil {
+		return 0, err
+	}
 	for k, v := range gen.meta {
 		if err := meta.Put([]byte(k), v); err != nil {
 			return 0, err
 		}
-	}
-	if err := meta.Delete(keyClockMark); err != nil {
-		return 0, err
 	}
 	var seq uint64
 	for _, enc := range gen.records {

@@ -6,7 +6,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/mdelive/mde-emulator/emulator/clock"
 	"github.com/mdelive/mde-emulator/internal/apierr"
 	"github.com/mdelive/mde-emulator/internal/guid"
 )
@@ -95,7 +94,7 @@ type Action struct {
 	settling   bool         // last command done, status not yet settled
 	session    bool         // the action holds one of the tenant's sessions
 	user       string       // the object id of the user who started it ("" for an app): their session too
-	timer      *clock.Timer // the next lifecycle step
+	next       *pendingStep // the next lifecycle step, with its timer; nil once final
 	gen        uint64       // bumped whenever the scheduled step changes
 }
 

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/mdelive/mde-emulator/emulator/clock"
 	"github.com/mdelive/mde-emulator/emulator/fixture"
 )
 
@@ -29,40 +30,109 @@ const (
 	errTimedOut  = "Script execution timed out after %s; the script was stopped."
 )
 
-// step is one lifecycle transition of an action. It runs with a.mu held
-// and reports whether the action reached a final status.
-type step func(now time.Time) (final bool)
+// stepKind is what a pending lifecycle step of an action does.
+type stepKind uint8
 
-// at schedules st as a's next step at the emulated instant when, replacing
-// any step scheduled before. Call it with a.mu held.
-func (t *Tenant) at(a *Action, when time.Time, st step) {
+// The lifecycle steps. stepNone: no step is pending.
+const (
+	stepNone       stepKind = iota
+	stepPickup              // the machine picks the action up (schedulePickupAt)
+	stepExpiry              // the queued action times out (scheduleExpiry)
+	stepCommandEnd          // command index ends (startCommand)
+	stepSettle              // the action, its last command done, is Succeeded
+)
+
+// pendingStep is the next lifecycle step of a live action, as data rather
+// than a closure, so that a Snapshot can write it and Restore schedule it
+// again through the same code (at, runStep). A live action has one, its
+// timer on the clock; a final one has none (Action.next is nil: finished
+// actions keep no step data).
+type pendingStep struct {
+	kind stepKind
+	due  time.Time
+	// For stepCommandEnd, decided when the command started (plan): the
+	// command's index, its failure text ("" for a success), whether the
+	// failure is the script timeout, the result a success leaves, and
+	// the library file a PutFile's success drops on the machine.
+	index   int
+	fail    string
+	timeout bool
+	result  *Result
+	put     *LibraryFile // read only: Library.Put replaces a file, never changes it
+	// order is the store's count of steps scheduled when this one was
+	// (Store.steps): Restore schedules steps due at the same instant in
+	// that order, the order the clock fires them in.
+	order uint64
+	timer *clock.Timer
+}
+
+// at schedules st as a's next step at the emulated instant st.due,
+// replacing any step scheduled before. Call it with a.mu held.
+func (t *Tenant) at(a *Action, st pendingStep) {
 	a.gen++
 	gen := a.gen
-	if a.timer != nil {
-		a.timer.Stop()
+	p := a.next
+	if p == nil {
+		p = new(pendingStep)
+		a.next = p
+	} else if p.timer != nil {
+		p.timer.Stop()
 	}
-	a.timer = t.store.clock.AtFunc(when, func(now time.Time) {
-		now = now.UTC().Truncate(Tick)
-		a.mu.Lock()
-		if a.gen != gen {
-			a.mu.Unlock()
-			return
-		}
-		a.timer = nil
-		final := st(now)
+	*p = st
+	p.order = t.store.steps.Add(1)
+	p.timer = t.store.clock.AtFunc(st.due, func(now time.Time) { t.fire(a, gen, now) })
+}
+
+// fire runs a's step scheduled as generation gen, at now, unless another
+// replaced it meanwhile.
+func (t *Tenant) fire(a *Action, gen uint64, now time.Time) {
+	now = now.UTC().Truncate(Tick)
+	a.mu.Lock()
+	if a.gen != gen || a.next == nil {
 		a.mu.Unlock()
-		if final {
-			t.finished(a)
-		}
-	})
+		return
+	}
+	st := *a.next
+	a.next.kind, a.next.timer, a.next.result, a.next.put = stepNone, nil, nil, nil
+	final := t.runStep(a, st, now)
+	if final {
+		a.next = nil // finished actions keep no step data
+	}
+	a.mu.Unlock()
+	if final {
+		t.finished(a)
+	}
+}
+
+// runStep is the lifecycle transition st of a at now. It runs with a.mu
+// held and reports whether the action reached a final status.
+func (t *Tenant) runStep(a *Action, st pendingStep, now time.Time) (final bool) {
+	switch st.kind {
+	case stepPickup:
+		return t.pickup(a, now)
+	case stepExpiry:
+		a.status = StatusTimeOut
+		a.lastUpdate = now
+		return true
+	case stepCommandEnd:
+		return t.endCommand(a, st, now)
+	case stepSettle:
+		a.settling = false
+		a.status = StatusSucceeded
+		a.lastUpdate = now
+		return true
+	}
+	return false
 }
 
 // unschedule drops a's next step. Call it with a.mu held.
 func (a *Action) unschedule() {
 	a.gen++
-	if a.timer != nil {
-		a.timer.Stop()
-		a.timer = nil
+	if p := a.next; p != nil {
+		if p.timer != nil {
+			p.timer.Stop()
+		}
+		a.next = nil
 	}
 }
 
@@ -105,31 +175,33 @@ func (t *Tenant) schedulePickup(a *Action, now time.Time) {
 // schedulePickupAt makes the machine pick a up at when, if it is online
 // then and a session is free.
 func (t *Tenant) schedulePickupAt(a *Action, when time.Time) {
-	m := a.machine
-	t.at(a, when, func(now time.Time) bool {
-		if !m.Online() {
-			t.scheduleExpiry(a, now)
+	t.at(a, pendingStep{kind: stepPickup, due: when})
+}
+
+// pickup is the step schedulePickupAt schedules. Call it with a.mu held.
+func (t *Tenant) pickup(a *Action, now time.Time) bool {
+	if !a.machine.Online() {
+		t.scheduleExpiry(a, now)
+		return false
+	}
+	if !a.session {
+		// Pending actions do not hold a session in this profile: the
+		// machine takes one now, or the action waits for one (until
+		// the queue timeout).
+		if ok, _ := t.acquireSession(a); !ok {
+			if deadline := a.created.Add(t.store.Profile().QueueTimeout); !now.Before(deadline) {
+				a.status = StatusTimeOut
+				a.lastUpdate = now
+				return true
+			}
+			t.schedulePickupAt(a, now.Add(sessionRetryAfter))
 			return false
 		}
-		if !a.session {
-			// Pending actions do not hold a session in this profile: the
-			// machine takes one now, or the action waits for one (until
-			// the queue timeout).
-			if ok, _ := t.acquireSession(a); !ok {
-				if deadline := a.created.Add(t.store.Profile().QueueTimeout); !now.Before(deadline) {
-					a.status = StatusTimeOut
-					a.lastUpdate = now
-					return true
-				}
-				t.schedulePickupAt(a, now.Add(sessionRetryAfter))
-				return false
-			}
-			a.session = true
-		}
-		a.status = StatusInProgress
-		a.lastUpdate = now
-		return t.startCommand(a, 0, now)
-	})
+		a.session = true
+	}
+	a.status = StatusInProgress
+	a.lastUpdate = now
+	return t.startCommand(a, 0, now)
 }
 
 // scheduleExpiry ends a queued action TimeOut when the queue timeout after
@@ -139,11 +211,7 @@ func (t *Tenant) scheduleExpiry(a *Action, now time.Time) {
 	if deadline.Before(now) {
 		deadline = now
 	}
-	t.at(a, deadline, func(now time.Time) bool {
-		a.status = StatusTimeOut
-		a.lastUpdate = now
-		return true
-	})
+	t.at(a, pendingStep{kind: stepExpiry, due: deadline})
 }
 
 // startCommand starts command i of a at now and schedules its end.
@@ -152,42 +220,43 @@ func (t *Tenant) startCommand(a *Action, i int, now time.Time) bool {
 	c.status = CommandInProgress
 	c.start = now
 	a.lastUpdate = now
-	o, result, finish := t.plan(a, i)
+	o, result, put := t.plan(a, i)
 	after, timeout := time.Duration(o.Duration), false
 	if limit := t.store.Profile().ScriptTimeout; c.Type == RunScript && result != nil && after > limit {
 		// A script that runs (one that has a result to leave, even if it
 		// is to fail) is stopped at the script timeout.
 		after, o.Fail, timeout = limit, fmt.Sprintf(errTimedOut, limit), true
 	}
-	t.at(a, now.Add(after), func(now time.Time) bool {
-		c.end = now
-		a.lastUpdate = now
-		if o.Fail != "" {
-			c.status = CommandFailed
-			c.fail = o.Fail
-			a.status = StatusFailed
-			if timeout {
-				a.status = StatusTimeOut
-			}
-			return true
+	t.at(a, pendingStep{kind: stepCommandEnd, due: now.Add(after), index: i, fail: o.Fail, timeout: timeout, result: result, put: put})
+	return false
+}
+
+// endCommand is the step startCommand schedules: command st.index of a
+// ends at now as st says. Call it with a.mu held.
+func (t *Tenant) endCommand(a *Action, st pendingStep, now time.Time) bool {
+	i := st.index
+	c := &a.commands[i]
+	c.end = now
+	a.lastUpdate = now
+	if st.fail != "" {
+		c.status = CommandFailed
+		c.fail = st.fail
+		a.status = StatusFailed
+		if st.timeout {
+			a.status = StatusTimeOut
 		}
-		if finish != nil {
-			finish()
-		}
-		c.status = CommandCompleted
-		c.result = result
-		if i+1 < len(a.commands) {
-			return t.startCommand(a, i+1, now)
-		}
-		a.settling = true
-		t.at(a, now.Add(settleDelay), func(now time.Time) bool {
-			a.settling = false
-			a.status = StatusSucceeded
-			a.lastUpdate = now
-			return true
-		})
-		return false
-	})
+		return true
+	}
+	if f := st.put; f != nil {
+		a.machine.putFile(f.FileName, f.Content)
+	}
+	c.status = CommandCompleted
+	c.result = st.result
+	if i+1 < len(a.commands) {
+		return t.startCommand(a, i+1, now)
+	}
+	a.settling = true
+	t.at(a, pendingStep{kind: stepSettle, due: now.Add(settleDelay)})
 	return false
 }
 
@@ -196,14 +265,14 @@ func (t *Tenant) startCommand(a *Action, i int, now time.Time) bool {
 // The outcome it returns has its Duration and, for a failure, its Fail
 // (startCommand cuts a RunScript over the script timeout). With it come
 // the result a success leaves (nil for a script that does not run at all)
-// and what a success does to the machine (nil: nothing).
-func (t *Tenant) plan(a *Action, i int) (o Outcome, result *Result, finish func()) {
+// and the library file a success drops on the machine (nil: none).
+func (t *Tenant) plan(a *Action, i int) (o Outcome, result *Result, put *LibraryFile) {
 	c := &a.commands[i]
 	script, _ := c.param("ScriptName")
 	if q, ok := a.machine.takeOutcome(c.Type, script); ok {
-		o, result, finish = t.planOverride(q, a, c)
+		o, result, put = t.planOverride(q, a, c)
 	} else {
-		o, result, finish = t.planFromFixtures(a, c)
+		o, result, put = t.planFromFixtures(a, c)
 	}
 	if s := result.scriptResult(); s != nil && t.wrapOutput && transcribes(a.machine.info.OSPlatform, s.ScriptName) {
 		// The service's wrapping, not the script's output: it applies
@@ -212,12 +281,12 @@ func (t *Tenant) plan(a *Action, i int) (o Outcome, result *Result, finish func(
 		// be kept a long time, its output seldom read.
 		result.transcriptOf, result.index = a.id, i
 	}
-	return o, result, finish
+	return o, result, put
 }
 
 // planFromFixtures decides how command c of a ends from the library's
 // declared behaviour and the machine's files.
-func (t *Tenant) planFromFixtures(a *Action, c *commandState) (Outcome, *Result, func()) {
+func (t *Tenant) planFromFixtures(a *Action, c *commandState) (Outcome, *Result, *LibraryFile) {
 	m := a.machine
 	switch c.Type {
 	case PutFile:
@@ -229,7 +298,7 @@ func (t *Tenant) planFromFixtures(a *Action, c *commandState) (Outcome, *Result,
 		if fail := t.putFileRefused(m, f); fail != "" {
 			return Outcome{Duration: fixture.Duration(putFileDuration), Fail: fail}, nil, nil
 		}
-		return Outcome{Duration: fixture.Duration(putFileDuration)}, nil, func() { m.putFile(f.FileName, f.Content) }
+		return Outcome{Duration: fixture.Duration(putFileDuration)}, nil, f
 	case RunScript:
 		name, _ := c.param("ScriptName")
 		args, _ := c.param("Args")
@@ -263,8 +332,8 @@ func (t *Tenant) planFromFixtures(a *Action, c *commandState) (Outcome, *Result,
 
 // planOverride applies the queued outcome q to command c of a: its
 // duration, failure and result replace what the fixtures would have done.
-func (t *Tenant) planOverride(q Outcome, a *Action, c *commandState) (Outcome, *Result, func()) {
-	o, result, finish := t.planFromFixtures(a, c)
+func (t *Tenant) planOverride(q Outcome, a *Action, c *commandState) (Outcome, *Result, *LibraryFile) {
+	o, result, put := t.planFromFixtures(a, c)
 	if limit := fixture.Duration(t.store.Profile().ScriptTimeout); c.Type == RunScript && result != nil && o.Duration > limit {
 		// The fixtures' script would be stopped at the timeout: without a
 		// duration of its own, the outcome's runs until then.
@@ -296,7 +365,7 @@ func (t *Tenant) planOverride(q Outcome, a *Action, c *commandState) (Outcome, *
 		path, _ := c.param("Path")
 		result = &Result{file: []byte{}, path: path}
 	}
-	return o, result, finish
+	return o, result, put
 }
 
 // cancelLocked cancels a at now, by who. Call it with a.mu held and a not

@@ -162,9 +162,13 @@ func (q *finishedQueue) kept() int {
 	return len(q.items) - q.head
 }
 
-// evict forgets each of victims in its tenant.
+// evict forgets each of victims in its tenant; a nil one stands for an
+// action of a removed tenant (Restore) and only counted.
 func evict(victims []*Action) {
 	for _, a := range victims {
+		if a == nil {
+			continue
+		}
 		t := a.machine.tenant
 		t.mu.Lock()
 		t.removeLocked(a)

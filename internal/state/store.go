@@ -20,6 +20,7 @@ type Store struct {
 	retention atomic.Pointer[Retention]
 	world     atomic.Pointer[world]
 	loads     atomic.Uint64 // how many times Load ran
+	steps     atomic.Uint64 // how many lifecycle steps were scheduled (pendingStep.order)
 	writers   sync.Mutex    // serialises Load, AddTenant and RemoveTenant (tenants.go)
 	// start is the Start of the set the last Load loaded, which the
 	// machines' seen times left out are relative to (newTenant reads it;
