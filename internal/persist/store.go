@@ -17,8 +17,21 @@ import (
 
 // FormatVersion is the version of the store's layout this package writes.
 // A store of a newer version is refused; one of an older version is
-// migrated (there is none yet: version 1 is the first).
-const FormatVersion = 1
+// migrated when it is opened (migrations), so that an older emulator then
+// refuses it clearly rather than meeting records it does not know.
+//
+//   - 1: the first.
+//   - 2: the log may begin with a snapshot of the state (compaction), a
+//     clock mark holds the rate-limit windows, and a change made by an
+//     API call holds the instant its call was counted at.
+const FormatVersion = 2
+
+// migrations turns a store of format v into one of format v+1, in the
+// transaction that opens it. Every version-1 store is a valid version-2
+// store (version 2 only adds), so its migration rewrites the version only.
+var migrations = map[int]func(tx *bolt.Tx) error{
+	1: func(*bolt.Tx) error { return nil },
+}
 
 // FileName is the name of the store's file inside the --data directory.
 const FileName = "emulator.db"
@@ -153,7 +166,18 @@ func (s *Store) check() (err error) {
 		case v > FormatVersion:
 			return fmt.Errorf("%s: the store was written by a newer emulator (store format %d; this one reads formats up to %d); refused, the file is left as it is", s.path, v, FormatVersion)
 		case v < FormatVersion:
-			return fmt.Errorf("%s: the store has format %d, older than any this emulator migrates (%d); refused, the file is left as it is", s.path, v, FormatVersion)
+			for ; v < FormatVersion; v++ {
+				migrate, ok := migrations[v]
+				if !ok {
+					return fmt.Errorf("%s: the store has format %d, older than any this emulator migrates (%d); refused, the file is left as it is", s.path, v, FormatVersion)
+				}
+				if err := migrate(tx); err != nil {
+					return fmt.Errorf("%s: the store of format %d could not be migrated (%w); refused, the file is left as it is", s.path, v, err)
+				}
+			}
+			if err := meta.Put(keyVersion, []byte(strconv.Itoa(FormatVersion))); err != nil {
+				return err
+			}
 		}
 		if tx.Bucket(bucketLog) == nil {
 			return s.damaged(errors.New("no log bucket"))
