@@ -197,7 +197,7 @@ func (s *Server) advanceClockBy(by string) error {
 	if err != nil || d < 0 {
 		return fmt.Errorf("by must be a non-negative Go duration such as \"90s\" or \"72h\", not %q", by)
 	}
-	return s.controlChange(func() (string, any, error) {
+	return s.controlChangeHeld(false, func() (string, any, error) {
 		s.clock.Advance(d)
 		return changeAdvance, clockChange{By: d}, nil
 	})

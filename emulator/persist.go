@@ -186,6 +186,7 @@ func (ps *persistStart) clockStart(start time.Time, mode clock.Mode, scale float
 // they are made: it holds its lock from a change to its record's place in
 // the queue.
 type recorder struct {
+	clock *clock.Clock // the emulator's: a change holds its timers (change)
 	mu    sync.Mutex
 	store *persist.Store
 	log   func(msg string, args ...any)
@@ -222,13 +223,34 @@ var errNotDurable = errors.New("not durable")
 // write to wait for. When the store can take no record (its queue full,
 // a write failed, closed) apply does not run and the error wraps
 // errNotDurable.
+//
+// apply runs while no timer of the clock fires (clock.Hold), and the
+// record keeps the instant up to which they had fired: a real clock's
+// step due just before the change but not yet run when it was made is
+// replayed after it, as it ran (docs/persistence.md).
 func (r *recorder) change(apply func() (rec persist.Record, ok bool, err error)) (*persist.Pending, error) {
+	return r.changeHeld(true, apply)
+}
+
+// changeHeld is change, holding the clock's timers or not: a change that
+// advances the clock (which fires them) cannot hold them.
+func (r *recorder) changeHeld(hold bool, apply func() (rec persist.Record, ok bool, err error)) (*persist.Pending, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if err := r.store.Ready(); err != nil {
 		return nil, fmt.Errorf("%w: %w", errNotDurable, err)
 	}
-	rec, ok, err := apply()
+	var rec persist.Record
+	var ok bool
+	var err error
+	if hold {
+		r.clock.Hold(func(firedTo time.Time) {
+			rec, ok, err = apply()
+			rec.Fired = firedTo
+		})
+	} else {
+		rec, ok, err = apply()
+	}
 	if err != nil || !ok {
 		return nil, err
 	}
@@ -278,7 +300,7 @@ func unavailable(err error) error {
 // begins a generation with the fixtures, keys and clock start; one that
 // holds state is replayed, then the clock is set as it was.
 func (s *Server) beginOrReplay(ps *persistStart) error {
-	s.rec = &recorder{store: ps.store, log: s.log.Info, compactAfter: ps.compactAfter, compact: s.compact}
+	s.rec = &recorder{store: ps.store, clock: s.clock, log: s.log.Info, compactAfter: ps.compactAfter, compact: s.compact}
 	if ps.held == nil {
 		ps.linkKey = s.links.key
 		der, err := x509.MarshalPKCS8PrivateKey(ps.key)
@@ -424,7 +446,22 @@ func (s *Server) replay(ps *persistStart) error {
 	var last time.Time
 	n := 0
 	err := ps.store.Replay(func(r persist.Record) error {
-		s.clock.AdvanceTo(r.At)
+		switch {
+		case r.Fired.IsZero(): // not known (a record of format 1)
+			s.clock.AdvanceTo(r.At)
+		case r.Fired.Before(r.At):
+			// The timers due after Fired had not fired yet when the
+			// change was made (a real clock fires a little late): they
+			// stay pending past it, and fire at the next record's
+			// AdvanceTo, each at its due instant.
+			s.clock.AdvanceTo(r.Fired)
+			s.clock.JumpTo(r.At)
+		default:
+			// The change's instant is earlier than what had fired: a
+			// submit's is its action's creation time, cut to the
+			// service's 100 ns. What had fired by then fires first.
+			s.clock.AdvanceTo(r.Fired)
+		}
 		last = r.At
 		n++
 		return s.apply(r, ps)

@@ -488,11 +488,18 @@ func (s *Server) durable(p *persist.Pending, err error) error {
 // alone; it returns once the change is durable. A store that cannot keep
 // it makes an error wrapping errNotDurable (controlChangeError).
 func (s *Server) controlChange(apply func() (kind string, data any, err error)) error {
+	return s.controlChangeHeld(true, apply)
+}
+
+// controlChangeHeld is controlChange, holding the clock's timers while
+// apply runs or not (recorder.changeHeld): false for a change that
+// advances the clock.
+func (s *Server) controlChangeHeld(hold bool, apply func() (kind string, data any, err error)) error {
 	if s.rec == nil {
 		_, _, err := apply()
 		return err
 	}
-	p, err := s.rec.change(func() (persist.Record, bool, error) {
+	p, err := s.rec.changeHeld(hold, func() (persist.Record, bool, error) {
 		at := s.clock.Now()
 		kind, data, err := apply()
 		if err != nil || kind == "" {

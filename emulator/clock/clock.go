@@ -45,6 +45,10 @@ type Clock struct {
 	seq    uint64 // scheduling order, breaks ties between equal due instants
 	gen    uint64 // bumped by Reset and Close: in-flight firing loops stop
 	closed bool
+	// firedTo is the instant up to which every timer due has fired, as
+	// of generation firedGen (Hold).
+	firedTo  time.Time
+	firedGen uint64
 
 	// fireMu is held while callbacks run, so they run one at a time.
 	fireMu sync.Mutex
@@ -244,6 +248,42 @@ func (c *Clock) Close() {
 	c.live = 0
 	c.mu.Unlock()
 	c.closeOnce.Do(func() { close(c.done) })
+}
+
+// Hold runs f while no timer fires, and gives it the instant up to which
+// every timer due has fired (zero: none has since New or Reset). A timer
+// of a real clock fires a little after its due instant; a change made
+// under Hold can note that instant, and a replay of the change run after
+// the same timers only (AdvanceTo it, then JumpTo the change's instant).
+// f must not call Advance or AdvanceTo, which wait for Hold to end.
+func (c *Clock) Hold(f func(firedTo time.Time)) {
+	c.fireMu.Lock()
+	defer c.fireMu.Unlock()
+	c.mu.Lock()
+	firedTo := c.firedTo
+	if c.firedGen != c.gen {
+		firedTo = time.Time{}
+	}
+	c.mu.Unlock()
+	f(firedTo)
+}
+
+// JumpTo moves a manual clock's reading on to t without firing the timers
+// due by then: they stay pending, and the next Advance or AdvanceTo fires
+// them in order, each with its own due instant, before the later ones. A
+// real clock, or a t not after Now, is left as it is.
+func (c *Clock) JumpTo(t time.Time) {
+	c.fireMu.Lock()
+	defer c.fireMu.Unlock()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	b := *c.base.Load()
+	if b.mode != Manual || !t.After(b.now()) {
+		return
+	}
+	b.emu, b.wall = t.UTC(), time.Now()
+	c.base.Store(&b)
+	c.kick()
 }
 
 // Pending returns the number of timers waiting to fire.

@@ -46,13 +46,15 @@ func (c *Clock) fireDue() {
 	for {
 		t := c.earliestLocked()
 		b := c.base.Load()
-		if t == nil || !b.flowing() {
+		if !b.flowing() {
 			return
 		}
 		now := b.now()
-		if t.due.After(now) {
+		if t == nil || t.due.After(now) {
+			c.firedThroughLocked(now)
 			return
 		}
+		c.firedThroughLocked(t.due)
 		c.timers.pop()
 		t.pending = false
 		c.live--
@@ -68,6 +70,16 @@ func (c *Clock) fireDue() {
 			// queued behind it would wait that long.
 			runtime.Gosched()
 		}()
+	}
+}
+
+// firedThroughLocked notes that every timer due by t has fired.
+func (c *Clock) firedThroughLocked(t time.Time) {
+	if c.firedGen != c.gen {
+		c.firedTo, c.firedGen = time.Time{}, c.gen
+	}
+	if t.After(c.firedTo) {
+		c.firedTo = t
 	}
 }
 

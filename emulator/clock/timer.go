@@ -136,6 +136,7 @@ func (c *Clock) advance(target func(now time.Time) time.Time) time.Time {
 			now = t.due
 			c.freezeLocked(now)
 		}
+		c.firedThroughLocked(t.due)
 		c.mu.Unlock()
 		func() {
 			defer c.mu.Lock()
@@ -146,6 +147,7 @@ func (c *Clock) advance(target func(now time.Time) time.Time) time.Time {
 	if c.gen != gen {
 		return c.base.Load().now()
 	}
+	c.firedThroughLocked(end)
 	return end
 }
 

@@ -18,6 +18,11 @@ type Record struct {
 	At   time.Time       `json:"at"`
 	Kind string          `json:"kind"`
 	Data json.RawMessage `json:"data"`
+	// Fired is the instant up to which the emulator's timers had fired
+	// when the change was made (zero: not known). A real clock's timers
+	// fire a little after they are due: the replay runs those due after
+	// Fired after the change, as they ran.
+	Fired time.Time `json:"fired,omitzero"`
 }
 
 // encode returns r as stored: a CRC-32C of the JSON, then the JSON.
