@@ -332,10 +332,20 @@ func (t *Tenant) SubmitWithID(c Caller, machineKey string, req SubmitRequest, id
 		}
 		a.session = true
 	}
-	m.active = a
 	// Kept in the tenant before its first step is scheduled, so that it
 	// is there when it finishes (and may be forgotten: Retention).
 	t.mu.Lock()
+	if t.removed {
+		// Removed since the caller found it (a request already past
+		// authentication): answered as its token is now.
+		t.mu.Unlock()
+		if a.session {
+			t.releaseSession(a)
+		}
+		m.mu.Unlock()
+		return ActionView{}, apierr.New(apierr.Unauthorized, "The token's tenant %s is not known to this service.", t.ID)
+	}
+	m.active = a
 	t.addLocked(a)
 	t.mu.Unlock()
 	a.mu.Lock()

@@ -46,7 +46,8 @@ import (
 //   - timers and locks: Restore schedules each pending step again at its
 //     instant, steps due at the same instant in the order they were
 //     scheduled (pendingStep.order);
-//   - tenants RemoveTenant removed: nothing reaches them any more. Their
+//   - tenants RemoveTenant removed (and so their removed flag, false in
+//     every tenant a snapshot holds): nothing reaches them any more. Their
 //     finished actions still count in the retention queue until
 //     forgotten, so they are kept there as entries without an action.
 type Snapshot struct {

@@ -387,7 +387,7 @@ func TestSnapshotCoversFields(t *testing.T) {
 		{Result{}, "script file path transcriptOf index"},
 		{Machine{}, "info group tenant online mu offlineSince active filesMu files outcomesMu outcomes"},
 		{machineFile{}, "path content size"},
-		{Tenant{}, "ID Name store gen start sessions machines byName order groups users library settings undeclared wrapOutput done origin mu seq actions byID byMachine"},
+		{Tenant{}, "ID Name store gen start sessions machines byName order groups users library settings undeclared wrapOutput done origin mu removed seq actions byID byMachine"},
 		{DeviceGroup{}, "ID Name mu remediationLevel"},
 		{LibraryFile{}, "FileName Description HasParameters ParametersDescription CreatedBy CreationTime LastUpdatedTime Content SHA256 Declared Signed Behavior ByArgs"},
 		{Store{}, "clock profile retention world loads steps writers start"},

@@ -42,6 +42,7 @@ type Tenant struct {
 	origin *Origin // how AddTenant made the tenant; nil: from the fixtures (tenants.go)
 
 	mu        sync.RWMutex
+	removed   bool       // RemoveTenant removed it: no action is made in it any more
 	seq       uint64     // the seq of the last action made
 	actions   actionList // every kept action, in creation order
 	byID      map[string]*Action

@@ -241,6 +241,9 @@ func (s *Store) RemoveTenant(id string) (*Tenant, error) {
 	}
 	delete(w.tenants, t.ID)
 	s.world.Store(w)
+	t.mu.Lock()
+	t.removed = true // a submit already past its lookup of t makes nothing
+	t.mu.Unlock()
 	return t, nil
 }
 

@@ -131,6 +131,14 @@ func TestAddRemoveTenant(t *testing.T) {
 	if _, err := e.s.RemoveTenant(ten.ID); !errors.Is(err, ErrTenantNotFound) {
 		t.Errorf("removing it again: %v", err)
 	}
+	// A submit by a caller that found the tenant before it was removed
+	// (a request already past authentication) makes nothing.
+	if _, err := ten.Submit(Caller{TenantID: ten.ID, Name: "x"}, "win1", SubmitRequest{Commands: []Command{runScript("hang.ps1")}}); err == nil || !strings.Contains(err.Error(), "not known") {
+		t.Errorf("a submit to the removed tenant: %v", err)
+	}
+	if ten.LiveActions() != 0 || ten.Sessions() != 0 || len(ten.Actions()) != 1 {
+		t.Errorf("after a submit to the removed tenant: live %d, sessions %d, actions %d", ten.LiveActions(), ten.Sessions(), len(ten.Actions()))
+	}
 
 	// A Load forgets every created tenant.
 	ft2, _ := FromTemplate(tmpl, "bob")
