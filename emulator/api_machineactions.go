@@ -1,9 +1,11 @@
 package emulator
 
 import (
+	"bytes"
 	"encoding/json"
 	"net/http"
 	"strconv"
+	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
 
@@ -15,13 +17,15 @@ import (
 
 // runLiveResponse serves POST /api/machines/{id}/runliveresponse.
 func (s *Server) runLiveResponse(c echo.Context) error {
-	// The validator decoded the body already; decode it again only when
-	// it did not.
-	req, ok := state.SubmitRequestFrom(validatedBody(c))
+	// The validator read and checked the body already; decode it with
+	// encoding/json only when it did not.
+	req, ok := submitRequest(c)
 	if !ok {
-		if err := decodeJSON(c, &req); err != nil {
+		var decoded state.SubmitRequest // on the heap only on this path
+		if err := decodeJSON(c, &decoded); err != nil {
 			return err
 		}
+		req = decoded
 	}
 	if s.rec != nil {
 		return s.submitRecorded(c, req)
@@ -31,7 +35,7 @@ func (s *Server) runLiveResponse(c echo.Context) error {
 		return err
 	}
 	noteAction(c, v.ID)
-	return s.writeJSON(c, http.StatusCreated, actionEntity{odataContext(c, "MachineActions/$entity"), &v})
+	return s.writeAction(c, http.StatusCreated, &v)
 }
 
 // actionEntity is a machine action as the body of a response about one
@@ -51,6 +55,61 @@ func (e actionEntity) AppendJSON(b []byte) []byte {
 	n := len(b)
 	b = e.ActionView.AppendJSON(b)
 	return append(b[:n], b[n+1:]...) // the action's members, without its opening brace
+}
+
+// writeAction writes v as the body of a response about one action, the
+// bytes actionEntity's AppendJSON writes, straight into a pooled buffer:
+// neither v nor its entity is boxed or moved to the heap on the way.
+func (s *Server) writeAction(c echo.Context, status int, v *state.ActionView) error {
+	buf := jsonBuffers.Get().(*bytes.Buffer)
+	defer func() {
+		if buf.Cap() <= 64<<10 {
+			buf.Reset()
+			jsonBuffers.Put(buf)
+		}
+	}()
+	buf.Grow(2048)
+	b := append(buf.AvailableBuffer(), `{"@odata.context":`...)
+	b = appendODataContext(b, c, "MachineActions/$entity")
+	b = append(b, ',')
+	n := len(b)
+	b = v.AppendJSON(b)
+	b = append(b[:n], b[n+1:]...) // the action's members, without its opening brace
+	setJSONContentType(c)
+	return c.Blob(status, jsonContentType, b)
+}
+
+// appendODataContext appends odataContext(c, fragment) as a JSON string,
+// the bytes appendJSONString writes, without making the string when no
+// part of it needs escaping.
+func appendODataContext(b []byte, c echo.Context, fragment string) []byte {
+	r := c.Request()
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	if !jsonPlain(r.Host) || !jsonPlain(fragment) {
+		return appendJSONString(b, odataContext(c, fragment))
+	}
+	b = append(b, '"')
+	b = append(b, scheme...)
+	b = append(b, "://"...)
+	b = append(b, r.Host...)
+	b = append(b, "/api/$metadata#"...)
+	b = append(b, fragment...)
+	return append(b, '"')
+}
+
+// jsonPlain reports whether s is written as it is in a JSON string, the
+// test appendJSONString makes: no control character, quote, backslash or
+// non-ASCII byte.
+func jsonPlain(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c == '"' || c == '\\' || c >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
 }
 
 // validatedBody returns the request body as the OpenAPI validator decoded
@@ -90,7 +149,7 @@ func (s *Server) getMachineAction(c echo.Context) error {
 	}
 	noteAction(c, a.ID())
 	v := a.View()
-	return s.writeJSON(c, http.StatusOK, actionEntity{odataContext(c, "MachineActions/$entity"), &v})
+	return s.writeAction(c, http.StatusOK, &v)
 }
 
 // actionSchema lists the properties of a machine action that $filter and
@@ -187,7 +246,7 @@ func (s *Server) cancelMachineAction(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return s.writeJSON(c, http.StatusOK, actionEntity{odataContext(c, "MachineActions/$entity"), &v})
+	return s.writeAction(c, http.StatusOK, &v)
 }
 
 // downloadLink is the body of GetLiveResponseResultDownloadLink.

@@ -37,7 +37,8 @@ type exchange struct {
 // a lock per request).
 type apiContext struct {
 	echo.Context
-	x exchange
+	x   exchange
+	rec bodyRecorder // x.body, when the request has a body (one allocation for both)
 }
 
 // exchangeOf returns the request's exchange, or nil outside the journaled
@@ -89,7 +90,10 @@ func (s *Server) journaled(next echo.HandlerFunc) echo.HandlerFunc {
 			if r.ContentLength >= 0 {
 				size = int(r.ContentLength)
 			}
-			rec = &bodyRecorder{rc: r.Body, limit: limit, head: make([]byte, 0, min(limit, size)), size: r.ContentLength}
+			ac.rec = bodyRecorder{rc: r.Body, limit: limit, size: r.ContentLength}
+			rec = &ac.rec
+			rec.grown = min(limit, size)
+			rec.head.Grow(rec.grown)
 			r.Body = rec
 			x.body = rec
 		}
@@ -161,11 +165,12 @@ func (s *Server) record(c echo.Context, x *exchange, rec *bodyRecorder, wall tim
 type bodyRecorder struct {
 	rc    io.ReadCloser
 	limit int
-	head  []byte
-	more  bool  // more than limit bytes were read
-	done  bool  // the body was read to its end
-	read  int64 // bytes read
-	size  int64 // the request's Content-Length; -1: unknown
+	head  strings.Builder // the journal's string, made without a copy
+	grown int             // the room made in head at first
+	more  bool            // more than limit bytes were read
+	done  bool            // the body was read to its end
+	read  int64           // bytes read
+	size  int64           // the request's Content-Length; -1: unknown
 }
 
 func (b *bodyRecorder) Read(p []byte) (int, error) {
@@ -179,11 +184,11 @@ func (b *bodyRecorder) Read(p []byte) (int, error) {
 }
 
 func (b *bodyRecorder) keep(p []byte) {
-	if room := b.limit - len(b.head); room > 0 {
+	if room := b.limit - b.head.Len(); room > 0 {
 		if len(p) > room {
 			p, b.more = p[:room], true
 		}
-		b.head = append(b.head, p...)
+		b.head.Write(p)
 	} else if len(p) > 0 {
 		b.more = true
 	}
@@ -198,7 +203,11 @@ func (b *bodyRecorder) Close() error { return b.rc.Close() }
 // an Expect: 100-continue client for it. It counts as cut, unless the
 // refusal read a small body that had arrived (drainSmallBody).
 func (b *bodyRecorder) recorded() (string, bool) {
-	return string(b.head), b.more || b.unread()
+	head := b.head.String() // no copy when the room made is filled, as by a body read whole
+	if b.head.Len() != b.grown {
+		head = strings.Clone(head) // a buffer part empty or grown: the journal keeps the bytes only
+	}
+	return head, b.more || b.unread()
 }
 
 // unread reports whether part of the body is still to be read.

@@ -78,7 +78,9 @@ func (s *Server) validate(method, docPath string) echo.MiddlewareFunc {
 				// is read (closeIfBodyUnread).
 				e = apierr.New(apierr.RequestEntityTooLarge, "Request body is larger than %d bytes.", limit)
 			} else {
-				r.Body = http.MaxBytesReader(c.Response(), r.Body, limit)
+				if r.Body != http.NoBody {
+					r.Body = http.MaxBytesReader(c.Response(), r.Body, limit)
+				}
 				params := func() map[string]string { return documentParams(c) }
 				if verr := s.validator.ValidateRouted(r, method, docPath, paramsPresent(c), params); verr != nil {
 					e = validationError(verr)

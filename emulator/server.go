@@ -486,9 +486,15 @@ func baseURL(c echo.Context) string {
 	return scheme + "://" + r.Host
 }
 
-// odataContext returns the @odata.context of a response.
+// odataContext returns the @odata.context of a response (baseURL's
+// parts and the rest in one concatenation: one allocation).
 func odataContext(c echo.Context, fragment string) string {
-	return baseURL(c) + "/api/$metadata#" + fragment
+	r := c.Request()
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host + "/api/$metadata#" + fragment
 }
 
 var errBodyTooLarge = errors.New("request body too large")
@@ -520,6 +526,7 @@ func (s *Server) writeJSON(c echo.Context, status int, v any) error {
 			jsonBuffers.Put(buf)
 		}
 	}()
+	setJSONContentType(c)
 	if a, ok := v.(jsonAppender); ok {
 		buf.Grow(2048)
 		b := a.AppendJSON(buf.AvailableBuffer())
@@ -541,6 +548,21 @@ type jsonAppender interface {
 }
 
 const jsonContentType = "application/json; charset=utf-8"
+
+// jsonContentTypeValues is the Content-Type header's value of a JSON
+// response, shared by every response (net/http only reads it; a Set
+// replaces it, an Add makes a new slice: len and cap are 1).
+var jsonContentTypeValues = []string{jsonContentType}
+
+// setJSONContentType sets the response's Content-Type to jsonContentType
+// unless it is set already (echo's Blob then leaves it alone, as it would
+// have), without the slice Header.Set makes.
+func setJSONContentType(c echo.Context) {
+	h := c.Response().Header()
+	if h.Get(echo.HeaderContentType) == "" {
+		h[echo.HeaderContentType] = jsonContentTypeValues[:1:1]
+	}
+}
 
 // appendJSONString appends s as a JSON string, as encoding/json writes it
 // with HTML escaping off.

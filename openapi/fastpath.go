@@ -66,15 +66,22 @@ func compileOp(route *routers.Route) *fastOp {
 	return op
 }
 
-// accept reports whether r is valid for the operation, decoding its body;
-// on true it leaves the decoded body on r, as KeepValidatedValue does.
-// False means "ask kin-openapi", not "invalid".
+// accept reports whether r is valid for the operation, reading its body;
+// on true it leaves the body on r with its value (ValidatedBody), as
+// KeepValidatedValue does. False means "ask kin-openapi", not "invalid".
+//
+// A body is scanned first (schemaNode.scan), which builds no value: its
+// value is decoded only when asked for. A body the scan does not judge is
+// decoded and checked (schemaNode.valid), which gives the same verdicts
+// as kin-openapi.
 func (op *fastOp) accept(r *http.Request) bool {
 	if op.body == nil {
 		return r.Body == nil || r.Body == http.NoBody || r.ContentLength == 0
 	}
-	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
-		return false
+	if ct := r.Header.Get("Content-Type"); ct != "application/json" {
+		if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != "application/json" {
+			return false
+		}
 	}
 	if r.Body == nil || r.Body == http.NoBody {
 		return false
@@ -88,16 +95,23 @@ func (op *fastOp) accept(r *http.Request) bool {
 		r.Body = io.NopCloser(io.MultiReader(bytes.NewReader(data), errorReader{err}))
 		return false
 	}
-	r.Body = io.NopCloser(bytes.NewReader(data))
-	r.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil }
+	vb := &validatedBody{data: data, words: op.words}
+	vb.Reset(data)
+	r.Body = vb
+	r.GetBody = vb.getBody
 	if len(data) == 0 {
 		return false
+	}
+	if op.body.scan(data) {
+		r.Body = validated{vb} // decoded when asked for
+		return true
 	}
 	v, err := decodeJSONValue(data, op.words)
 	if err != nil || !op.body.valid(v) {
 		return false
 	}
-	r.Body = validatedBody{ReadCloser: r.Body, value: v}
+	vb.value, vb.decoded = v, true
+	r.Body = validated{vb}
 	return true
 }
 
@@ -112,10 +126,11 @@ func readAll(body io.Reader, length int64) ([]byte, error) {
 		return data[:n], err
 	}
 	// A body longer than announced: read the rest as io.ReadAll would.
-	var one [1]byte
-	if m, _ := body.Read(one[:]); m > 0 {
+	// The probe reads into data's spare byte (a local array would escape
+	// through the interface call: an allocation per request).
+	if m, _ := body.Read(data[length : length+1]); m > 0 {
 		rest, err := io.ReadAll(body)
-		return append(append(data, one[0]), rest...), err
+		return append(data[:length+1], rest...), err
 	}
 	return data, nil
 }
@@ -125,14 +140,42 @@ type errorReader struct{ err error }
 
 func (r errorReader) Read([]byte) (int, error) { return 0, r.err }
 
-// validatedBody is a request body with the value it was validated as.
+// validatedBody is a request body read whole: a reader over its bytes
+// and, once it is validated, its value. A body the fast path scanned is
+// decoded the first time its value is asked for. A validatedBody belongs
+// to its request: like the request's body, it is not for concurrent use.
 type validatedBody struct {
-	io.ReadCloser
-	value any
+	bytes.Reader
+	data    []byte
+	words   map[string]any // for decodeJSONValue
+	value   any
+	decoded bool // value is set
 }
 
-// ValidatedValue returns the validated body value.
-func (b validatedBody) ValidatedValue() any { return b.value }
+// Close does nothing: the bytes are in memory.
+func (b *validatedBody) Close() error { return nil }
+
+// getBody returns a new reader over the bytes, for http.Request.GetBody.
+func (b *validatedBody) getBody() (io.ReadCloser, error) {
+	return io.NopCloser(bytes.NewReader(b.data)), nil
+}
+
+// validated is b as a body whose value was validated; validatedBody alone
+// is a body that was read, not (yet) validated: it has no value.
+type validated struct{ *validatedBody }
+
+// ValidatedValue returns the validated body value, decoding it the first
+// time.
+func (b validated) ValidatedValue() any {
+	if !b.decoded {
+		b.value, _ = decodeJSONValue(b.data, b.words) // scanned: it decodes
+		b.decoded = true
+	}
+	return b.value
+}
+
+// ValidatedJSON returns the bytes of the validated body.
+func (b validated) ValidatedJSON() []byte { return b.data }
 
 // schemaNode is a compiled schema.
 type schemaNode struct {

@@ -263,8 +263,9 @@ func validateBody(in *openapi3filter.RequestValidationInput, rb *openapi3.Reques
 		r.Body = io.NopCloser(io.MultiReader(bytes.NewReader(data), errorReader{err}))
 		return openapi3filter.ValidateRequestBody(r.Context(), in, rb)
 	}
-	r.Body = io.NopCloser(bytes.NewReader(data))
-	r.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil }
+	vb := &validatedBody{data: data}
+	vb.Reset(data)
+	r.Body, r.GetBody = vb, vb.getBody
 	if len(data) == 0 {
 		return openapi3filter.ValidateRequestBody(r.Context(), in, rb)
 	}
@@ -283,7 +284,9 @@ func validateBody(in *openapi3filter.RequestValidationInput, rb *openapi3.Reques
 		return err
 	}
 	if in.Options.KeepValidatedValue {
-		r.Body = validatedBody{ReadCloser: r.Body, value: value}
+		vb := &validatedBody{data: data, value: value, decoded: true}
+		vb.Reset(data)
+		r.Body = validated{vb}
 	}
 	return nil
 }
@@ -542,11 +545,24 @@ func decodedResponse(r *http.Request, route *routers.Route, status int) *openapi
 
 // ValidatedBody returns the request body as ValidateRequest decoded and
 // validated it (a JSON body as map[string]any, []any, string, float64,
-// bool or nil), and false when r's body was not validated.
+// bool or nil), and false when r's body was not validated. A body the
+// fast path scanned without decoding is decoded on the first call.
 func ValidatedBody(r *http.Request) (any, bool) {
 	vb, ok := r.Body.(interface{ ValidatedValue() any })
 	if !ok {
 		return nil, false
 	}
 	return vb.ValidatedValue(), true
+}
+
+// ValidatedJSON returns the bytes of the JSON request body that
+// ValidateRequest validated (whose value ValidatedBody returns), and false
+// when r's body was not validated. The bytes are the request's: the
+// caller must not change them.
+func ValidatedJSON(r *http.Request) ([]byte, bool) {
+	vb, ok := r.Body.(interface{ ValidatedJSON() []byte })
+	if !ok {
+		return nil, false
+	}
+	return vb.ValidatedJSON(), true
 }
