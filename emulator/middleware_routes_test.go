@@ -1,6 +1,8 @@
 package emulator
 
 import (
+	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
@@ -10,6 +12,7 @@ import (
 
 	"github.com/mdelive/mde-emulator/emulator/clock"
 	"github.com/mdelive/mde-emulator/internal/apierr"
+	"github.com/mdelive/mde-emulator/internal/identity"
 	"github.com/mdelive/mde-emulator/openapi"
 )
 
@@ -62,5 +65,43 @@ func TestAPIRoutesDocumented(t *testing.T) {
 	slices.Sort(documented)
 	if diff := cmp.Diff(documented, served); diff != "" {
 		t.Errorf("operations (-documented +served):\n%s", diff)
+	}
+}
+
+// A path under /api that no route matches, or a method no route of the
+// path has, goes through the /api middleware to its 404: refused 401
+// without a token, 404 with one, and journaled either way.
+func TestUnroutedAPIPathsGoThroughTheMiddleware(t *testing.T) {
+	t.Parallel()
+	s, err := New(Options{Clock: clock.Manual})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	_, tok, err := s.Authority().Mint(identity.MintRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	paths := []string{"GET /api/nope", "GET /api", "PUT /api/machines", "DELETE /api/machineactions/x"}
+	for _, p := range paths {
+		method, path, _ := strings.Cut(p, " ")
+		for _, auth := range []string{"", "Bearer " + tok.AccessToken} {
+			req := httptest.NewRequest(method, path, nil)
+			if auth != "" {
+				req.Header.Set("Authorization", auth)
+			}
+			w := httptest.NewRecorder()
+			s.Handler().ServeHTTP(w, req)
+			want := http.StatusUnauthorized
+			if auth != "" {
+				want = http.StatusNotFound
+			}
+			if w.Code != want {
+				t.Errorf("%s (auth %v): %d, want %d: %s", p, auth != "", w.Code, want, w.Body)
+			}
+		}
+	}
+	if n := s.Journal().Stats().Recorded; n != uint64(2*len(paths)) {
+		t.Errorf("the journal recorded %d calls, want %d", n, 2*len(paths))
 	}
 }

@@ -16,16 +16,21 @@ func (s *Server) routes() (main, control *echo.Echo) {
 	e.Pre(s.canonicalAPIPath)
 	e.Use(s.guardControl(false)) // after routing: /_emulator's peers and token, and the log
 
-	api := e.Group("/api", s.metered, s.journaled)
-	if s.opts.StrictResponses {
-		api.Use(s.strictResponses)
-	}
+	// The middleware of the /api routes is wrapped around each handler
+	// once, here, rather than given to echo's Group, which wraps it again
+	// on every request (a closure per middleware per call).
 	classes := map[string]limits.Class{} // route → its rate limit, filled as the routes are added
-	api.Use(s.authenticate, s.injectFaults, s.rateLimit(classes))
+	apiMW := []echo.MiddlewareFunc{s.metered, s.journaled}
+	if s.opts.StrictResponses {
+		apiMW = append(apiMW, s.strictResponses)
+	}
+	apiMW = append(apiMW, s.authenticate, s.injectFaults, s.rateLimit(classes))
+	api := e.Group("/api")
 	// Each operation of the OpenAPI document: its path parameters named as
 	// the document names them, from which validate finds the operation.
 	route := func(method, path string, h echo.HandlerFunc, class limits.Class, perm permission, mw ...echo.MiddlewareFunc) {
-		r := api.Add(method, path, h, append([]echo.MiddlewareFunc{requirePermission(perm), s.validate(method, documentPath(path))}, mw...)...)
+		own := append([]echo.MiddlewareFunc{requirePermission(perm), s.validate(method, documentPath(path))}, mw...)
+		r := api.Add(method, path, wrapped(wrapped(h, own...), apiMW...))
 		classes[r.Path] = class
 	}
 	route(http.MethodPost, "/machines/:id/runliveresponse", s.runLiveResponse, limits.LiveResponse, permLiveResponse)
@@ -38,6 +43,12 @@ func (s *Server) routes() (main, control *echo.Echo) {
 	route(http.MethodGet, "/libraryfiles", s.listLibraryFiles, limits.Other, permLibrary)
 	route(http.MethodPost, "/libraryfiles", s.uploadLibraryFile, limits.Other, permLibrary)
 	route(http.MethodDelete, "/libraryfiles/:fileName", s.deleteLibraryFile, limits.Other, permLibrary)
+	// A path under /api that no route matches goes through the same
+	// middleware (metered, journaled, authenticated) to its 404, as
+	// echo's Group.Use would have arranged.
+	notFound := wrapped(echo.NotFoundHandler, apiMW...)
+	api.RouteNotFound("", notFound)
+	api.RouteNotFound("/*", notFound)
 
 	idp := e.Group("/:tenant", s.metered, s.journaled, s.injectFaults)
 	idp.POST("/oauth2/token", s.tokenV1)
@@ -101,6 +112,15 @@ func (s *Server) controlRoutes(g *echo.Group) {
 	s.scenarioRoutes(g)
 	s.tenantRoutes(g)
 	s.metricsRoutes(g)
+}
+
+// wrapped returns h inside mw, the first outermost, as echo applies a
+// route's middleware.
+func wrapped(h echo.HandlerFunc, mw ...echo.MiddlewareFunc) echo.HandlerFunc {
+	for i := len(mw) - 1; i >= 0; i-- {
+		h = mw[i](h)
+	}
+	return h
 }
 
 // newEcho returns an echo instance with the emulator's error rendering.
