@@ -12,6 +12,7 @@ import (
 	"github.com/getkin/kin-openapi/openapi3filter"
 
 	"github.com/mdelive/mde-emulator/emulator"
+	"github.com/mdelive/mde-emulator/emulator/clock"
 	"github.com/mdelive/mde-emulator/internal/state"
 )
 
@@ -474,5 +475,32 @@ func TestTenantsConcurrentWithTraffic(t *testing.T) {
 	}
 	if n := e.srv.Store().CreatedTenants(); n != 1+2*7 { // each goroutine removes 8 of its 15
 		t.Errorf("created tenants: %d, want 15", n)
+	}
+}
+
+// A tenant deleted while one of its requests is past authentication (here
+// held by a latency fault) makes the request answer 401 as its token now
+// does, and creates nothing; it used to create an action in the removed
+// tenant, or panic on the tenant's lookup.
+func TestTenantsDeletedMidRequest(t *testing.T) {
+	e := newEnv(t)
+	a := e.trainee("alice")
+	win := a.machineNamed(t, "ws-finance-01.contoso.local")
+	if r := e.call("POST", "/_emulator/faults", "", `{"match":{"method":"POST","path":"/api/machines/*/runliveresponse"},"effect":{"latency":"300ms"}}`); r.status != http.StatusCreated {
+		t.Fatalf("fault rule: %d %s", r.status, r.body)
+	}
+	ten, _ := e.srv.Store().Tenant(a.Tenant.ID)
+	done := make(chan resp, 1)
+	go func() { done <- e.call("POST", "/api/machines/"+win+"/runliveresponse", a.token, runScriptThenGetFile) }()
+	clock.SleepWall(t.Context(), 100*time.Millisecond) // the request is in its latency
+	if r := e.call("DELETE", "/_emulator/tenants/"+a.Tenant.ID, "", ""); r.status != http.StatusNoContent {
+		t.Fatalf("DELETE: %d %s", r.status, r.body)
+	}
+	r := <-done
+	if r.status != http.StatusUnauthorized || r.errorCode() != "Unauthorized" {
+		t.Errorf("the request held past its tenant's removal: %d %s, want 401", r.status, r.body)
+	}
+	if n := len(ten.Actions()); n != 0 || ten.Sessions() != 0 {
+		t.Errorf("the removed tenant has %d actions, %d sessions", n, ten.Sessions())
 	}
 }

@@ -72,12 +72,13 @@ func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 			}
 			return s.writeError(c, apierr.New(apierr.Unauthorized, "%s", reason(err)))
 		}
-		if _, ok := s.store.Tenant(p.TenantID); !ok {
+		t, ok := s.store.Tenant(p.TenantID)
+		if !ok {
 			return s.writeError(c, apierr.New(apierr.Unauthorized, "The token's tenant %s is not known to this service.", p.TenantID))
 		}
 		x := exchangeOf(c) // authenticate runs inside journaled
+		x.tenant = t
 		if p.Delegated {
-			t, _ := s.store.Tenant(p.TenantID)
 			u, ok := t.User(p.UserID)
 			if !ok {
 				return s.writeError(c, apierr.New(apierr.Unauthorized, "The token's user %s is not known to this service.", p.UserID))
@@ -117,8 +118,12 @@ func caller(c echo.Context) state.Caller {
 	return cl
 }
 
-// tenant returns the tenant of the request's token.
+// tenant returns the tenant of the request's token, as authenticate
+// found it: one removed since answers as removed (state), never nil.
 func (s *Server) tenant(c echo.Context) *state.Tenant {
+	if x := exchangeOf(c); x != nil && x.tenant != nil {
+		return x.tenant
+	}
 	t, _ := s.store.Tenant(principal(c).TenantID)
 	return t
 }

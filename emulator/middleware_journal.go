@@ -22,6 +22,7 @@ type exchange struct {
 	principal       *identity.Principal // set by authenticate
 	user            *state.User         // the signed-in user of a delegated token; set by authenticate
 	tenantID, appID string
+	tenant          *state.Tenant // the token's tenant, as authenticate found it
 	actionID        string
 	commandIndex    *int
 	errorCode       apierr.Code
