@@ -160,7 +160,7 @@ func (s *Store) write(batch []*Pending) error {
 					continue
 				}
 				if p.mark != nil {
-					if err := tx.Bucket(bucketMeta).Put(keyClockMark, p.mark); err != nil {
+					if err := tx.Bucket(bucketMark).Put(keyClockMark, p.mark); err != nil {
 						return err
 					}
 					continue

@@ -54,6 +54,22 @@ func TestVersion1Migrated(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.Close()
+	// Format 1's layout: the clock mark in the meta bucket, no mark bucket.
+	db, err := bolt.Open(filepath.Join(dir, FileName), 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mark := `{"emulated":"2026-01-01T00:00:03Z","wall":"2026-01-01T00:00:04Z"}`
+	err = db.Update(func(tx *bolt.Tx) error {
+		if err := tx.DeleteBucket(bucketMark); err != nil {
+			return err
+		}
+		return tx.Bucket(bucketMeta).Put(keyClockMark, []byte(mark))
+	})
+	db.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
 	setVersion(t, dir, "1")
 
 	if s, err = Open(dir); err != nil {
@@ -62,6 +78,17 @@ func TestVersion1Migrated(t *testing.T) {
 	st, err := s.State()
 	if err != nil || st.Generation != 1 || string(st.Fixtures) != `{"g":1}` {
 		t.Fatalf("state after the migration: %+v, %v", st, err)
+	}
+	if want := time.Date(2026, 1, 1, 0, 0, 3, 0, time.UTC); !st.Mark.Emulated.Equal(want) {
+		t.Fatalf("the clock mark after the migration: %+v, want %v", st.Mark, want)
+	}
+	if err := s.view(func(tx *bolt.Tx) error {
+		if tx.Bucket(bucketMeta).Get(keyClockMark) != nil {
+			t.Error("the clock mark is still in the meta bucket")
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
 	}
 	var kinds []string
 	if err := s.Replay(func(r Record) error { kinds = append(kinds, r.Kind); return nil }); err != nil || strings.Join(kinds, ",") != "submit" {

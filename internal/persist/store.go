@@ -22,15 +22,30 @@ import (
 //
 //   - 1: the first.
 //   - 2: the log may begin with a snapshot of the state (compaction), a
-//     clock mark holds the rate-limit windows, and a change made by an
-//     API call holds the instant its call was counted at.
+//     clock mark holds the rate-limit windows, a change made by an API
+//     call holds the instant its call was counted at, a change holds the
+//     instant up to which timers had fired, and the clock mark has a
+//     bucket of its own.
 const FormatVersion = 2
 
 // migrations turns a store of format v into one of format v+1, in the
-// transaction that opens it. Every version-1 store is a valid version-2
-// store (version 2 only adds), so its migration rewrites the version only.
+// transaction that opens it.
 var migrations = map[int]func(tx *bolt.Tx) error{
-	1: func(*bolt.Tx) error { return nil },
+	// Version 2 only adds to version 1's records; the clock mark moves
+	// from the meta bucket to its own.
+	1: func(tx *bolt.Tx) error {
+		marks, err := tx.CreateBucketIfNotExists(bucketMark)
+		if err != nil {
+			return err
+		}
+		meta := tx.Bucket(bucketMeta)
+		if m := meta.Get(keyClockMark); m != nil {
+			if err := marks.Put(keyClockMark, clone(m)); err != nil {
+				return err
+			}
+		}
+		return meta.Delete(keyClockMark)
+	},
 }
 
 // FileName is the name of the store's file inside the --data directory.
@@ -55,6 +70,11 @@ const (
 var (
 	bucketMeta = []byte("meta")
 	bucketLog  = []byte("log")
+	// bucketMark holds the clock mark alone: bbolt rewrites a bucket's
+	// leaf with each change to it, and the meta bucket holds the fixtures
+	// (hundreds of MB for a generated fleet), which a mark every 2 s would
+	// copy each time.
+	bucketMark = []byte("mark")
 
 	keyVersion    = []byte("version")
 	keyGeneration = []byte("generation")
@@ -156,6 +176,9 @@ func (s *Store) check() (err error) {
 			if _, err := tx.CreateBucket(bucketLog); err != nil {
 				return err
 			}
+			if _, err := tx.CreateBucket(bucketMark); err != nil {
+				return err
+			}
 			return meta.Put(keyVersion, []byte(strconv.Itoa(FormatVersion)))
 		}
 		v, err := strconv.Atoi(string(meta.Get(keyVersion)))
@@ -179,8 +202,8 @@ func (s *Store) check() (err error) {
 				return err
 			}
 		}
-		if tx.Bucket(bucketLog) == nil {
-			return s.damaged(errors.New("no log bucket"))
+		if tx.Bucket(bucketLog) == nil || tx.Bucket(bucketMark) == nil {
+			return s.damaged(errors.New("no log or mark bucket"))
 		}
 		if k, _ := tx.Bucket(bucketLog).Cursor().Last(); k != nil {
 			s.lastSeq = binary.BigEndian.Uint64(k)
@@ -246,7 +269,7 @@ func (s *Store) State() (st State, err error) {
 				return s.damaged(fmt.Errorf("start: %v", err))
 			}
 		}
-		if b := meta.Get(keyClockMark); b != nil {
+		if b := tx.Bucket(bucketMark).Get(keyClockMark); b != nil {
 			if err := json.Unmarshal(b, &st.Mark); err != nil {
 				return s.damaged(fmt.Errorf("clock mark: %v", err))
 			}
@@ -278,6 +301,7 @@ type Generation struct {
 // generation is a Generation as the committer writes it.
 type generation struct {
 	meta    map[string][]byte
+	mark    []byte   // the clock mark it keeps (nil: none)
 	records [][]byte // encoded
 }
 
@@ -312,7 +336,7 @@ func (s *Store) BeginQueued(g Generation) (*Pending, error) {
 		if err != nil {
 			return nil, err
 		}
-		gen.meta[string(keyClockMark)] = b
+		gen.mark = b
 	}
 	size := len(g.Fixtures)
 	for i := range g.Records {
@@ -346,11 +370,16 @@ func (s *Store) begin(tx *bolt.Tx, gen *generation) (uint64, error) {
 	if err := meta.Put(keyGeneration, g[:]); err != nil {
 		return 0, err
 	}
-	if err := meta.Delete(keyClockMark); err != nil {
+	if err := tx.Bucket(bucketMark).Delete(keyClockMark); err != nil {
 		return 0, err
 	}
 	for k, v := range gen.meta {
 		if err := meta.Put([]byte(k), v); err != nil {
+			return 0, err
+		}
+	}
+	if gen.mark != nil {
+		if err := tx.Bucket(bucketMark).Put(keyClockMark, gen.mark); err != nil {
 			return 0, err
 		}
 	}
@@ -378,7 +407,7 @@ func (s *Store) MarkClock(m Mark) error {
 	if err != nil {
 		return err
 	}
-	return s.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketMeta).Put(keyClockMark, b) })
+	return s.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketMark).Put(keyClockMark, b) })
 }
 
 // MarkQueued queues the reading m as Append queues a record: it is written
