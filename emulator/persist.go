@@ -347,13 +347,13 @@ func (s *Server) generation() (persist.Generation, error) {
 // generationAt is generation with the clock's time now.
 func (s *Server) generationAt(now time.Time) (persist.Generation, error) {
 	cur := s.fixtures.Load()
-	fx, err := json.Marshal(cur)
+	fx, err := json.Marshal(cur.Compacted()) // generated machines as their count
 	if err != nil {
 		return persist.Generation{}, err
 	}
 	origin := originChange{Start: s.start, Mode: s.startMode, Scale: s.startScale}
 	if s.initial != cur {
-		if origin.Initial, err = json.Marshal(s.initial); err != nil {
+		if origin.Initial, err = json.Marshal(s.initial.Compacted()); err != nil {
 			return persist.Generation{}, err
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"hash/crc32"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strconv"
 	"sync"
 	"time"
@@ -129,8 +130,11 @@ func Open(dir string) (*Store, error) {
 }
 
 // openBolt opens the bbolt file at path, turning its errors (and a panic
-// on a damaged page) into ones that name the file.
+// on a damaged page, or a fault on a page past the end of a truncated
+// file: bbolt maps the file, and debug.SetPanicOnFault makes that SIGBUS
+// a panic) into ones that name the file.
 func openBolt(path string) (db *bolt.DB, err error) {
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true)) // a page past the end of a truncated file
 	defer func() {
 		if r := recover(); r != nil {
 			db, err = nil, fmt.Errorf("%s: the store is damaged (%v); refused, the file is left as it is", path, r)
@@ -149,6 +153,7 @@ func openBolt(path string) (db *bolt.DB, err error) {
 // check verifies the file's pages and its format version, and makes the
 // buckets of a new store.
 func (s *Store) check() (err error) {
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	defer func() {
 		if r := recover(); r != nil {
 			err = s.damaged(fmt.Errorf("%v", r))
@@ -425,6 +430,7 @@ func (s *Store) MarkQueued(m Mark) (*Pending, error) {
 // view runs f in a read transaction, turning a panic on a damaged page
 // into an error naming the file.
 func (s *Store) view(f func(*bolt.Tx) error) (err error) {
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	defer func() {
 		if r := recover(); r != nil {
 			err = s.damaged(fmt.Errorf("%v", r))
