@@ -83,16 +83,7 @@ func newMachine(t *Tenant, fm *fixture.Machine) *Machine {
 	// A machine offline in the fixture shows its lastSeen (View):
 	// offlineSince is set when it goes offline here (SetOnline).
 	for _, f := range fm.Files {
-		mf := machineFile{path: f.Path, size: f.Size}
-		switch {
-		case f.Content != "":
-			mf.content = []byte(f.Content)
-			mf.size = int64(len(mf.content))
-		case f.ContentBase64 != "":
-			mf.content, _ = base64.StdEncoding.DecodeString(f.ContentBase64)
-			mf.size = int64(len(mf.content))
-		}
-		m.files[m.fileKey(f.Path)] = mf
+		m.files[m.fileKey(f.Path)] = fileOf(f)
 	}
 	return m
 }
@@ -380,4 +371,19 @@ func (m *Machine) takeOutcome(typ, script string) (Outcome, bool) {
 // String describes the machine for logs.
 func (m *Machine) String() string {
 	return fmt.Sprintf("%s (%s)", m.info.ComputerDNSName, m.info.ID)
+}
+
+// fileOf returns the file a machine's fixture file f makes (the
+// validator has checked its base64).
+func fileOf(f fixture.File) machineFile {
+	mf := machineFile{path: f.Path, size: f.Size}
+	switch {
+	case f.Content != "":
+		mf.content = []byte(f.Content)
+		mf.size = int64(len(mf.content))
+	case f.ContentBase64 != "":
+		mf.content, _ = base64.StdEncoding.DecodeString(f.ContentBase64)
+		mf.size = int64(len(mf.content))
+	}
+	return mf
 }

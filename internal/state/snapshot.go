@@ -2,7 +2,6 @@ package state
 
 import (
 	"bytes"
-	"encoding/base64"
 	"slices"
 	"strings"
 	"time"
@@ -325,15 +324,7 @@ func (m *Machine) fixtureHas(key string, f machineFile) bool {
 		if m.fileKey(ff.Path) != key {
 			continue
 		}
-		want := machineFile{path: ff.Path, size: ff.Size}
-		switch {
-		case ff.Content != "":
-			want.content = []byte(ff.Content)
-			want.size = int64(len(want.content))
-		case ff.ContentBase64 != "":
-			want.content, _ = base64.StdEncoding.DecodeString(ff.ContentBase64)
-			want.size = int64(len(want.content))
-		}
+		want := fileOf(ff)
 		return want.path == f.path && want.size == f.size && bytes.Equal(want.content, f.content)
 	}
 	return false
