@@ -2,6 +2,7 @@ package state
 
 import (
 	"bytes"
+	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -58,6 +59,61 @@ type Snapshot struct {
 	Tenants []TenantSnapshot `json:"tenants"`
 	// Finished is the retention queue, in finish order.
 	Finished []FinishedSnapshot `json:"finished,omitempty"`
+	// Contents holds once each run of bytes the results and files below
+	// hold, which they refer to by a ContentRef. In memory they share
+	// their bytes (a GetFile result is the machine's file, a PutFile's
+	// the library file's): written out with each action, one evidence
+	// file collected by a class thousands of times would be thousands of
+	// copies, and compaction would write (and hold) gigabytes.
+	Contents [][]byte `json:"contents,omitempty"`
+}
+
+// ContentRef is a run of bytes of a Snapshot: 0 none (nil), -1 empty,
+// k > 0 the Snapshot's Contents[k-1].
+type ContentRef int
+
+// contentTable makes the ContentRefs of a Snapshot being taken: bytes
+// shared in memory (the same backing array and length) get one.
+type contentTable struct {
+	snap  *Snapshot
+	index map[contentKey]ContentRef
+}
+
+// contentKey is a run of bytes by identity: where it starts, how long.
+type contentKey struct {
+	first *byte
+	n     int
+}
+
+// ref returns b's ContentRef, adding b to the Contents once.
+func (ct *contentTable) ref(b []byte) ContentRef {
+	switch {
+	case b == nil:
+		return 0
+	case len(b) == 0:
+		return -1
+	}
+	k := contentKey{&b[0], len(b)}
+	if r, ok := ct.index[k]; ok {
+		return r
+	}
+	ct.snap.Contents = append(ct.snap.Contents, b)
+	r := ContentRef(len(ct.snap.Contents))
+	ct.index[k] = r
+	return r
+}
+
+// content returns the bytes of r in s.
+func (s *Snapshot) content(r ContentRef) ([]byte, error) {
+	switch {
+	case r == 0:
+		return nil, nil
+	case r == -1:
+		return []byte{}, nil
+	case r > 0 && int(r) <= len(s.Contents):
+		return s.Contents[r-1], nil
+	}
+	return nil, fmt.Errorf("content %d of %d", r, len(s.Contents))
 }
 
 // Actions returns how many actions s holds, over all its tenants.
@@ -111,9 +167,9 @@ type MachineSnapshot struct {
 
 // MachineFileSnapshot is a file on a machine.
 type MachineFileSnapshot struct {
-	Path    string `json:"path"`
-	Content []byte `json:"content,omitempty"`
-	Size    int64  `json:"size"`
+	Path    string     `json:"path"`
+	Content ContentRef `json:"content,omitempty"`
+	Size    int64      `json:"size"`
 }
 
 // ActionSnapshot is one action in a Snapshot.
@@ -155,7 +211,7 @@ type CommandSnapshot struct {
 // ResultSnapshot is a Result.
 type ResultSnapshot struct {
 	Script       *ScriptResult `json:"script,omitempty"`
-	File         []byte        `json:"file,omitempty"`
+	File         ContentRef    `json:"file,omitempty"`
 	Path         string        `json:"path,omitempty"`
 	TranscriptOf string        `json:"transcriptOf,omitempty"`
 	Index        int           `json:"index,omitempty"`
@@ -183,7 +239,7 @@ type StepSnapshot struct {
 	Timeout    bool            `json:"timeout,omitempty"`
 	Result     *ResultSnapshot `json:"result,omitempty"`
 	PutFile    string          `json:"putFile,omitempty"`
-	PutContent []byte          `json:"putContent,omitempty"`
+	PutContent ContentRef      `json:"putContent,omitempty"`
 }
 
 // FinishedSnapshot is one entry of the retention queue: a finished action
@@ -202,8 +258,9 @@ type FinishedSnapshot struct {
 func (s *Store) Snapshot() (*Snapshot, error) {
 	w := s.world.Load()
 	snap := &Snapshot{At: s.clock.Now(), Profile: s.Profile()}
+	ct := &contentTable{snap: snap, index: map[contentKey]ContentRef{}}
 	for _, t := range w.order {
-		snap.Tenants = append(snap.Tenants, t.snapshot())
+		snap.Tenants = append(snap.Tenants, t.snapshot(ct))
 	}
 	w.finished.mu.Lock()
 	for _, e := range w.finished.items[w.finished.head:] {
@@ -220,7 +277,7 @@ func (s *Store) Snapshot() (*Snapshot, error) {
 }
 
 // snapshot returns t's part of a Snapshot.
-func (t *Tenant) snapshot() TenantSnapshot {
+func (t *Tenant) snapshot(ct *contentTable) TenantSnapshot {
 	ts := TenantSnapshot{ID: t.ID}
 	if o := t.origin; o != nil {
 		ts.Created = &CreatedSnapshot{Template: o.Template, At: o.Created, Fixture: o.Fixture}
@@ -231,7 +288,7 @@ func (t *Tenant) snapshot() TenantSnapshot {
 	t.mu.RUnlock()
 	slices.Reverse(list)
 	for _, a := range list {
-		ts.Actions = append(ts.Actions, a.snapshot())
+		ts.Actions = append(ts.Actions, a.snapshot(ct))
 	}
 	ids := make([]int64, 0, len(t.groups))
 	for id := range t.groups {
@@ -242,7 +299,7 @@ func (t *Tenant) snapshot() TenantSnapshot {
 		ts.Groups = append(ts.Groups, GroupSnapshot{ID: id, RemediationLevel: t.groups[id].RemediationLevel()})
 	}
 	for _, m := range t.order {
-		if ms, changed := m.snapshot(); changed {
+		if ms, changed := m.snapshot(ct); changed {
 			ts.Machines = append(ts.Machines, ms)
 		}
 	}
@@ -259,7 +316,7 @@ func (t *Tenant) snapshot() TenantSnapshot {
 }
 
 // snapshot returns a's part of a Snapshot.
-func (a *Action) snapshot() ActionSnapshot {
+func (a *Action) snapshot(ct *contentTable) ActionSnapshot {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	as := ActionSnapshot{
@@ -273,12 +330,12 @@ func (a *Action) snapshot() ActionSnapshot {
 	}
 	for i := range a.commands {
 		c := &a.commands[i]
-		as.Commands[i] = CommandSnapshot{Command: c.Command, Status: c.status, Start: c.start, End: c.end, Fail: c.fail, Result: c.result.snapshot()}
+		as.Commands[i] = CommandSnapshot{Command: c.Command, Status: c.status, Start: c.start, End: c.end, Fail: c.fail, Result: c.result.snapshot(ct)}
 	}
 	if p := a.next; p != nil && p.kind != stepNone {
-		st := &StepSnapshot{Kind: stepNames[p.kind], Due: p.due, Order: p.order, Index: p.index, Fail: p.fail, Timeout: p.timeout, Result: p.result.snapshot()}
+		st := &StepSnapshot{Kind: stepNames[p.kind], Due: p.due, Order: p.order, Index: p.index, Fail: p.fail, Timeout: p.timeout, Result: p.result.snapshot(ct)}
 		if p.put != nil {
-			st.PutFile, st.PutContent = p.put.FileName, p.put.Content
+			st.PutFile, st.PutContent = p.put.FileName, ct.ref(p.put.Content)
 		}
 		as.Next = st
 	}
@@ -286,16 +343,16 @@ func (a *Action) snapshot() ActionSnapshot {
 }
 
 // snapshot returns r as a ResultSnapshot; nil for none.
-func (r *Result) snapshot() *ResultSnapshot {
+func (r *Result) snapshot(ct *contentTable) *ResultSnapshot {
 	if r == nil {
 		return nil
 	}
-	return &ResultSnapshot{Script: r.script, File: r.file, Path: r.path, TranscriptOf: r.transcriptOf, Index: r.index}
+	return &ResultSnapshot{Script: r.script, File: ct.ref(r.file), Path: r.path, TranscriptOf: r.transcriptOf, Index: r.index}
 }
 
 // snapshot returns what changed on m since its fixture; changed is false
 // when nothing did.
-func (m *Machine) snapshot() (ms MachineSnapshot, changed bool) {
+func (m *Machine) snapshot(ct *contentTable) (ms MachineSnapshot, changed bool) {
 	ms = MachineSnapshot{ID: m.info.ID, Online: m.online.Load()}
 	m.mu.Lock()
 	ms.OfflineSince = m.offlineSince
@@ -304,7 +361,7 @@ func (m *Machine) snapshot() (ms MachineSnapshot, changed bool) {
 	m.filesMu.Lock()
 	for key, f := range m.files {
 		if !m.fixtureHas(key, f) {
-			ms.Files = append(ms.Files, MachineFileSnapshot{Path: f.path, Content: f.content, Size: f.size})
+			ms.Files = append(ms.Files, MachineFileSnapshot{Path: f.path, Content: ct.ref(f.content), Size: f.size})
 		}
 	}
 	m.filesMu.Unlock()

@@ -49,7 +49,7 @@ func (s *Store) Restore(snap *Snapshot) error {
 			return fmt.Errorf("state: restore: no tenant %s in the fixtures", ts.ID)
 		}
 		var err error
-		if steps, err = t.restore(ts, steps); err != nil {
+		if steps, err = t.restore(snap, ts, steps); err != nil {
 			return fmt.Errorf("state: restore: tenant %s: %w", ts.ID, err)
 		}
 	}
@@ -86,7 +86,7 @@ type restoredStep struct {
 
 // restore puts ts's actions, machines, groups and library in t, and
 // appends the pending steps of its live actions to steps.
-func (t *Tenant) restore(ts *TenantSnapshot, steps []restoredStep) ([]restoredStep, error) {
+func (t *Tenant) restore(snap *Snapshot, ts *TenantSnapshot, steps []restoredStep) ([]restoredStep, error) {
 	for _, gs := range ts.Groups {
 		g, ok := t.groups[gs.ID]
 		if !ok {
@@ -95,7 +95,7 @@ func (t *Tenant) restore(ts *TenantSnapshot, steps []restoredStep) ([]restoredSt
 		g.setRemediationLevel(gs.RemediationLevel)
 	}
 	for i := range ts.Machines {
-		if err := t.restoreMachine(&ts.Machines[i]); err != nil {
+		if err := t.restoreMachine(snap, &ts.Machines[i]); err != nil {
 			return steps, err
 		}
 	}
@@ -120,7 +120,7 @@ func (t *Tenant) restore(ts *TenantSnapshot, steps []restoredStep) ([]restoredSt
 	}
 	for i := range ts.Actions {
 		as := &ts.Actions[i]
-		a, st, err := t.restoreAction(as)
+		a, st, err := t.restoreAction(snap, as)
 		if err != nil {
 			return steps, fmt.Errorf("action %s: %w", as.ID, err)
 		}
@@ -154,7 +154,7 @@ func (t *Tenant) restore(ts *TenantSnapshot, steps []restoredStep) ([]restoredSt
 }
 
 // restoreMachine puts the machine state ms back.
-func (t *Tenant) restoreMachine(ms *MachineSnapshot) error {
+func (t *Tenant) restoreMachine(snap *Snapshot, ms *MachineSnapshot) error {
 	m, ok := t.machines[strings.ToLower(ms.ID)]
 	if !ok {
 		return fmt.Errorf("no machine %s", ms.ID)
@@ -165,10 +165,15 @@ func (t *Tenant) restoreMachine(ms *MachineSnapshot) error {
 	m.mu.Unlock()
 	m.filesMu.Lock()
 	for _, f := range ms.Files {
+		content, err := snap.content(f.Content)
+		if err != nil {
+			m.filesMu.Unlock()
+			return fmt.Errorf("machine %s, file %s: %w", ms.ID, f.Path, err)
+		}
 		if m.files == nil {
 			m.files = map[string]machineFile{}
 		}
-		m.files[m.fileKey(f.Path)] = machineFile{path: f.Path, content: f.Content, size: f.Size}
+		m.files[m.fileKey(f.Path)] = machineFile{path: f.Path, content: content, size: f.Size}
 	}
 	m.filesMu.Unlock()
 	m.ClearOutcomes()
@@ -179,7 +184,7 @@ func (t *Tenant) restoreMachine(ms *MachineSnapshot) error {
 }
 
 // restoreAction builds the action as, and its pending step (nil: none).
-func (t *Tenant) restoreAction(as *ActionSnapshot) (*Action, *pendingStep, error) {
+func (t *Tenant) restoreAction(snap *Snapshot, as *ActionSnapshot) (*Action, *pendingStep, error) {
 	m, ok := t.machines[strings.ToLower(as.Machine)]
 	if !ok {
 		return nil, nil, fmt.Errorf("no machine %s", as.Machine)
@@ -200,9 +205,13 @@ func (t *Tenant) restoreAction(as *ActionSnapshot) (*Action, *pendingStep, error
 		if _, ok := commandRank[cs.Command.Type]; !ok {
 			return nil, nil, fmt.Errorf("command %d: unknown type %q", i, cs.Command.Type)
 		}
+		result, err := cs.Result.result(snap)
+		if err != nil {
+			return nil, nil, fmt.Errorf("command %d: %w", i, err)
+		}
 		a.commands[i] = commandState{
 			Command: interned(cs.Command), status: cs.Status, start: cs.Start.UTC(), end: cs.End.UTC(),
-			fail: cs.Fail, result: cs.Result.result(),
+			fail: cs.Fail, result: result,
 		}
 	}
 	if isFinal(a.status) || as.Next == nil {
@@ -214,12 +223,19 @@ func (t *Tenant) restoreAction(as *ActionSnapshot) (*Action, *pendingStep, error
 		return nil, nil, fmt.Errorf("unknown step %q", n.Kind)
 	}
 	kind := stepKind(i)
-	st := &pendingStep{kind: kind, due: n.Due.UTC(), order: n.Order, index: n.Index, fail: n.Fail, timeout: n.Timeout, result: n.Result.result()}
+	result, err := n.Result.result(snap)
+	if err != nil {
+		return nil, nil, fmt.Errorf("step: %w", err)
+	}
+	st := &pendingStep{kind: kind, due: n.Due.UTC(), order: n.Order, index: n.Index, fail: n.Fail, timeout: n.Timeout, result: result}
 	if kind == stepCommandEnd && (n.Index < 0 || n.Index >= len(a.commands)) {
 		return nil, nil, fmt.Errorf("step of command %d, of %d", n.Index, len(a.commands))
 	}
 	if n.PutFile != "" {
-		content := n.PutContent
+		content, err := snap.content(n.PutContent)
+		if err != nil {
+			return nil, nil, fmt.Errorf("step's put file: %w", err)
+		}
 		if content == nil {
 			content = []byte{}
 		}
@@ -228,16 +244,21 @@ func (t *Tenant) restoreAction(as *ActionSnapshot) (*Action, *pendingStep, error
 	return a, st, nil
 }
 
-// result returns the Result r holds; nil for none.
-func (r *ResultSnapshot) result() *Result {
+// result returns the Result r holds, its file from snap's contents; nil
+// for none.
+func (r *ResultSnapshot) result(snap *Snapshot) (*Result, error) {
 	if r == nil {
-		return nil
+		return nil, nil
 	}
-	out := &Result{script: r.Script, file: r.File, path: r.Path, transcriptOf: r.TranscriptOf, index: r.Index}
+	file, err := snap.content(r.File)
+	if err != nil {
+		return nil, err
+	}
+	out := &Result{script: r.Script, file: file, path: r.Path, transcriptOf: r.TranscriptOf, index: r.Index}
 	if out.script == nil && out.file == nil {
 		out.file = []byte{}
 	}
-	return out
+	return out, nil
 }
 
 // restoreFinished puts the retention queue back: entries, in finish

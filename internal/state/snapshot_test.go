@@ -434,3 +434,57 @@ func BenchmarkSnapshot(b *testing.B) {
 	}
 	b.ReportMetric(float64(size), "bytes")
 }
+
+// TestSnapshotSharesContents collects one fixture file many times: the
+// results share the file's bytes in memory, and the snapshot holds them
+// once, not once per action; the restored results read the same bytes.
+func TestSnapshotSharesContents(t *testing.T) {
+	e := newEnvWith(t, parseFixture(t, contosoYAML), profile(t, "unlimited"))
+	const n = 40
+	var ids []string
+	for range n {
+		v, err := e.ten.Submit(Caller{TenantID: e.ten.ID, Name: "x"}, "win1", SubmitRequest{Commands: []Command{getFile(`C:\Temp\report.txt`)}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, v.ID)
+		e.clk.Advance(time.Minute)
+	}
+	snap, err := e.s.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(snap.Contents) != 1 || string(snap.Contents[0]) != "quarterly numbers\n" {
+		t.Fatalf("the snapshot's contents: %q, want the one file once", snap.Contents)
+	}
+	b, err := json.Marshal(snap)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back Snapshot
+	if err := json.Unmarshal(b, &back); err != nil {
+		t.Fatal(err)
+	}
+	r := newEnvWith(t, parseFixture(t, contosoYAML), profile(t, "unlimited"))
+	r.clk.AdvanceTo(snap.At)
+	if err := r.s.Restore(&back); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range ids {
+		a, err := r.ten.Action(id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := string(a.commands[0].result.file); got != "quarterly numbers\n" {
+			t.Fatalf("action %s's restored result: %q", id, got)
+		}
+	}
+	var bad Snapshot
+	json.Unmarshal(b, &bad)
+	bad.Contents = nil
+	r2 := newEnvWith(t, parseFixture(t, contosoYAML), profile(t, "unlimited"))
+	r2.clk.AdvanceTo(snap.At)
+	if err := r2.s.Restore(&bad); err == nil {
+		t.Fatal("a snapshot whose results refer to missing contents was restored")
+	}
+}
