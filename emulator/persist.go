@@ -14,6 +14,7 @@ import (
 	"github.com/mdelive/mde-emulator/emulator/clock"
 	"github.com/mdelive/mde-emulator/emulator/fixture"
 	"github.com/mdelive/mde-emulator/internal/apierr"
+	"github.com/mdelive/mde-emulator/internal/faults"
 	"github.com/mdelive/mde-emulator/internal/limits"
 	"github.com/mdelive/mde-emulator/internal/persist"
 )
@@ -74,9 +75,17 @@ func (ps *persistStart) noteCall(r persist.Record) {
 	ps.calls = append(ps.calls, *ch.Call)
 }
 
-// restoreLimits puts back the rate-limit windows the store's last mark
-// kept, and counts the calls of the changes recorded after it.
-func (s *Server) restoreLimits(ps *persistStart) error {
+// restoreMarked puts back what the store's last mark kept: the rate-limit
+// windows, then counts the calls of the changes recorded after it; and
+// the fault rules' counts.
+func (s *Server) restoreMarked(ps *persistStart) error {
+	if b := ps.held.Mark.Faults; len(b) > 0 {
+		var cs []faults.Counts
+		if err := json.Unmarshal(b, &cs); err != nil {
+			return fmt.Errorf("%s: the stored fault rule counts do not load: %w", ps.store.Path(), err)
+		}
+		s.faults.RestoreCounts(cs)
+	}
 	if b := ps.held.Mark.Limits; len(b) > 0 {
 		var cs []limits.Calls
 		if err := json.Unmarshal(b, &cs); err != nil {
@@ -90,14 +99,17 @@ func (s *Server) restoreLimits(ps *persistStart) error {
 	return nil
 }
 
-// mark returns the reading of the clock and of the rate-limit windows the
-// store keeps. Call it with the recorder's lock held, so that no change
+// mark returns the reading of the clock, of the rate-limit windows and of
+// the fault rules' counts the store keeps. Call it with the recorder's lock held, so that no change
 // (a reset dropping the windows) comes between the reading and its queuing.
 func (s *Server) mark() persist.Mark {
 	now := s.clock.Now()
 	m := persist.Mark{Emulated: now, Wall: clock.Wall()}
 	if cs := s.limiter.Calls(now); len(cs) > 0 {
 		m.Limits, _ = json.Marshal(cs) // plain data: it cannot fail
+	}
+	if cs := s.faults.Counts(); len(cs) > 0 {
+		m.Faults, _ = json.Marshal(cs)
 	}
 	return m
 }
@@ -481,7 +493,7 @@ func (s *Server) replay(ps *persistStart) error {
 		}
 	}
 	s.clock.AdvanceTo(to)
-	if err := s.restoreLimits(ps); err != nil {
+	if err := s.restoreMarked(ps); err != nil {
 		return err
 	}
 	s.clock.SetScale(ps.scale)

@@ -57,6 +57,7 @@ type entry struct {
 	seen  int64
 	fired int64
 	rng   *rand.Rand // nil unless the rule draws random numbers
+	src   *rand.PCG  // rng's source, whose state Counts keeps
 }
 
 // New returns an Injector without rules.
@@ -103,7 +104,8 @@ func (in *Injector) add(r Rule, n int) (Rule, error) {
 	}
 	e := &entry{rule: r}
 	if usesRandom(r) {
-		e.rng = rand.New(rand.NewPCG(uint64(r.Calls.Seed), 0))
+		e.src = rand.NewPCG(uint64(r.Calls.Seed), 0)
+		e.rng = rand.New(e.src)
 	}
 
 	in.mu.Lock()

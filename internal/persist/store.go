@@ -247,13 +247,17 @@ type State struct {
 
 // Mark is a reading of the emulated clock with the wall time it was taken,
 // and what else the emulator keeps at that instant without a record of each
-// change: the calls its rate-limit windows count.
+// change: the calls its rate-limit windows count, where its fault rules
+// stand.
 type Mark struct {
 	Emulated time.Time `json:"emulated"`
 	Wall     time.Time `json:"wall"`
 	// Limits is the emulator's reading of its rate-limit windows at
 	// Emulated, as it encodes it (nil: none kept).
 	Limits json.RawMessage `json:"limits,omitempty"`
+	// Faults is the emulator's reading of its fault rules' counts, as it
+	// encodes it (nil: none kept).
+	Faults json.RawMessage `json:"faults,omitempty"`
 }
 
 // State returns what the store holds besides its log.
