@@ -200,6 +200,15 @@ func (s *Server) apply(r persist.Record, ps *persistStart) error {
 		}
 		return t, nil
 	}
+	// who returns the tenant and the caller a record names.
+	who := func(cr callerRecord) (*state.Tenant, state.Caller, error) {
+		t, err := tenant(cr.TenantID)
+		if err != nil {
+			return nil, state.Caller{}, err
+		}
+		c, err := cr.caller(t)
+		return t, c, err
+	}
 	var err error
 	switch r.Kind {
 	case changeSubmit:
@@ -209,10 +218,7 @@ func (s *Server) apply(r persist.Record, ps *persistStart) error {
 		}
 		var t *state.Tenant
 		var c state.Caller
-		if t, err = tenant(ch.Caller.TenantID); err != nil {
-			break
-		}
-		if c, err = ch.Caller.caller(t); err != nil {
+		if t, c, err = who(ch.Caller); err != nil {
 			break
 		}
 		_, err = t.SubmitWithID(c, ch.Machine, ch.Request, ch.ID)
@@ -223,10 +229,7 @@ func (s *Server) apply(r persist.Record, ps *persistStart) error {
 		}
 		var t *state.Tenant
 		var c state.Caller
-		if t, err = tenant(ch.Caller.TenantID); err != nil {
-			break
-		}
-		if c, err = ch.Caller.caller(t); err != nil {
+		if t, c, err = who(ch.Caller); err != nil {
 			break
 		}
 		_, err = t.Cancel(c, ch.ID, ch.Comment)
