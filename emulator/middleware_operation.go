@@ -6,6 +6,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/mdelive/mde-emulator/internal/apierr"
+	"github.com/mdelive/mde-emulator/internal/identity"
 	"github.com/mdelive/mde-emulator/internal/limits"
 	"github.com/mdelive/mde-emulator/internal/state"
 	"github.com/mdelive/mde-emulator/openapi"
@@ -19,14 +20,12 @@ import (
 func (s *Server) rateLimit(classes map[string]limits.Class) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
-			p := principal(c)
-			endpoint := s.endpointName(c.Request().Method, c.Path())
 			class, ok := classes[c.Path()]
 			if !ok {
 				class = limits.Other
 			}
 			now := s.clock.Now()
-			wait, ok := s.limiter.Allow(limits.Key{Tenant: p.TenantID, App: p.ClientID, Endpoint: endpoint}, class, now)
+			wait, ok := s.limiter.Allow(s.rateKey(c, principal(c)), class, now)
 			if !ok {
 				e := apierr.New(apierr.TooManyRequests,
 					"Too many requests: the rate limit of this API for the application was reached. Retry after the time in the Retry-After header.")
@@ -39,6 +38,12 @@ func (s *Server) rateLimit(classes map[string]limits.Class) echo.MiddlewareFunc 
 			return next(c)
 		}
 	}
+}
+
+// rateKey is what the rate limits count the call c by principal p
+// against: p's tenant and app, and the call's endpoint.
+func (s *Server) rateKey(c echo.Context, p *identity.Principal) limits.Key {
+	return limits.Key{Tenant: p.TenantID, App: p.ClientID, Endpoint: s.endpointName(c.Request().Method, c.Path())}
 }
 
 // endpointName returns "METHOD /route", the endpoint a call is counted

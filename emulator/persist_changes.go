@@ -103,8 +103,7 @@ func (s *Server) countedCallOf(c echo.Context, class limits.Class) *countedCall 
 	if x == nil || x.rateAt.IsZero() || x.principal == nil {
 		return nil
 	}
-	k := limits.Key{Tenant: x.principal.TenantID, App: x.principal.ClientID, Endpoint: s.endpointName(c.Request().Method, c.Path())}
-	return &countedCall{Key: k, Class: class, At: x.rateAt}
+	return &countedCall{Key: s.rateKey(c, x.principal), Class: class, At: x.rateAt}
 }
 
 type machineChange struct {
