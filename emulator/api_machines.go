@@ -84,10 +84,10 @@ func (s *Server) listMachines(c echo.Context) error {
 		return err
 	}
 	now := s.clock.Now()
-	ms := s.tenant(c).MachinesFor(cl)
-	recs := make([]*machineRecord, len(ms))
-	for i, m := range ms {
-		recs[i] = &machineRecord{v: m.View(now)}
+	t := s.tenant(c)
+	recs := make([]*machineRecord, 0, t.MachineCount())
+	for m := range t.MachinesFor(cl) {
+		recs = append(recs, &machineRecord{v: m.View(now)})
 	}
 	return writePageOf(s, c, q, recs, "Machines", func(r *machineRecord) state.MachineView { return r.v })
 }

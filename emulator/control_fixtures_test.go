@@ -34,7 +34,7 @@ func putFixturesDirect(ctx context.Context, srv *emulator.Server, body string, c
 func machineCount(srv *emulator.Server) int {
 	n := 0
 	for _, t := range srv.Store().Tenants() {
-		n += len(t.Machines())
+		n += t.MachineCount()
 	}
 	return n
 }

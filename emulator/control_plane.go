@@ -341,7 +341,7 @@ func (s *Server) putFixtures(c echo.Context) error {
 	}
 	machines := 0
 	for _, t := range set.Tenants {
-		machines += len(t.Machines)
+		machines += t.MachineCount()
 	}
 	return s.writeJSON(c, http.StatusOK, map[string]any{"status": "loaded", "tenants": len(set.Tenants), "machines": machines})
 }

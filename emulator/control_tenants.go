@@ -408,7 +408,7 @@ func (s *Server) fixtureOf(t *state.Tenant) *fixture.Tenant {
 func (s *Server) tenantView(t *state.Tenant) tenantView {
 	ft := s.fixtureOf(t)
 	v := tenantView{
-		ID: t.ID, Name: t.Name, Machines: len(t.Machines()),
+		ID: t.ID, Name: t.Name, Machines: t.MachineCount(),
 		LiveActions: t.LiveActions(), Sessions: t.Sessions(),
 		Apps: []tenantApp{}, Users: []tenantUser{},
 	}
@@ -448,7 +448,7 @@ func (s *Server) credentialsOf(t *state.Tenant, base string) tenantCredentials {
 	for _, u := range ft.Users {
 		cr.Users = append(cr.Users, userCredential{UserPrincipalName: u.UserPrincipalName, Password: u.Password, DisplayName: u.DisplayName})
 	}
-	for _, m := range t.Machines() {
+	for m := range t.Machines() {
 		cr.Machines = append(cr.Machines, tenantMachine{ID: m.ID(), ComputerDNSName: m.ComputerDNSName()})
 	}
 	return cr

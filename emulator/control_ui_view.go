@@ -193,10 +193,12 @@ func (s *Server) dashboardSnapshot(f dashboardFilter, withJournal bool) dashboar
 	apps := s.appNames()
 	for _, t := range s.dashboardTenants(f) {
 		views := t.RecentActions(dashboardMaxActions) // newest first
-		for _, m := range t.Machines() {
+		if n := t.MachineCount(); len(v.Machines.Rows)+n > dashboardMaxMachines {
+			v.Machines.More += len(v.Machines.Rows) + n - max(dashboardMaxMachines, len(v.Machines.Rows))
+		}
+		for m := range t.Machines() {
 			if len(v.Machines.Rows) >= dashboardMaxMachines {
-				v.Machines.More++
-				continue
+				break
 			}
 			mv := m.View(now)
 			row := machineRow{Tenant: t.ID, TenantName: t.Name, ID: mv.ID, Name: mv.ComputerDNSName,

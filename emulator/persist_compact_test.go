@@ -56,7 +56,7 @@ func (e *persistEmu) everything() string {
 	for _, t := range e.srv.Store().Tenants() {
 		lib, _ := json.Marshal(t.Library().List())
 		b.Write(lib)
-		for _, m := range t.Machines() {
+		for m := range t.Machines() {
 			mv, _ := json.Marshal(m.View(now))
 			b.Write(mv)
 			ov, _ := json.Marshal(m.Outcomes())

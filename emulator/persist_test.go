@@ -92,7 +92,7 @@ func (e *persistEmu) json(method, path, body string, want int) string {
 
 func (e *persistEmu) machines() []string {
 	var ids []string
-	for _, m := range e.srv.Store().Tenants()[0].Machines() {
+	for m := range e.srv.Store().Tenants()[0].Machines() {
 		ids = append(ids, m.ID())
 	}
 	return ids
@@ -554,7 +554,7 @@ func (e *persistEmu) scenarioState() string {
 		for _, a := range tn.Actions() {
 			fmt.Fprintf(&b, "action %s %s %s %s %s\n", a.ID, a.MachineID, a.Requestor, a.Status, a.LastUpdateDateTimeUtc.Time())
 		}
-		for _, m := range tn.Machines() {
+		for m := range tn.Machines() {
 			fmt.Fprintf(&b, "machine %s online=%v\n", m.ID(), m.Online())
 		}
 	}

@@ -63,7 +63,7 @@ func benchActions(b *testing.B, n, rounds int) (*emulator.Server, string, []stri
 	c := state.Caller{TenantID: ten.ID, AppID: "0120a4f9-196a-4f9e-b9f5-23f31f914da7", Name: "Bench"}
 	req := state.SubmitRequest{Commands: []state.Command{{Type: "RunScript", Params: []state.Param{{Key: "ScriptName", Value: "minidump.ps1"}}}}}
 	ids := make([]string, 0, n)
-	for _, m := range ten.Machines() {
+	for m := range ten.Machines() {
 		ids = append(ids, m.ID())
 	}
 	for range rounds {

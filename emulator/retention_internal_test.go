@@ -41,7 +41,7 @@ tenants:
 	s := state.New(clk, p, set)
 	s.SetRetention(state.Retention{MaxActions: 120})
 	ten := s.Tenants()[0]
-	ms := ten.Machines()
+	ms := slices.Collect(ten.Machines())
 	cl := state.Caller{TenantID: ten.ID, AppID: "app", Name: "App"}
 	other := state.Caller{TenantID: ten.ID, AppID: "app2", Name: "Other"}
 	rng := rand.New(rand.NewPCG(5, 6))

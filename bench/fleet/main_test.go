@@ -30,7 +30,7 @@ func TestFleetIDsAreTheEmulators(t *testing.T) {
 			t.Fatalf("%s: %d tenants, want 1", c.fixture, len(set.Tenants))
 		}
 		var parsed []string
-		for _, m := range set.Tenants[0].Machines {
+		for _, m := range set.Tenants[0].AllMachines() {
 			parsed = append(parsed, m.ID)
 		}
 		text, err := os.ReadFile(filepath.Join(dir, c.ids))

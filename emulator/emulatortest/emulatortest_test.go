@@ -143,7 +143,7 @@ func TestOptions(t *testing.T) {
 	fast := emulatortest.NewServer(t, emulatortest.WithFixtures(set), emulatortest.WithRealClock(1000))
 	before := fast.Now()
 	fast.WaitForRequests(t, emulatortest.Filter{}, 0, time.Second) // returns at once
-	if n := len(fast.Emulator().Store().Tenants()[0].Machines()); n != 1 {
+	if n := fast.Emulator().Store().Tenants()[0].MachineCount(); n != 1 {
 		t.Errorf("machines: %d", n)
 	}
 	if fast.Emulator().Clock().Mode() != "real" || fast.Emulator().Clock().Scale() != 1000 || fast.Now().Before(before) {

@@ -2,6 +2,7 @@ package scenario
 
 import (
 	"bytes"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -280,16 +281,21 @@ func addJoined(p *problems, err error) {
 
 // machineIndex finds the machines of a fixture by id or computer name.
 type machineIndex struct {
-	set *fixture.Set
+	set       *fixture.Set
+	generated []map[[20]byte]bool // per tenant, its generated machines' ids, made when first needed
 }
 
 // has reports whether the fixture has a machine whose id, computer name or
 // short computer name is key, in the tenant tenantID if given.
-func (x machineIndex) has(tenantID, key string) bool {
+func (x *machineIndex) has(tenantID, key string) bool {
 	key = strings.ToLower(key)
-	for _, t := range x.set.Tenants {
+	for ti := range x.set.Tenants {
+		t := &x.set.Tenants[ti]
 		if tenantID != "" && !strings.EqualFold(t.ID, tenantID) {
 			continue
+		}
+		if x.hasGenerated(ti, key) {
+			return true
 		}
 		for _, m := range t.Machines {
 			dns := strings.ToLower(m.ComputerDNSName)
@@ -302,6 +308,38 @@ func (x machineIndex) has(tenantID, key string) bool {
 	return false
 }
 
+// hasGenerated reports whether tenant ti has a generated machine whose
+// id, computer name or short computer name is key (lower case).
+func (x *machineIndex) hasGenerated(ti int, key string) bool {
+	t := &x.set.Tenants[ti]
+	if t.Generate <= 0 {
+		return false
+	}
+	if t.GeneratedNumber(key) > 0 {
+		return true
+	}
+	var id [20]byte
+	if len(key) != 40 {
+		return false
+	}
+	if _, err := hex.Decode(id[:], []byte(key)); err != nil {
+		return false
+	}
+	if x.generated == nil {
+		x.generated = make([]map[[20]byte]bool, len(x.set.Tenants))
+	}
+	if x.generated[ti] == nil {
+		list := make([][20]byte, t.Generate)
+		t.GeneratedIDs(nil, func(i int, id [20]byte) { list[i-1] = id })
+		ids := make(map[[20]byte]bool, len(list))
+		for _, id := range list {
+			ids[id] = true
+		}
+		x.generated[ti] = ids
+	}
+	return x.generated[ti][id]
+}
+
 // checkEvents checks the events against the fixture and returns them.
 func checkEvents(p *problems, top *yaml.Node, in []eventYAML, set *fixture.Set) []Event {
 	seq := value(top, "events")
@@ -309,7 +347,7 @@ func checkEvents(p *problems, top *yaml.Node, in []eventYAML, set *fixture.Set) 
 		p.add(keyLine(top, "events"), "%d events, over the most allowed of %d", len(in), MaxEvents)
 		return nil
 	}
-	machines := machineIndex{set}
+	machines := &machineIndex{set: set}
 	added := map[string]int{} // fault name → line of the event that added it
 	var out []Event
 	var last time.Duration
@@ -452,7 +490,7 @@ func checkText(p *problems, line int, key, v string) {
 }
 
 // checkMachine checks that the fixture has the machine an event names.
-func checkMachine(p *problems, line int, x machineIndex, tenantID, machine string) {
+func checkMachine(p *problems, line int, x *machineIndex, tenantID, machine string) {
 	switch {
 	case machine == "":
 		p.add(line, "machine is required: a machine id or computer name of the fixture")

@@ -152,7 +152,7 @@ events:
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s.FixtureRef != "" || s.Fixture.Profile != "current" || len(s.Fixture.Tenants[0].Machines) != 3 {
+	if s.FixtureRef != "" || s.Fixture.Profile != "current" || s.Fixture.Tenants[0].MachineCount() != 3 {
 		t.Errorf("fixture %q, profile %q, tenants %+v", s.FixtureRef, s.Fixture.Profile, s.Fixture.Tenants)
 	}
 	var _ *fixture.Set = s.Fixture

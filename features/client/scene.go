@@ -231,7 +231,7 @@ func takeSessions(ctx context.Context, n int) error {
 		return fmt.Errorf("the emulator's profile allows %d sessions, the scenario expects %d", limit, n)
 	}
 	var held []string
-	for _, m := range w.tenant.Machines() {
+	for m := range w.tenant.Machines() {
 		if len(held) == n {
 			break
 		}

@@ -124,7 +124,7 @@ func (a *Action) ID() string { return a.id }
 func (a *Action) Created() time.Time { return a.created }
 
 // MachineID returns the id of the action's machine.
-func (a *Action) MachineID() string { return a.machine.info.ID }
+func (a *Action) MachineID() string { return a.machine.id }
 
 // Result returns the result of command index of a. A command out of range
 // is ResourceNotFound; a PutFile, which has none, and a command that has
@@ -213,8 +213,8 @@ func (a *Action) viewLocked() ActionView {
 		Requestor:             a.requestor,
 		RequestorComment:      a.comment,
 		Status:                a.status,
-		MachineID:             a.machine.info.ID,
-		ComputerDNSName:       a.machine.info.ComputerDNSName,
+		MachineID:             a.machine.id,
+		ComputerDNSName:       a.machine.name,
 		CreationDateTimeUtc:   Stamp(a.created),
 		LastUpdateDateTimeUtc: Stamp(a.lastUpdate),
 		RequestSource:         "PublicApi",

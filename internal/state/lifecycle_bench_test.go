@@ -27,7 +27,7 @@ func BenchmarkQueued10000Actions3Days(b *testing.B) {
 		clk := clock.New(start, clock.Manual, 1)
 		s := New(clk, p, set)
 		ten := s.Tenants()[0]
-		for _, m := range ten.Machines() {
+		for _, m := range machinesOf(ten) {
 			if _, err := ten.Submit(caller, m.ID(), req); err != nil {
 				b.Fatal(err)
 			}
@@ -56,7 +56,7 @@ func BenchmarkSubmit(b *testing.B) {
 	const perWorker = 64
 	workers := runtime.GOMAXPROCS(0)
 	e := generatedEnv(b, workers*perWorker, profile(b, "unlimited"))
-	ms := e.ten.Machines()
+	ms := machinesOf(e.ten)
 	req := SubmitRequest{Commands: []Command{runScript("ok.ps1"), getFile(reportPath)}}
 	var next atomic.Int64
 	b.ReportAllocs()

@@ -419,7 +419,7 @@ func TestOneAdvanceEqualsSmallSteps(t *testing.T) {
 
 	runWith := func(advance func(e *env)) []ActionView {
 		e := newEnvWith(t, parseFixture(t, yaml), profile(t, "unlimited"))
-		ms := e.ten.Machines()
+		ms := machinesOf(e.ten)
 		for i := range n {
 			if i%13 == 0 {
 				ms[i].SetOnline(false) // stays queued for the whole hour

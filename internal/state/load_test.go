@@ -41,11 +41,11 @@ func TestLoadWritesNoMachine(t *testing.T) {
 	}
 	e.at(time.Hour)
 	for i, fm := range filled.Tenants[0].Machines {
-		m := e.ten.Machines()[i]
+		m := machinesOf(e.ten)[i]
 		if want := strings.ToLower(fm.ID); m.ID() != want {
 			t.Errorf("machine %d: id %s, want %s", i, m.ID(), want)
 		}
-		for _, m := range []*Machine{m, added.Machines()[i]} {
+		for _, m := range []*Machine{m, machinesOf(added)[i]} {
 			v := m.View(start)
 			lastSeen := fm.LastSeen
 			if m.Online() {

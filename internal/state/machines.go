@@ -37,8 +37,15 @@ func (g *DeviceGroup) setRemediationLevel(level string) {
 
 // Machine is one onboarded device and what the emulator knows of it.
 type Machine struct {
-	info   *fixture.Machine // static fields, shared with the fixture set (never written; ids lower case)
-	group  *DeviceGroup     // nil: no group
+	// info is the machine's fixture, shared with the fixture set (never
+	// written); of a generated machine (num > 0), the fields all the
+	// tenant's generated machines have alike (fleet.shared), its own ones
+	// empty: read id and name, and View, instead.
+	info   *fixture.Machine
+	id     string       // lower case
+	name   string       // computer name
+	num    uint32       // a generated machine's number (fixture.Tenant.Generate); 0: listed
+	group  *DeviceGroup // nil: no group
 	tenant *Tenant
 
 	online atomic.Bool
@@ -72,7 +79,7 @@ func newMachine(t *Tenant, fm *fixture.Machine) *Machine {
 		c.ID = id
 		fm = &c
 	}
-	m := &Machine{info: fm, tenant: t}
+	m := &Machine{info: fm, id: fm.ID, name: fm.ComputerDNSName, tenant: t}
 	if len(fm.Files) > 0 {
 		m.files = make(map[string]machineFile, len(fm.Files))
 	}
@@ -89,10 +96,10 @@ func newMachine(t *Tenant, fm *fixture.Machine) *Machine {
 }
 
 // ID returns the machine's id (40 hex digits, lower case).
-func (m *Machine) ID() string { return m.info.ID }
+func (m *Machine) ID() string { return m.id }
 
 // ComputerDNSName returns the machine's computer name.
-func (m *Machine) ComputerDNSName() string { return m.info.ComputerDNSName }
+func (m *Machine) ComputerDNSName() string { return m.name }
 
 // Online reports whether the machine is connected.
 func (m *Machine) Online() bool { return m.online.Load() }
@@ -184,6 +191,10 @@ const lastSeenLag = 3 * time.Minute
 // View returns the machine as the API shows it at now.
 func (m *Machine) View(now time.Time) MachineView {
 	in := m.info
+	if m.num > 0 {
+		g := m.tenant.fleet.fixture(int(m.num))
+		in = &g
+	}
 	online := m.online.Load()
 	m.mu.Lock()
 	offlineSince := m.offlineSince
@@ -273,7 +284,7 @@ func (m *Machine) liveResponseReady() error {
 	if status := orDefault(m.info.OnboardingStatus, fixture.OnboardingOnboarded); status != fixture.OnboardingOnboarded {
 		// The service's answer is not documented: a documented choice.
 		return apierr.New(apierr.BadRequest,
-			"Machine %s isn't onboarded to Microsoft Defender for Endpoint (onboardingStatus %s): live response needs an onboarded device.", m.info.ID, status)
+			"Machine %s isn't onboarded to Microsoft Defender for Endpoint (onboardingStatus %s): live response needs an onboarded device.", m.id, status)
 	}
 	if !fixture.LiveResponseSupported(m.info.OSPlatform) {
 		return apierr.New(apierr.OsPlatformNotSupported,
@@ -297,7 +308,7 @@ func (m *Machine) liveResponseReady() error {
 // group ("" removes it). A machine in no group gets an error.
 func (m *Machine) SetRemediationLevel(level string) error {
 	if m.group == nil {
-		return apierr.New(apierr.BadRequest, "Machine %s is in no device group", m.info.ID)
+		return apierr.New(apierr.BadRequest, "Machine %s is in no device group", m.id)
 	}
 	m.group.setRemediationLevel(level)
 	return nil
@@ -370,7 +381,7 @@ func (m *Machine) takeOutcome(typ, script string) (Outcome, bool) {
 
 // String describes the machine for logs.
 func (m *Machine) String() string {
-	return fmt.Sprintf("%s (%s)", m.info.ComputerDNSName, m.info.ID)
+	return fmt.Sprintf("%s (%s)", m.name, m.id)
 }
 
 // fileOf returns the file a machine's fixture file f makes (the

@@ -64,7 +64,7 @@ func TestRetentionByCount(t *testing.T) {
 	e := generatedEnv(t, 10, profile(t, "unlimited"))
 	e.s.SetRetention(Retention{MaxActions: 4})
 	var made []string
-	for _, m := range e.ten.Machines() {
+	for _, m := range machinesOf(e.ten) {
 		made = append(made, e.submit(t, m.ID(), runScript("ok.ps1")).ID)
 	}
 	// Finished newest first: the last four cancelled, the four oldest
@@ -81,10 +81,10 @@ func TestRetentionByCount(t *testing.T) {
 	for _, id := range made[4:] {
 		e.requireGone(t, id)
 	}
-	if got := ids(e.ten.ActionsOnFor(caller, []string{e.ten.Machines()[9].ID()})); len(got) != 0 {
+	if got := ids(e.ten.ActionsOnFor(caller, []string{machinesOf(e.ten)[9].ID()})); len(got) != 0 {
 		t.Errorf("ActionsOnFor(an evicted action's machine) = %v, want none", got)
 	}
-	if got := ids(e.ten.ActionsOnFor(caller, []string{strings.ToUpper(e.ten.Machines()[1].ID())})); !slices.Equal(got, []string{made[1]}) {
+	if got := ids(e.ten.ActionsOnFor(caller, []string{strings.ToUpper(machinesOf(e.ten)[1].ID())})); !slices.Equal(got, []string{made[1]}) {
 		t.Errorf("ActionsOnFor(machine 1, upper case) = %v, want %v", got, made[1:2])
 	}
 	e.checkIndex(t)
@@ -94,7 +94,7 @@ func TestRetentionByCount(t *testing.T) {
 
 	// The machine of an evicted action takes new ones; when one more
 	// finishes, the first of the kept to have finished goes.
-	v := e.submit(t, e.ten.Machines()[9].ID(), runScript("ok.ps1"))
+	v := e.submit(t, machinesOf(e.ten)[9].ID(), runScript("ok.ps1"))
 	e.at(time.Minute)
 	if got := ids(e.ten.Actions()); !slices.Equal(got, []string{v.ID, made[2], made[1], made[0]}) {
 		t.Errorf("Actions() after one more = %v", got)
@@ -104,13 +104,13 @@ func TestRetentionByCount(t *testing.T) {
 }
 
 func TestRetentionKeepsLiveActions(t *testing.T) {
-	set := parseFixture(t, fmt.Sprintf("tenants:\n- id: %s\n  generateMachines: 4\n  library:\n  - fileName: ok.ps1\n", contosoID))
+	set := parseFixture(t, fmt.Sprintf("tenants:\n- id: %s\n  generateMachines: 4\n  library:\n  - fileName: ok.ps1\n", contosoID)).Expanded()
 	for i := range set.Tenants[0].Machines[:3] {
 		set.Tenants[0].Machines[i].Offline = true
 	}
 	e := newEnvWith(t, set, profile(t, "unlimited"))
 	e.s.SetRetention(Retention{MaxActions: 1, MaxAge: time.Hour})
-	ms := e.ten.Machines()
+	ms := machinesOf(e.ten)
 	var queued []string
 	for _, m := range ms[:3] {
 		queued = append(queued, e.submit(t, m.ID(), runScript("ok.ps1")).ID)
@@ -142,7 +142,7 @@ func TestRetentionKeepsLiveActions(t *testing.T) {
 func TestRetentionByAge(t *testing.T) {
 	e := generatedEnv(t, 2, profile(t, "unlimited"))
 	e.s.SetRetention(Retention{MaxAge: time.Hour})
-	ms := e.ten.Machines()
+	ms := machinesOf(e.ten)
 	a := e.submit(t, ms[0].ID(), runScript("ok.ps1"))
 	e.at(30 * time.Minute)
 	b := e.submit(t, ms[1].ID(), runScript("ok.ps1"))
@@ -171,7 +171,7 @@ func TestRetentionByAge(t *testing.T) {
 func TestSetRetentionShrinks(t *testing.T) {
 	e := generatedEnv(t, 20, profile(t, "unlimited"))
 	e.s.SetRetention(Retention{})
-	for _, m := range e.ten.Machines() {
+	for _, m := range machinesOf(e.ten) {
 		e.submit(t, m.ID(), runScript("ok.ps1"))
 	}
 	e.at(time.Minute)
@@ -194,7 +194,7 @@ func TestSetRetentionShrinks(t *testing.T) {
 func TestRetentionAfterLoad(t *testing.T) {
 	e := generatedEnv(t, 3, profile(t, "unlimited"))
 	e.s.SetRetention(Retention{MaxActions: 1, MaxAge: time.Hour})
-	for _, m := range e.ten.Machines() {
+	for _, m := range machinesOf(e.ten) {
 		e.submit(t, m.ID(), runScript("ok.ps1"))
 	}
 	e.at(time.Minute)
@@ -204,7 +204,7 @@ func TestRetentionAfterLoad(t *testing.T) {
 		t.Errorf("the old world's queue keeps %d", got)
 	}
 	e.ten = e.s.Tenants()[0]
-	for _, m := range e.ten.Machines() {
+	for _, m := range machinesOf(e.ten) {
 		e.submit(t, m.ID(), runScript("ok.ps1"))
 	}
 	e.at(2 * time.Minute)
@@ -257,7 +257,7 @@ func TestRetentionConcurrent(t *testing.T) {
 	const workers, perWorker, rounds, keep = 8, 8, 30, 50
 	e := generatedEnv(t, workers*perWorker, profile(t, "unlimited"))
 	e.s.SetRetention(Retention{MaxActions: keep, MaxAge: 10 * time.Minute})
-	ms := e.ten.Machines()
+	ms := machinesOf(e.ten)
 	var wg sync.WaitGroup
 	for w := range workers {
 		wg.Add(1)
@@ -316,7 +316,7 @@ func TestActionsOnForMatchesActions(t *testing.T) {
 	e := generatedEnv(t, 12, profile(t, "unlimited"))
 	e.s.SetRetention(Retention{MaxActions: 40})
 	rng := rand.New(rand.NewPCG(3, 4))
-	ms := e.ten.Machines()
+	ms := machinesOf(e.ten)
 	for step := range 300 {
 		m := ms[rng.IntN(len(ms))]
 		if v, err := e.ten.Submit(caller, m.ID(), SubmitRequest{Commands: []Command{runScript("ok.ps1")}}); err == nil && rng.IntN(2) == 0 {
@@ -363,7 +363,7 @@ func BenchmarkRetainedHeap(b *testing.B) {
 					runtime.GC()
 					runtime.ReadMemStats(&m0)
 					for r := range 5 {
-						for _, m := range e.ten.Machines() {
+						for _, m := range machinesOf(e.ten) {
 							e.submit(b, m.ID(), cmds...)
 						}
 						e.at(time.Duration(r+1) * time.Minute)

@@ -298,7 +298,7 @@ func (t *Tenant) snapshot(ct *contentTable) TenantSnapshot {
 	for _, id := range ids {
 		ts.Groups = append(ts.Groups, GroupSnapshot{ID: id, RemediationLevel: t.groups[id].RemediationLevel()})
 	}
-	for _, m := range t.order {
+	for _, m := range t.madeMachines() {
 		if ms, changed := m.snapshot(ct); changed {
 			ts.Machines = append(ts.Machines, ms)
 		}
@@ -320,7 +320,7 @@ func (a *Action) snapshot(ct *contentTable) ActionSnapshot {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	as := ActionSnapshot{
-		Seq: a.seq, ID: a.id, Machine: a.machine.info.ID, Requestor: a.requestor, Comment: a.comment,
+		Seq: a.seq, ID: a.id, Machine: a.machine.id, Requestor: a.requestor, Comment: a.comment,
 		Created: a.created, Status: a.status, LastUpdate: a.lastUpdate,
 		Commands: make([]CommandSnapshot, len(a.commands)),
 		Settling: a.settling, Session: a.session, User: a.user,
@@ -353,7 +353,7 @@ func (r *Result) snapshot(ct *contentTable) *ResultSnapshot {
 // snapshot returns what changed on m since its fixture; changed is false
 // when nothing did.
 func (m *Machine) snapshot(ct *contentTable) (ms MachineSnapshot, changed bool) {
-	ms = MachineSnapshot{ID: m.info.ID, Online: m.online.Load()}
+	ms = MachineSnapshot{ID: m.id, Online: m.online.Load()}
 	m.mu.Lock()
 	ms.OfflineSince = m.offlineSince
 	m.mu.Unlock()

@@ -137,7 +137,7 @@ func (t *Tenant) restore(snap *Snapshot, ts *TenantSnapshot, steps []restoredSte
 		}
 		m := a.machine
 		if m.active != nil {
-			return steps, fmt.Errorf("machine %s has two live actions", m.info.ID)
+			return steps, fmt.Errorf("machine %s has two live actions", m.id)
 		}
 		m.active = a
 		if a.session {
@@ -155,8 +155,8 @@ func (t *Tenant) restore(snap *Snapshot, ts *TenantSnapshot, steps []restoredSte
 
 // restoreMachine puts the machine state ms back.
 func (t *Tenant) restoreMachine(snap *Snapshot, ms *MachineSnapshot) error {
-	m, ok := t.machines[strings.ToLower(ms.ID)]
-	if !ok {
+	m := t.machineByID(ms.ID)
+	if m == nil {
 		return fmt.Errorf("no machine %s", ms.ID)
 	}
 	m.online.Store(ms.Online)
@@ -183,10 +183,24 @@ func (t *Tenant) restoreMachine(snap *Snapshot, ms *MachineSnapshot) error {
 	return nil
 }
 
+// machineByID returns the machine whose id is id (any case), made if it
+// is a generated one not made yet, or nil: the machines a snapshot names
+// by id.
+func (t *Tenant) machineByID(id string) *Machine {
+	id = strings.ToLower(id)
+	if m, ok := t.machines[id]; ok {
+		return m
+	}
+	if i := t.fleet.idNumber(id); i > 0 {
+		return t.fleet.machine(t, i)
+	}
+	return nil
+}
+
 // restoreAction builds the action as, and its pending step (nil: none).
 func (t *Tenant) restoreAction(snap *Snapshot, as *ActionSnapshot) (*Action, *pendingStep, error) {
-	m, ok := t.machines[strings.ToLower(as.Machine)]
-	if !ok {
+	m := t.machineByID(as.Machine)
+	if m == nil {
 		return nil, nil, fmt.Errorf("no machine %s", as.Machine)
 	}
 	if !slices.Contains(ActionStatuses[:], as.Status) {

@@ -104,7 +104,7 @@ func snapshotWorkload(tb testing.TB, e *env, set *fixture.Set) {
 	if _, err := e.ten.Cancel(canceller, a4.ID, "wrong box"); err != nil {
 		tb.Fatal(err)
 	}
-	if _, err := ct.Submit(Caller{TenantID: ct.ID, Name: "Trainee"}, ct.Machines()[0].ID(), SubmitRequest{Commands: []Command{runScript("ok.ps1")}}); err != nil {
+	if _, err := ct.Submit(Caller{TenantID: ct.ID, Name: "Trainee"}, machinesOf(ct)[0].ID(), SubmitRequest{Commands: []Command{runScript("ok.ps1")}}); err != nil {
 		tb.Fatal(err)
 	}
 	e.at(18 * time.Second)
@@ -207,7 +207,7 @@ func stateOf(tb testing.TB, s *Store) storeState {
 			st.Content[t.ID+"/"+f.FileName] = lf.Content
 		}
 		st.Sessions[t.ID] = t.Sessions()
-		for _, m := range t.Machines() {
+		for _, m := range machinesOf(t) {
 			st.Machines[t.ID] = append(st.Machines[t.ID], m.View(now))
 			st.Outcomes[m.ID()] = m.Outcomes()
 			if v, ok := m.ActiveAction(); ok {
@@ -385,9 +385,9 @@ func TestSnapshotCoversFields(t *testing.T) {
 		{commandState{}, "Command status start end fail result"},
 		{pendingStep{}, "kind due index fail timeout result put order timer"},
 		{Result{}, "script file path transcriptOf index"},
-		{Machine{}, "info group tenant online mu offlineSince active filesMu files outcomesMu outcomes"},
+		{Machine{}, "info id name num group tenant online mu offlineSince active filesMu files outcomesMu outcomes"},
 		{machineFile{}, "path content size"},
-		{Tenant{}, "ID Name store gen start sessions machines byName order groups users library settings undeclared wrapOutput done origin mu removed seq actions byID byMachine"},
+		{Tenant{}, "ID Name store gen start sessions machines byName order fleet groups users library settings undeclared wrapOutput done origin mu removed seq actions byID byMachine"},
 		{DeviceGroup{}, "ID Name mu remediationLevel"},
 		{LibraryFile{}, "FileName Description HasParameters ParametersDescription CreatedBy CreationTime LastUpdatedTime Content SHA256 Declared Signed Behavior ByArgs"},
 		{Store{}, "clock profile retention world loads steps writers start"},
@@ -412,12 +412,12 @@ func TestSnapshotCoversFields(t *testing.T) {
 func BenchmarkSnapshot(b *testing.B) {
 	e := generatedEnv(b, 10_000, profile(b, "unlimited"))
 	for r := range 5 {
-		for _, m := range e.ten.Machines() {
+		for _, m := range machinesOf(e.ten) {
 			e.submit(b, m.ID(), runScript("ok.ps1"), getFile(reportPath))
 		}
 		e.at(time.Duration(r+1) * time.Minute)
 	}
-	for _, m := range e.ten.Machines() {
+	for _, m := range machinesOf(e.ten) {
 		e.submit(b, m.ID(), runScript("ok.ps1"))
 	}
 	var size int

@@ -95,7 +95,7 @@ func TestStatsWhileSubmitting(t *testing.T) {
 			}
 		}
 	})
-	for _, m := range e.ten.Machines() {
+	for _, m := range machinesOf(e.ten) {
 		e.submit(t, m.ID(), runScript("ok.ps1"))
 		e.clk.Advance(time.Second)
 	}

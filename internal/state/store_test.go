@@ -382,7 +382,7 @@ func TestOneSessionPerMachine(t *testing.T) {
 func TestSessionCap(t *testing.T) {
 	t.Parallel()
 	e := generatedEnv(t, 30, profile(t, "default"))
-	ms := e.ten.Machines()
+	ms := machinesOf(e.ten)
 	var ids []string
 	for i := range 25 {
 		ids = append(ids, e.submit(t, ms[i].ID(), runScript("ok.ps1")).ID)
@@ -427,7 +427,7 @@ func TestConcurrentSubmitDistinctMachines(t *testing.T) {
 	e := generatedEnv(t, 100, profile(t, "default"))
 	errs := make([]error, 100)
 	var wg sync.WaitGroup
-	for i, m := range e.ten.Machines() {
+	for i, m := range machinesOf(e.ten) {
 		wg.Go(func() {
 			_, errs[i] = e.ten.Submit(caller, m.ID(), SubmitRequest{Commands: []Command{runScript("ok.ps1")}})
 		})
@@ -489,7 +489,7 @@ func TestConcurrentSubmitOneMachine(t *testing.T) {
 func TestConcurrentSubmitCancelAdvance(t *testing.T) {
 	t.Parallel()
 	e := generatedEnv(t, 40, profile(t, "default"))
-	ms := e.ten.Machines()
+	ms := machinesOf(e.ten)
 	var wg sync.WaitGroup
 	for w := range 8 {
 		wg.Go(func() {
@@ -584,7 +584,7 @@ func TestPendingDoesNotCountWhenConfigured(t *testing.T) {
 	st := newSessionStore(t, false)
 	tn := st.Tenants()[0]
 	var ids []string
-	for _, m := range tn.Machines()[:26] {
+	for _, m := range machinesOf(tn)[:26] {
 		v, err := tn.Submit(Caller{Name: "t"}, m.ID(), SubmitRequest{Commands: []Command{{Type: RunScript, Params: []Param{{Key: "ScriptName", Value: "long.ps1"}}}}})
 		if err != nil {
 			t.Fatalf("submit on %s: %v", m.ID(), err)
@@ -629,4 +629,18 @@ tenants:
 	p, _ := limits.Lookup("default")
 	p = p.Override(set.Limits)
 	return New(clock.New(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), clock.Manual, 1), p, set)
+}
+
+// machinesOf returns every machine of t, in fixture order, each made
+// (Tenant.Machine finds it): the ones tests change.
+func machinesOf(t *Tenant) []*Machine {
+	var ms []*Machine
+	for m := range t.Machines() {
+		made, err := t.Machine(m.ID())
+		if err != nil {
+			panic(err)
+		}
+		ms = append(ms, made)
+	}
+	return ms
 }

@@ -2,6 +2,7 @@ package state
 
 import (
 	"cmp"
+	"iter"
 	"slices"
 	"strings"
 	"sync"
@@ -23,7 +24,8 @@ type Tenant struct {
 	sessions *limits.Sessions
 	machines map[string]*Machine // by lower-case id
 	byName   map[string]*Machine // by lower-case computer name
-	order    []*Machine
+	order    []*Machine          // the listed machines
+	fleet    *fleet              // the generated machines; nil: none
 	groups   map[int64]*DeviceGroup
 	users    map[string]*User // by lower-case object id
 	library  *Library
@@ -85,6 +87,7 @@ func newTenant(s *Store, w *world, gen uint64, ft *fixture.Tenant) *Tenant {
 	for j := range ft.Machines {
 		t.addMachine(newMachine(t, &ft.Machines[j]))
 	}
+	t.fleet = newFleet(ft)
 	for _, lf := range ft.Library {
 		t.library.files[strings.ToLower(lf.FileName)] = libraryFileFrom(lf)
 	}
@@ -106,8 +109,8 @@ func namesOf(machines []fixture.Machine) int {
 // addMachine indexes m by id and by computer name; its short name (before
 // the first dot) too, unless another machine has it already.
 func (t *Tenant) addMachine(m *Machine) {
-	t.machines[m.info.ID] = m
-	name := strings.ToLower(m.info.ComputerDNSName)
+	t.machines[m.id] = m
+	name := strings.ToLower(m.name)
 	t.byName[name] = m
 	if short, _, ok := strings.Cut(name, "."); ok {
 		if _, taken := t.byName[short]; !taken {
@@ -128,7 +131,9 @@ func (t *Tenant) Library() *Library { return t.library }
 // Sessions returns how many live response sessions are open in t.
 func (t *Tenant) Sessions() int { return t.sessions.Active(t.ID) }
 
-// Machine finds a machine by id or by computer name, case-insensitively.
+// Machine finds a machine by id or by computer name, case-insensitively:
+// a listed machine first (its id, its computer name, then its short name),
+// then a generated one.
 func (t *Tenant) Machine(key string) (*Machine, error) {
 	if m, ok := t.machines[key]; ok {
 		return m, nil
@@ -140,11 +145,61 @@ func (t *Tenant) Machine(key string) (*Machine, error) {
 	if m, ok := t.byName[lower]; ok {
 		return m, nil
 	}
+	if i := t.fleet.idNumber(key); i > 0 {
+		return t.fleet.machine(t, i), nil
+	}
+	if i := t.fleet.nameNumber(key); i > 0 {
+		return t.fleet.machine(t, i), nil
+	}
 	return nil, apierr.New(apierr.ResourceNotFound, "Machine %s was not found", key)
 }
 
-// Machines returns every machine of t, in fixture order.
-func (t *Tenant) Machines() []*Machine { return t.order }
+// machineWithID returns the machine whose id is id (lower case), or nil.
+// A generated machine that nothing has looked up yet is not made: nil.
+func (t *Tenant) machineWithID(id string) *Machine {
+	if m, ok := t.machines[id]; ok {
+		return m
+	}
+	if i := t.fleet.idNumber(id); i > 0 {
+		return t.fleet.madeMachine(i)
+	}
+	return nil
+}
+
+// MachineCount returns how many machines t has, listed and generated.
+func (t *Tenant) MachineCount() int { return len(t.order) + t.fleet.size() }
+
+// Machines yields every machine of t, in fixture order (the listed ones,
+// then the generated ones), for reading: a generated machine that nothing
+// has looked up yet is yielded as a copy t does not keep, so changing it
+// changes nothing. Machine finds one to change.
+func (t *Tenant) Machines() iter.Seq[*Machine] {
+	return func(yield func(*Machine) bool) {
+		for _, m := range t.order {
+			if !yield(m) {
+				return
+			}
+		}
+		for i := 1; i <= t.fleet.size(); i++ {
+			if !yield(t.fleet.peek(t, i)) {
+				return
+			}
+		}
+	}
+}
+
+// madeMachines returns t's machines that exist as *Machine: the listed
+// ones and the generated ones something has looked up. The others are
+// as their fixture makes them.
+func (t *Tenant) madeMachines() []*Machine {
+	ms := slices.Clone(t.order)
+	for i := 1; i <= t.fleet.size(); i++ {
+		if m := t.fleet.madeMachine(i); m != nil {
+			ms = append(ms, m)
+		}
+	}
+	return ms
+}
 
 // DeviceGroup returns the device group with id.
 func (t *Tenant) DeviceGroup(id int64) (*DeviceGroup, bool) {
@@ -178,8 +233,8 @@ func (t *Tenant) Actions() []ActionView {
 func (t *Tenant) ActionsOnFor(c Caller, ids []string) []ActionView {
 	var ms []*Machine
 	for _, id := range ids {
-		m, ok := t.machines[strings.ToLower(id)] // ids are lower case (newMachine)
-		if ok && c.sees(m) && !slices.Contains(ms, m) {
+		m := t.machineWithID(strings.ToLower(id)) // ids are lower case (newMachine)
+		if m != nil && c.sees(m) && !slices.Contains(ms, m) {
 			ms = append(ms, m)
 		}
 	}

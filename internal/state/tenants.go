@@ -111,6 +111,10 @@ func FromTemplate(tmpl *fixture.Tenant, name string) (*fixture.Tenant, error) {
 	}
 	set := (&fixture.Set{Tenants: []fixture.Tenant{*tmpl}}).Clone()
 	t := &set.Tenants[0]
+	// The template's generated machines are listed, as machines of its own
+	// with the template's computer names (generated ones would take the
+	// new tenant's name).
+	t.Machines, t.Generate = t.AllMachines(), 0
 	t.ID = guid.New()
 	t.Name = name
 	for i := range t.Machines {

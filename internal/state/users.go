@@ -1,6 +1,7 @@
 package state
 
 import (
+	"iter"
 	"strings"
 
 	"github.com/mdelive/mde-emulator/emulator/fixture"
@@ -63,18 +64,16 @@ func (t *Tenant) MachineFor(c Caller, key string) (*Machine, error) {
 	return m, nil
 }
 
-// MachinesFor returns the machines the caller sees, in fixture order.
-func (t *Tenant) MachinesFor(c Caller) []*Machine {
-	if c.User == nil || c.User.groups == nil {
-		return t.order
-	}
-	out := make([]*Machine, 0, len(t.order))
-	for _, m := range t.order {
-		if c.sees(m) {
-			out = append(out, m)
+// MachinesFor yields the machines the caller sees, in fixture order, for
+// reading (Machines).
+func (t *Tenant) MachinesFor(c Caller) iter.Seq[*Machine] {
+	return func(yield func(*Machine) bool) {
+		for m := range t.Machines() {
+			if c.sees(m) && !yield(m) {
+				return
+			}
 		}
 	}
-	return out
 }
 
 // ActionFor finds an action as Action does, for the caller: an action on
@@ -99,7 +98,7 @@ func (t *Tenant) ActionsFor(c Caller) []ActionView {
 	}
 	out := all[:0]
 	for _, v := range all {
-		if m, ok := t.machines[v.MachineID]; ok && c.sees(m) {
+		if m := t.machineWithID(v.MachineID); m != nil && c.sees(m) {
 			out = append(out, v)
 		}
 	}

@@ -1,0 +1,120 @@
+package state
+
+import (
+	"encoding/hex"
+	"sync"
+	"sync/atomic"
+
+	"github.com/mdelive/mde-emulator/emulator/fixture"
+)
+
+// fleet is a tenant's generated machines (fixture.Tenant.Generate),
+// numbered 1 to n. A generated machine nothing has happened to is wholly
+// derived from its number (fixture.Tenant.GeneratedMachine), so it is made
+// into a *Machine only when something needs one: a lookup by id or name
+// (a submit, the control plane), a restore. Until then the fleet holds
+// for it an entry in a map with no pointers and a nil slot: the collector
+// neither scans nor marks a machine that was never touched. 400,000
+// generated machines kept as fixture machines were 250 MB of pointer-rich
+// memory marked on every cycle, most of the live heap of a big fleet under
+// load and the main cause of its latency tail (docs/performance.md).
+type fleet struct {
+	tenant fixture.Tenant      // the tenant's id, name and Generate: what its machines derive from (Machines nil)
+	shared *fixture.Machine    // the fields every generated machine has alike (its own strings empty)
+	ids    map[[20]byte]uint32 // id → number
+	made   []atomic.Pointer[Machine]
+	mu     sync.Mutex // serialises making a machine
+}
+
+// newFleet returns the generated machines of ft, or nil when it has none.
+func newFleet(ft *fixture.Tenant) *fleet {
+	if ft.Generate <= 0 {
+		return nil
+	}
+	f := &fleet{
+		tenant: fixture.Tenant{ID: ft.ID, Name: ft.Name, Generate: ft.Generate},
+		ids:    make(map[[20]byte]uint32, ft.Generate),
+		made:   make([]atomic.Pointer[Machine], ft.Generate),
+	}
+	shared := f.tenant.GeneratedMachine(1)
+	shared.ID, shared.ComputerDNSName, shared.AADDeviceID, shared.LastIPAddress, shared.MACAddress = "", "", "", "", ""
+	f.shared = &shared
+	// The ids are computed on every processor, the map filled on one.
+	ids := make([][20]byte, ft.Generate)
+	f.tenant.GeneratedIDs(nil, func(i int, id [20]byte) { ids[i-1] = id })
+	for i, id := range ids {
+		f.ids[id] = uint32(i + 1)
+	}
+	return f
+}
+
+// size returns how many machines f has (0 for a nil f).
+func (f *fleet) size() int {
+	if f == nil {
+		return 0
+	}
+	return len(f.made)
+}
+
+// idNumber returns the number of f's machine whose id is key (40 hex
+// digits, any case), or 0.
+func (f *fleet) idNumber(key string) int {
+	if f == nil || len(key) != 40 {
+		return 0
+	}
+	var id [20]byte
+	if _, err := hex.Decode(id[:], []byte(key)); err != nil {
+		return 0
+	}
+	return int(f.ids[id])
+}
+
+// nameNumber returns the number of f's machine whose computer name, full
+// or short, is key (any case), or 0.
+func (f *fleet) nameNumber(key string) int {
+	if f == nil {
+		return 0
+	}
+	return f.tenant.GeneratedNumber(key)
+}
+
+// machine returns f's machine number i (1 to size), made now if it was
+// not yet, by t.
+func (f *fleet) machine(t *Tenant, i int) *Machine {
+	slot := &f.made[i-1]
+	if m := slot.Load(); m != nil {
+		return m
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if m := slot.Load(); m != nil {
+		return m
+	}
+	m := f.pristine(t, i)
+	slot.Store(m)
+	return m
+}
+
+// madeMachine returns f's machine number i if it was made, or nil.
+func (f *fleet) madeMachine(i int) *Machine { return f.made[i-1].Load() }
+
+// pristine returns a new machine number i of t, as the fixture makes it,
+// not kept by f: the machine that f would make, for reading.
+func (f *fleet) pristine(t *Tenant, i int) *Machine {
+	id, name := f.tenant.GeneratedIDName(i)
+	m := &Machine{info: f.shared, id: id, name: name, num: uint32(i), tenant: t}
+	m.online.Store(true) // generated machines are online
+	return m
+}
+
+// fixture returns the fixture of f's machine number i.
+func (f *fleet) fixture(i int) fixture.Machine { return f.tenant.GeneratedMachine(i) }
+
+// peek returns f's machine number i, the one made if it was, else a
+// pristine one that f does not keep: for reading, never for changing.
+func (f *fleet) peek(t *Tenant, i int) *Machine {
+	if m := f.madeMachine(i); m != nil {
+		return m
+	}
+	return f.pristine(t, i)
+}
