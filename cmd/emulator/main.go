@@ -73,13 +73,6 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil || listed {
 		return err
 	}
-	if os.Getenv("GOGC") == "" {
-		// The emulator keeps its whole state in memory and allocates a
-		// little per request: collecting at twice the live heap instead of
-		// at once more halves the collector's share of the CPU under load,
-		// for some more memory. GOGC in the environment overrides it.
-		debug.SetGCPercent(200)
-	}
 	mode, err := clock.ParseMode(*clockMode)
 	if err != nil {
 		return err
@@ -88,6 +81,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	if opts.RetainActions, opts.RetainFor, err = retention(*retainActions, *retainFor); err != nil {
 		return err
 	}
+	tuneCollector(opts.RetainActions)
 	opts.ExposeControl = *exposeControl || (*controlAddr != "" && !loopbackAddr(*controlAddr))
 	opts.ControlToken = *controlToken
 	if err := data.apply(&opts); err != nil {
