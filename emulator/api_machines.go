@@ -2,6 +2,7 @@ package emulator
 
 import (
 	"net/http"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -29,12 +30,33 @@ var machineSchema = odata.NewSchema(
 	odata.Field{Name: "rbacGroupId", Type: odata.Int},
 )
 
-// machineRecord adapts a machine view to OData.
-type machineRecord struct{ v state.MachineView }
+// machineRecord adapts a machine to OData. Its view is built when first
+// needed (a $filter or $orderby reads a field, or the machine is on the
+// page): a list of a 400,000-machine fleet builds the views of its page,
+// not of the fleet.
+type machineRecord struct {
+	t    *state.Tenant
+	i    int            // the machine's place in t (state.Tenant.MachineAt), when m is nil
+	m    *state.Machine // nil: not read yet
+	now  time.Time
+	v    state.MachineView
+	read bool // v is built
+}
+
+// view returns the machine's view at r.now.
+func (r *machineRecord) view() *state.MachineView {
+	if !r.read {
+		if r.m == nil {
+			r.m = r.t.MachineAt(r.i)
+		}
+		r.v, r.read = r.m.View(r.now), true
+	}
+	return &r.v
+}
 
 // Field returns the value of an OData-filterable property.
 func (r *machineRecord) Field(name string) any {
-	v := &r.v
+	v := r.view()
 	switch name {
 	case "computerDnsName":
 		return v.ComputerDNSName
@@ -85,11 +107,22 @@ func (s *Server) listMachines(c echo.Context) error {
 	}
 	now := s.clock.Now()
 	t := s.tenant(c)
-	recs := make([]*machineRecord, 0, t.MachineCount())
-	for m := range t.MachinesFor(cl) {
-		recs = append(recs, &machineRecord{v: m.View(now)})
+	var all []machineRecord
+	if cl.SeesEveryMachine() {
+		all = make([]machineRecord, t.MachineCount())
+		for i := range all {
+			all[i] = machineRecord{t: t, i: i, now: now}
+		}
+	} else {
+		for m := range t.MachinesFor(cl) {
+			all = append(all, machineRecord{m: m, now: now})
+		}
 	}
-	return writePageOf(s, c, q, recs, "Machines", func(r *machineRecord) state.MachineView { return r.v })
+	recs := make([]*machineRecord, len(all))
+	for i := range all {
+		recs[i] = &all[i]
+	}
+	return writePageOf(s, c, q, recs, "Machines", func(r *machineRecord) state.MachineView { return *r.view() })
 }
 
 // getMachine serves GET /api/machines/{id}, by id or computer name.

@@ -13,7 +13,7 @@ import (
 // derived from its number (fixture.Tenant.GeneratedMachine), so it is made
 // into a *Machine only when something needs one: a lookup by id or name
 // (a submit, the control plane), a restore. Until then the fleet holds
-// for it an entry in a map with no pointers and a nil slot: the collector
+// for it an entry in a map and a slice with no pointers, and a nil slot: the collector
 // neither scans nor marks a machine that was never touched. 400,000
 // generated machines kept as fixture machines were 250 MB of pointer-rich
 // memory marked on every cycle, most of the live heap of a big fleet under
@@ -21,7 +21,9 @@ import (
 type fleet struct {
 	tenant fixture.Tenant      // the tenant's id, name and Generate: what its machines derive from (Machines nil)
 	shared *fixture.Machine    // the fields every generated machine has alike (its own strings empty)
+	domain string              // of the machines' computer names (fixture.GeneratedDomain)
 	ids    map[[20]byte]uint32 // id → number
+	idOf   [][20]byte          // number-1 → id
 	made   []atomic.Pointer[Machine]
 	mu     sync.Mutex // serialises making a machine
 }
@@ -33,14 +35,16 @@ func newFleet(ft *fixture.Tenant) *fleet {
 	}
 	f := &fleet{
 		tenant: fixture.Tenant{ID: ft.ID, Name: ft.Name, Generate: ft.Generate},
+		domain: fixture.GeneratedDomain(ft.Name),
 		ids:    make(map[[20]byte]uint32, ft.Generate),
+		idOf:   make([][20]byte, ft.Generate),
 		made:   make([]atomic.Pointer[Machine], ft.Generate),
 	}
 	shared := f.tenant.GeneratedMachine(1)
 	shared.ID, shared.ComputerDNSName, shared.AADDeviceID, shared.LastIPAddress, shared.MACAddress = "", "", "", "", ""
 	f.shared = &shared
 	// The ids are computed on every processor, the map filled on one.
-	ids := make([][20]byte, ft.Generate)
+	ids := f.idOf
 	f.tenant.GeneratedIDs(nil, func(i int, id [20]byte) { ids[i-1] = id })
 	for i, id := range ids {
 		f.ids[id] = uint32(i + 1)
@@ -101,8 +105,12 @@ func (f *fleet) madeMachine(i int) *Machine { return f.made[i-1].Load() }
 // pristine returns a new machine number i of t, as the fixture makes it,
 // not kept by f: the machine that f would make, for reading.
 func (f *fleet) pristine(t *Tenant, i int) *Machine {
-	id, name := f.tenant.GeneratedIDName(i)
-	m := &Machine{info: f.shared, id: id, name: name, num: uint32(i), tenant: t}
+	// The id and the name cut from one string, as fixture.GeneratedIDName
+	// makes them, without its hash.
+	var buf [80]byte
+	b := hex.AppendEncode(buf[:0], f.idOf[i-1][:])
+	text := string(fixture.AppendGeneratedName(b, f.domain, i))
+	m := &Machine{info: f.shared, id: text[:40], name: text[40:], num: uint32(i), tenant: t}
 	m.online.Store(true) // generated machines are online
 	return m
 }

@@ -180,12 +180,21 @@ func (t *Tenant) Machines() iter.Seq[*Machine] {
 				return
 			}
 		}
-		for i := 1; i <= t.fleet.size(); i++ {
-			if !yield(t.fleet.peek(t, i)) {
+		for i := len(t.order); i < t.MachineCount(); i++ {
+			if !yield(t.MachineAt(i)) {
 				return
 			}
 		}
 	}
+}
+
+// MachineAt returns t's machine number i in fixture order (0 to
+// MachineCount-1), for reading as Machines yields it.
+func (t *Tenant) MachineAt(i int) *Machine {
+	if i < len(t.order) {
+		return t.order[i]
+	}
+	return t.fleet.peek(t, i-len(t.order)+1)
 }
 
 // madeMachines returns t's machines that exist as *Machine: the listed

@@ -43,11 +43,15 @@ func (t *Tenant) User(oid string) (*User, bool) {
 // (every machine when the user lists none; a machine in no group only
 // then).
 func (c Caller) sees(m *Machine) bool {
-	if c.User == nil || c.User.groups == nil {
+	if c.SeesEveryMachine() {
 		return true
 	}
 	return c.User.groups[m.info.RBACGroupID]
 }
+
+// SeesEveryMachine reports whether the caller sees every machine of its
+// tenant: an app, or a user whose role is not scoped to device groups.
+func (c Caller) SeesEveryMachine() bool { return c.User == nil || c.User.groups == nil }
 
 // MachineFor finds a machine as Machine does, for the caller: a machine
 // outside the caller's device groups is not found (404, the same answer
