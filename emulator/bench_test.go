@@ -124,7 +124,7 @@ func benchServer(b *testing.B, n int) (*emulator.Server, http.Handler, string, [
 	b.Helper()
 	set := benchFleet(b, n)
 	ids := make([]string, 0, n)
-	for _, m := range set.Tenants[0].Machines {
+	for _, m := range set.Tenants[0].AllMachines() {
 		ids = append(ids, m.ID)
 	}
 	srv, err := emulator.New(emulator.Options{Fixtures: set, Clock: clock.Manual})

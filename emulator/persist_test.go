@@ -678,7 +678,7 @@ func benchmarkSubmitParallel(b *testing.B, data bool) {
 	n := b.N + 64
 	set := benchFleet(b, n)
 	ids := make(chan string, n)
-	for _, m := range set.Tenants[0].Machines {
+	for _, m := range set.Tenants[0].AllMachines() {
 		ids <- m.ID
 	}
 	opts := emulator.Options{Fixtures: set, Clock: clock.Manual}

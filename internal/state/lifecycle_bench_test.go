@@ -15,7 +15,7 @@ import (
 // all TimeOut.
 func BenchmarkQueued10000Actions3Days(b *testing.B) {
 	const n = 10_000
-	set := parseFixture(b, fmt.Sprintf("tenants:\n- id: %s\n  generateMachines: %d\n  library:\n  - fileName: ok.ps1\n", contosoID, n))
+	set := parseFixture(b, fmt.Sprintf("tenants:\n- id: %s\n  generateMachines: %d\n  library:\n  - fileName: ok.ps1\n", contosoID, n)).Expanded()
 	for i := range set.Tenants[0].Machines {
 		set.Tenants[0].Machines[i].Offline = true
 	}
