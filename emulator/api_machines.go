@@ -33,25 +33,30 @@ var machineSchema = odata.NewSchema(
 // machineRecord adapts a machine to OData. Its view is built when first
 // needed (a $filter or $orderby reads a field, or the machine is on the
 // page): a list of a 400,000-machine fleet builds the views of its page,
-// not of the fleet.
+// not of the fleet, and a record is 32 bytes until then.
 type machineRecord struct {
-	t    *state.Tenant
-	i    int            // the machine's place in t (state.Tenant.MachineAt), when m is nil
-	m    *state.Machine // nil: not read yet
-	now  time.Time
-	v    state.MachineView
-	read bool // v is built
+	list *machineList
+	i    int                // the machine's place in the tenant (state.Tenant.MachineAt), when m is nil
+	m    *state.Machine     // nil: not read yet
+	v    *state.MachineView // nil: not built yet
 }
 
-// view returns the machine's view at r.now.
+// machineList is what the records of one list share.
+type machineList struct {
+	t   *state.Tenant
+	now time.Time
+}
+
+// view returns the machine's view at the list's instant.
 func (r *machineRecord) view() *state.MachineView {
-	if !r.read {
+	if r.v == nil {
 		if r.m == nil {
-			r.m = r.t.MachineAt(r.i)
+			r.m = r.list.t.MachineAt(r.i)
 		}
-		r.v, r.read = r.m.View(r.now), true
+		v := r.m.View(r.list.now)
+		r.v = &v
 	}
-	return &r.v
+	return r.v
 }
 
 // Field returns the value of an OData-filterable property.
@@ -106,16 +111,16 @@ func (s *Server) listMachines(c echo.Context) error {
 		return err
 	}
 	now := s.clock.Now()
-	t := s.tenant(c)
+	list := &machineList{t: s.tenant(c), now: now}
 	var all []machineRecord
 	if cl.SeesEveryMachine() {
-		all = make([]machineRecord, t.MachineCount())
+		all = make([]machineRecord, list.t.MachineCount())
 		for i := range all {
-			all[i] = machineRecord{t: t, i: i, now: now}
+			all[i] = machineRecord{list: list, i: i}
 		}
 	} else {
-		for m := range t.MachinesFor(cl) {
-			all = append(all, machineRecord{m: m, now: now})
+		for m := range list.t.MachinesFor(cl) {
+			all = append(all, machineRecord{list: list, m: m})
 		}
 	}
 	recs := make([]*machineRecord, len(all))
