@@ -2,7 +2,6 @@ package state
 
 import (
 	"strconv"
-	"time"
 	"unicode/utf8"
 )
 
@@ -126,8 +125,7 @@ func appendNullableString(b []byte, s *string) []byte {
 }
 
 func appendTimestamp(b []byte, ts Timestamp) []byte {
-	b = append(b, '"')
-	b = time.Time(ts).UTC().AppendFormat(b, TimestampLayout)
+	b = ts.AppendFormat(append(b, '"'))
 	return append(b, '"')
 }
 

@@ -21,13 +21,51 @@ func Stamp(t time.Time) Timestamp { return Timestamp(t.UTC().Truncate(Tick)) }
 func (ts Timestamp) Time() time.Time { return time.Time(ts) }
 
 // String formats ts in the service's format.
-func (ts Timestamp) String() string { return time.Time(ts).UTC().Format(TimestampLayout) }
+func (ts Timestamp) String() string { return string(ts.AppendFormat(nil)) }
+
+// AppendFormat appends ts in the service's format (TimestampLayout) to b,
+// as time.Time.AppendFormat would, several times faster: every
+// MachineAction written carries four to eight of them.
+func (ts Timestamp) AppendFormat(b []byte) []byte {
+	t := time.Time(ts).UTC()
+	year, month, day := t.Date()
+	if year < 0 || year > 9999 {
+		return t.AppendFormat(b, TimestampLayout)
+	}
+	hour, minute, second := t.Clock()
+	b = appendDigits(b, year, 4)
+	b = appendDigits(append(b, '-'), int(month), 2)
+	b = appendDigits(append(b, '-'), day, 2)
+	b = appendDigits(append(b, 'T'), hour, 2)
+	b = appendDigits(append(b, ':'), minute, 2)
+	b = appendDigits(append(b, ':'), second, 2)
+	// .9999999: seven digits of the fraction, cut (not rounded), their
+	// trailing zeros trimmed, and no dot when nothing is left.
+	if frac := t.Nanosecond() / 100; frac != 0 {
+		digits := 7
+		for frac%10 == 0 {
+			frac /= 10
+			digits--
+		}
+		b = appendDigits(append(b, '.'), frac, digits)
+	}
+	return append(b, 'Z')
+}
+
+// appendDigits appends v (≥ 0) to b in n decimal digits, zero-padded.
+func appendDigits(b []byte, v, n int) []byte {
+	var buf [8]byte
+	for i := n - 1; i >= 0; i-- {
+		buf[i] = byte('0' + v%10)
+		v /= 10
+	}
+	return append(b, buf[:n]...)
+}
 
 // MarshalJSON writes ts as a JSON string in the service's format.
 func (ts Timestamp) MarshalJSON() ([]byte, error) {
 	b := make([]byte, 0, len(TimestampLayout)+2)
-	b = append(b, '"')
-	b = time.Time(ts).UTC().AppendFormat(b, TimestampLayout)
+	b = ts.AppendFormat(append(b, '"'))
 	return append(b, '"'), nil
 }
 
