@@ -10,14 +10,14 @@ import (
 
 // fleet is a tenant's generated machines (fixture.Tenant.Generate),
 // numbered 1 to n. A generated machine nothing has happened to is wholly
-// derived from its number (fixture.Tenant.GeneratedMachine), so it is made
-// into a *Machine only when something needs one: a lookup by id or name
-// (a submit, the control plane), a restore. Until then the fleet holds
-// for it an entry in a map and a slice with no pointers, and a nil slot: the collector
-// neither scans nor marks a machine that was never touched. 400,000
-// generated machines kept as fixture machines were 250 MB of pointer-rich
-// memory marked on every cycle, most of the live heap of a big fleet under
-// load and the main cause of its latency tail (docs/performance.md).
+// derived from its number (fixture.Tenant.GeneratedMachine), so it is
+// made into a *Machine only when something needs one: a lookup by id or
+// name (a submit, the control plane), a restore. Until then the fleet
+// holds for it an entry in a map and a slice with no pointers, and a nil
+// slot: the collector neither scans nor marks a machine never touched.
+// 400,000 generated machines kept as fixture machines were 250 MB of
+// pointer-rich memory marked on every cycle, most of the live heap of a
+// big fleet under load (docs/performance.md).
 type fleet struct {
 	tenant fixture.Tenant      // the tenant's id, name and Generate: what its machines derive from (Machines nil)
 	shared *fixture.Machine    // the fields every generated machine has alike (its own strings empty)
