@@ -282,7 +282,7 @@ func addJoined(p *problems, err error) {
 // machineIndex finds the machines of a fixture by id or computer name.
 type machineIndex struct {
 	set       *fixture.Set
-	generated []map[[20]byte]bool // per tenant, its generated machines' ids, made when first needed
+	generated []map[[20]byte]uint32 // per tenant, its generated machines' ids, made when first needed
 }
 
 // has reports whether the fixture has a machine whose id, computer name or
@@ -326,18 +326,12 @@ func (x *machineIndex) hasGenerated(ti int, key string) bool {
 		return false
 	}
 	if x.generated == nil {
-		x.generated = make([]map[[20]byte]bool, len(x.set.Tenants))
+		x.generated = make([]map[[20]byte]uint32, len(x.set.Tenants))
 	}
 	if x.generated[ti] == nil {
-		list := make([][20]byte, t.Generate)
-		t.GeneratedIDs(nil, func(i int, id [20]byte) { list[i-1] = id })
-		ids := make(map[[20]byte]bool, len(list))
-		for _, id := range list {
-			ids[id] = true
-		}
-		x.generated[ti] = ids
+		_, x.generated[ti] = t.GeneratedIndex()
 	}
-	return x.generated[ti][id]
+	return x.generated[ti][id] > 0
 }
 
 // checkEvents checks the events against the fixture and returns them.

@@ -2,6 +2,7 @@ package scenario_test
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -156,4 +157,42 @@ events:
 		t.Errorf("fixture %q, profile %q, tenants %+v", s.FixtureRef, s.Fixture.Profile, s.Fixture.Tenants)
 	}
 	var _ *fixture.Set = s.Fixture
+}
+
+// A scenario names a generated machine by its id (any case), its
+// computer name or its short name; an id or a name past the count is not
+// in the fixture.
+func TestParseNamesGeneratedMachines(t *testing.T) {
+	t.Parallel()
+	const tenantID = "11111111-1111-4111-8111-111111111111"
+	ten := fixture.Tenant{ID: tenantID, Name: "Gen", Generate: 3}
+	id, name := ten.GeneratedIDName(2)
+	other := fixture.Tenant{ID: tenantID, Generate: 4}
+	past, _ := other.GeneratedIDName(4)
+	doc := func(machine string) string {
+		return fmt.Sprintf(`name: gen
+title: Gen
+summary: S.
+instructor: I.
+fixture:
+  tenants:
+    - id: %s
+      name: Gen
+      generateMachines: 3
+events:
+  - at: 1m
+    setOnline: {machine: %s, online: false}
+`, tenantID, machine)
+	}
+	for _, key := range []string{id, strings.ToUpper(id), name, "gen-000002", "GEN-000003.gen.local"} {
+		if _, err := scenario.Parse("t.yaml", []byte(doc(key))); err != nil {
+			t.Errorf("%s: %v", key, err)
+		}
+	}
+	for _, key := range []string{past, "gen-000004", "gen-000002.other.local"} {
+		_, err := scenario.Parse("t.yaml", []byte(doc(key)))
+		if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("machine %q is not in the fixture", key)) {
+			t.Errorf("%s: %v, want it not in the fixture", key, err)
+		}
+	}
 }

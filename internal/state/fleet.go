@@ -36,19 +36,12 @@ func newFleet(ft *fixture.Tenant) *fleet {
 	f := &fleet{
 		tenant: fixture.Tenant{ID: ft.ID, Name: ft.Name, Generate: ft.Generate},
 		domain: fixture.GeneratedDomain(ft.Name),
-		ids:    make(map[[20]byte]uint32, ft.Generate),
-		idOf:   make([][20]byte, ft.Generate),
 		made:   make([]atomic.Pointer[Machine], ft.Generate),
 	}
+	f.idOf, f.ids = f.tenant.GeneratedIndex()
 	shared := f.tenant.GeneratedMachine(1)
 	shared.ID, shared.ComputerDNSName, shared.AADDeviceID, shared.LastIPAddress, shared.MACAddress = "", "", "", "", ""
 	f.shared = &shared
-	// The ids are computed on every processor, the map filled on one.
-	ids := f.idOf
-	f.tenant.GeneratedIDs(nil, func(i int, id [20]byte) { ids[i-1] = id })
-	for i, id := range ids {
-		f.ids[id] = uint32(i + 1)
-	}
 	return f
 }
 

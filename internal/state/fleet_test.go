@@ -164,11 +164,11 @@ func TestFleetMakesAMachineOnce(t *testing.T) {
 	if yielded != got[0] {
 		t.Error("Machines does not yield the machine made")
 	}
-	if e.ten.machineWithID(id) != got[0] {
+	if e.ten.machineWithID(strings.ToUpper(id), false) != got[0] {
 		t.Error("machineWithID does not find the machine made")
 	}
 	other, _ := ft.GeneratedIDName(8)
-	if e.ten.machineWithID(other) != nil || e.ten.fleet.madeMachine(8) != nil {
+	if e.ten.machineWithID(other, false) != nil || e.ten.fleet.madeMachine(8) != nil {
 		t.Error("machineWithID made a machine")
 	}
 }

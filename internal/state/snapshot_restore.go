@@ -155,7 +155,7 @@ func (t *Tenant) restore(snap *Snapshot, ts *TenantSnapshot, steps []restoredSte
 
 // restoreMachine puts the machine state ms back.
 func (t *Tenant) restoreMachine(snap *Snapshot, ms *MachineSnapshot) error {
-	m := t.machineByID(ms.ID)
+	m := t.machineWithID(ms.ID, true)
 	if m == nil {
 		return fmt.Errorf("no machine %s", ms.ID)
 	}
@@ -183,23 +183,9 @@ func (t *Tenant) restoreMachine(snap *Snapshot, ms *MachineSnapshot) error {
 	return nil
 }
 
-// machineByID returns the machine whose id is id (any case), made if it
-// is a generated one not made yet, or nil: the machines a snapshot names
-// by id.
-func (t *Tenant) machineByID(id string) *Machine {
-	id = strings.ToLower(id)
-	if m, ok := t.machines[id]; ok {
-		return m
-	}
-	if i := t.fleet.idNumber(id); i > 0 {
-		return t.fleet.machine(t, i)
-	}
-	return nil
-}
-
 // restoreAction builds the action as, and its pending step (nil: none).
 func (t *Tenant) restoreAction(snap *Snapshot, as *ActionSnapshot) (*Action, *pendingStep, error) {
-	m := t.machineByID(as.Machine)
+	m := t.machineWithID(as.Machine, true)
 	if m == nil {
 		return nil, nil, fmt.Errorf("no machine %s", as.Machine)
 	}

@@ -154,16 +154,24 @@ func (t *Tenant) Machine(key string) (*Machine, error) {
 	return nil, apierr.New(apierr.ResourceNotFound, "Machine %s was not found", key)
 }
 
-// machineWithID returns the machine whose id is id (lower case), or nil.
-// A generated machine that nothing has looked up yet is not made: nil.
-func (t *Tenant) machineWithID(id string) *Machine {
+// machineWithID returns the machine whose id is id (any case), or nil. A
+// generated machine that nothing has looked up yet is made when create
+// is true (the machines a snapshot names), and not found otherwise: it has no
+// action and no file.
+func (t *Tenant) machineWithID(id string, create bool) *Machine {
+	id = strings.ToLower(id) // ids are lower case (newMachine)
 	if m, ok := t.machines[id]; ok {
 		return m
 	}
-	if i := t.fleet.idNumber(id); i > 0 {
+	i := t.fleet.idNumber(id)
+	switch {
+	case i == 0:
+		return nil
+	case create:
+		return t.fleet.machine(t, i)
+	default:
 		return t.fleet.madeMachine(i)
 	}
-	return nil
 }
 
 // MachineCount returns how many machines t has, listed and generated.
@@ -242,7 +250,7 @@ func (t *Tenant) Actions() []ActionView {
 func (t *Tenant) ActionsOnFor(c Caller, ids []string) []ActionView {
 	var ms []*Machine
 	for _, id := range ids {
-		m := t.machineWithID(strings.ToLower(id)) // ids are lower case (newMachine)
+		m := t.machineWithID(id, false)
 		if m != nil && c.sees(m) && !slices.Contains(ms, m) {
 			ms = append(ms, m)
 		}

@@ -102,7 +102,7 @@ func (t *Tenant) ActionsFor(c Caller) []ActionView {
 	}
 	out := all[:0]
 	for _, v := range all {
-		if m := t.machineWithID(v.MachineID); m != nil && c.sees(m) {
+		if m := t.machineWithID(v.MachineID, false); m != nil && c.sees(m) {
 			out = append(out, v)
 		}
 	}
