@@ -3,6 +3,7 @@ package emulator
 import (
 	"github.com/labstack/echo/v4"
 
+	"github.com/mdelive/mde-emulator/internal/intern"
 	"github.com/mdelive/mde-emulator/internal/state"
 	"github.com/mdelive/mde-emulator/openapi"
 )
@@ -39,8 +40,8 @@ func decodeSubmitRequest(data []byte) (req state.SubmitRequest, ok bool) {
 				req.Comment = nil
 				return true
 			}
-			s, ok := d.string()
-			req.Comment = &s
+			b, ok := d.plain()
+			req.Comment = submitStrings.Pointer(b)
 			return ok
 		case "Commands":
 			req.Commands = make([]state.Command, 0, 1)
@@ -184,8 +185,13 @@ func (d *submitDecoder) null() bool {
 	return false
 }
 
+// submitStrings holds one copy of the strings runliveresponse bodies
+// repeat (script names, arguments, comments, parameter keys), which each
+// action keeps as long as it is kept.
+var submitStrings intern.Table
+
 // string reads a plainly written string; a command type is the domain's
-// own string, not a copy.
+// own string, any other the copy submitStrings holds.
 func (d *submitDecoder) string() (string, bool) {
 	b, ok := d.plain()
 	if !ok {
@@ -199,7 +205,7 @@ func (d *submitDecoder) string() (string, bool) {
 	case state.PutFile:
 		return state.PutFile, true
 	}
-	return string(b), true
+	return submitStrings.String(b), true
 }
 
 // plain reads a string written without escapes, control characters or

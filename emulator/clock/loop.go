@@ -58,11 +58,12 @@ func (c *Clock) fireDue() {
 		c.timers.pop()
 		t.pending = false
 		c.live--
+		due, seq := t.due, t.seq // a reusable timer's may change once unlocked
 		c.mu.Unlock()
 		func() {
 			defer c.mu.Lock()
-			c.observeLateness(b.wallLate(t.due, now))
-			t.f(t.due)
+			c.observeLateness(b.wallLate(due, now))
+			t.run(due, seq)
 			// Let the goroutines waiting for the CPU run between two
 			// callbacks: a burst of due timers (thousands of actions
 			// moving on at once under load) would otherwise hold a
@@ -87,7 +88,7 @@ func (c *Clock) firedThroughLocked(t time.Time) {
 // returns the earliest pending timer, or nil when none is pending.
 func (c *Clock) earliestLocked() *Timer {
 	for len(c.timers) > 0 {
-		if t := c.timers.first(); t.pending {
+		if t, live := c.timers.first(); live {
 			return t
 		}
 		c.timers.pop()

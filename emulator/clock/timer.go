@@ -2,23 +2,83 @@ package clock
 
 import "time"
 
-// Timer is a callback scheduled on a Clock by AfterFunc or AtFunc.
+// Timer is a callback scheduled on a Clock: once, by AfterFunc or AtFunc,
+// or as often as it is Reset, when InitTimer made it.
 type Timer struct {
 	c       *Clock
 	due     time.Time
-	seq     uint64
+	seq     uint64 // the scheduling in force: its heap entry carries the same
 	f       func(now time.Time)
-	pending bool // in c.timers and neither fired, stopped nor dropped. Guarded by c.mu.
+	firer   Firer // instead of f, for a timer made by InitTimer
+	pending bool  // in c.timers and neither fired, stopped nor dropped. Guarded by c.mu.
 }
 
-// Due returns the emulated instant the timer is, or was, due at. For a
-// timer scheduled in the past it is the clock's time when it was scheduled.
-func (t *Timer) Due() time.Time { return t.due }
+// Firer is what a reusable timer runs (InitTimer): Fire gets the
+// emulated instant the timer was due at and the number Reset returned
+// when it scheduled that firing, so a callback can tell a firing that
+// a later Reset has replaced from the one in force.
+type Firer interface {
+	Fire(now time.Time, seq uint64)
+}
+
+// InitTimer makes t, a zero Timer, a timer of c that calls f.Fire each
+// time it comes due, stopped until Reset schedules it. Unlike AtFunc it
+// allocates nothing, then or when Reset: a Timer kept inside the value
+// it serves, and rescheduled step after step, costs the collector no
+// object of its own. t must not be copied once initialized.
+func (c *Clock) InitTimer(t *Timer, f Firer) {
+	if f == nil {
+		panic("clock: nil Firer")
+	}
+	*t = Timer{c: c, firer: f}
+}
+
+// Reset schedules t, made by InitTimer, to fire at the emulated instant
+// due, replacing the firing scheduled before if it is still pending. A
+// due that is not after Now makes it due now, as AtFunc does. It returns
+// the scheduling's sequence number, which the Firer receives; numbers
+// grow with every timer scheduled on the clock, so none is 0.
+func (t *Timer) Reset(due time.Time) uint64 {
+	c := t.c
+	if t.firer == nil {
+		panic("clock: Reset of a timer not made by InitTimer")
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if now := c.base.Load().now(); due.Before(now) {
+		due = now
+	}
+	c.seq++
+	t.due, t.seq = due.UTC(), c.seq
+	if c.closed {
+		return t.seq
+	}
+	if !t.pending {
+		t.pending = true
+		c.live++
+	}
+	// The entry of the replaced firing stays in the heap until it reaches
+	// the top, where its old sequence number marks it stale.
+	if c.timers.push(t) && c.base.Load().flowing() {
+		c.kick()
+	}
+	return t.seq
+}
+
+// Due returns the emulated instant the timer is, or was, due at: for a
+// timer made by InitTimer, that of its latest Reset. For a timer
+// scheduled in the past it is the clock's time when it was scheduled.
+func (t *Timer) Due() time.Time {
+	t.c.mu.Lock()
+	defer t.c.mu.Unlock()
+	return t.due
+}
 
 // Stop prevents the timer from firing. It returns true if it stopped the
 // timer, false if the timer had already fired (or started firing), had been
-// stopped, or was dropped by Reset or Close. Stop is O(1): the timer stays
-// in the heap, marked, until it reaches the top.
+// stopped, or was dropped by the clock's Reset or Close. Stop is O(1): the
+// timer stays in the heap, marked, until it reaches the top. A timer made
+// by InitTimer can be Reset again after Stop.
 func (t *Timer) Stop() bool {
 	c := t.c
 	c.mu.Lock()
@@ -29,6 +89,15 @@ func (t *Timer) Stop() bool {
 	t.pending = false
 	c.live--
 	return true
+}
+
+// run calls the timer's callback for its firing seq, due at due.
+func (t *Timer) run(due time.Time, seq uint64) {
+	if t.firer != nil {
+		t.firer.Fire(due, seq)
+		return
+	}
+	t.f(due)
 }
 
 // AfterFunc schedules f to run when emulated time reaches Now()+d. f
@@ -137,10 +206,11 @@ func (c *Clock) advance(target func(now time.Time) time.Time) time.Time {
 			c.freezeLocked(now)
 		}
 		c.firedThroughLocked(t.due)
+		due, seq := t.due, t.seq // a reusable timer's may change once unlocked
 		c.mu.Unlock()
 		func() {
 			defer c.mu.Lock()
-			t.f(t.due)
+			t.run(due, seq)
 		}()
 	}
 	finished = true

@@ -49,9 +49,13 @@ func (h timerHeap) less(i, j int) bool {
 
 func (h timerHeap) swap(i, j int) { h[i], h[j] = h[j], h[i] }
 
-// first returns the earliest timer, stopped or not; the heap must not be
-// empty.
-func (h timerHeap) first() *Timer { return h[0].t }
+// first returns the timer of the earliest entry and whether that entry is
+// the timer's scheduling in force and still pending (not stopped, and not
+// replaced by a later Reset); the heap must not be empty.
+func (h timerHeap) first() (t *Timer, live bool) {
+	e := &h[0]
+	return e.t, e.t.pending && e.seq == e.t.seq
+}
 
 // push adds t and reports whether it became the earliest.
 func (h *timerHeap) push(t *Timer) bool {

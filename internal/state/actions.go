@@ -91,11 +91,11 @@ type Action struct {
 	lastUpdate time.Time
 	cancel     *cancellation // nil: not cancelled
 	commands   []commandState
-	settling   bool         // last command done, status not yet settled
-	session    bool         // the action holds one of the tenant's sessions
-	user       string       // the object id of the user who started it ("" for an app): their session too
-	next       *pendingStep // the next lifecycle step, with its timer; nil once final
-	gen        uint64       // bumped whenever the scheduled step changes
+	settling   bool      // last command done, status not yet settled
+	session    bool      // the action holds one of the tenant's sessions
+	user       string    // the object id of the user who started it ("" for an app): their session too
+	next       *nextStep // the next lifecycle step, with its timer; nil once final
+	gen        uint64    // the timer's scheduling of next in force (clock.Timer.Reset); 0: none
 }
 
 // cancellation is who cancelled an action, why and when: most actions
@@ -300,19 +300,9 @@ func (t *Tenant) SubmitWithID(c Caller, machineKey string, req SubmitRequest, id
 	if id == "" {
 		id = guid.New()
 	}
-	a := &Action{
-		id:         id,
-		machine:    m,
-		requestor:  c.Requestor(),
-		comment:    req.Comment,
-		created:    now,
-		status:     StatusPending,
-		lastUpdate: now,
-		commands:   make([]commandState, len(req.Commands)),
-	}
-	for i, cmd := range req.Commands {
-		a.commands[i] = commandState{Command: interned(cmd), status: CommandCreated}
-	}
+	a := newAction(req.Commands)
+	a.id, a.machine, a.requestor, a.comment = id, m, c.Requestor(), req.Comment
+	a.created, a.status, a.lastUpdate = now, StatusPending, now
 
 	m.mu.Lock()
 	if m.active != nil && !m.active.Final() {
@@ -482,11 +472,38 @@ func (t *Tenant) validateCommands(cmds []Command) error {
 	return nil
 }
 
+// newAction returns an Action with cmds, validated, as its commands,
+// interned, each Created. Most requests have one command with at most
+// two parameters (a RunScript's ScriptName and Args, a GetFile's Path):
+// then the action, its command and the command's parameters are one
+// allocation, one object for the collector to mark for as long as the
+// action is kept, instead of three.
+func newAction(cmds []Command) *Action {
+	var a *Action
+	var params []Param
+	if len(cmds) == 1 && len(cmds[0].Params) <= 2 {
+		b := new(struct {
+			a      Action
+			cmd    [1]commandState
+			params [2]Param
+		})
+		a, params = &b.a, b.params[:0:len(cmds[0].Params)]
+		a.commands = b.cmd[:]
+	} else {
+		a = &Action{commands: make([]commandState, len(cmds))}
+	}
+	for i, cmd := range cmds {
+		a.commands[i] = commandState{Command: interned(cmd, params), status: CommandCreated}
+	}
+	return a
+}
+
 // interned returns cmd, validated, with its type and parameter keys
 // replaced by the package's own strings (their one copy, instead of one
 // decoded from each request's body) and an empty list for no parameters:
-// an action keeps its commands as long as it is kept.
-func interned(cmd Command) Command {
+// an action keeps its commands as long as it is kept. The parameters are
+// copied into dst when it has the room, else into a new slice.
+func interned(cmd Command, dst []Param) Command {
 	allowed := allowedParams[cmd.Type]
 	if i := slices.Index(commandTypes, cmd.Type); i >= 0 {
 		cmd.Type = commandTypes[i]
@@ -495,7 +512,11 @@ func interned(cmd Command) Command {
 		cmd.Params = noParams
 		return cmd
 	}
-	params := make([]Param, len(cmd.Params)) // not the caller's, which may be shared
+	params := dst[:0:cap(dst)] // not the caller's, which may be shared
+	if cap(params) < len(cmd.Params) {
+		params = make([]Param, 0, len(cmd.Params))
+	}
+	params = params[:len(cmd.Params)]
 	for j, p := range cmd.Params {
 		if i := slices.Index(allowed, p.Key); i >= 0 {
 			p.Key = allowed[i]

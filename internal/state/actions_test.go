@@ -57,6 +57,41 @@ func TestSubmitView(t *testing.T) {
 
 // TestSubmitNoComment: a request without Comment gives a null
 // requestorComment.
+// TestSubmitKeepsItsOwnCommands changes a request's commands after each
+// submit: the action keeps what was submitted, whether its commands are
+// laid out with it (one command, at most two parameters) or not.
+func TestSubmitKeepsItsOwnCommands(t *testing.T) {
+	t.Parallel()
+	for _, cmds := range [][]Command{
+		{runScript("args.ps1")},
+		{runScript("args.ps1", "-slow")},
+		{{Type: GetFile, Params: []Param{{Key: "Path", Value: reportPath}}}},
+		{runScript("args.ps1", "-slow"), getFile(reportPath)},
+	} {
+		e := newEnv(t)
+		want := make([]Command, len(cmds))
+		for i, c := range cmds {
+			want[i] = Command{Type: c.Type, Params: append([]Param(nil), c.Params...)}
+		}
+		v := e.submit(t, win1, cmds...)
+		for i := range cmds {
+			for j := range cmds[i].Params {
+				cmds[i].Params[j] = Param{Key: "changed", Value: "after the submit"}
+			}
+		}
+		for i, c := range e.view(t, v.ID).Commands {
+			if c.Command.Type != want[i].Type || len(c.Command.Params) != len(want[i].Params) {
+				t.Fatalf("command %d is %+v, want %+v", i, c.Command, want[i])
+			}
+			for j, p := range c.Command.Params {
+				if p != want[i].Params[j] {
+					t.Errorf("%d commands: command %d param %d is %+v after the request changed, want %+v", len(cmds), i, j, p, want[i].Params[j])
+				}
+			}
+		}
+	}
+}
+
 func TestSubmitNoComment(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)

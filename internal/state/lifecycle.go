@@ -44,8 +44,8 @@ const (
 
 // pendingStep is the next lifecycle step of a live action, as data rather
 // than a closure, so that a Snapshot can write it and Restore schedule it
-// again through the same code (at, runStep). A live action has one, its
-// timer on the clock; a final one has none (Action.next is nil: finished
+// again through the same code (at, runStep). A live action has one, in
+// its nextStep; a final one has none (Action.next is nil: finished
 // actions keep no step data).
 type pendingStep struct {
 	kind stepKind
@@ -63,37 +63,49 @@ type pendingStep struct {
 	// (Store.steps): Restore schedules steps due at the same instant in
 	// that order, the order the clock fires them in.
 	order uint64
-	timer *clock.Timer
 }
+
+// nextStep is a live action's next step with the clock timer that runs
+// it. One is made when an action is created (or restored) and reused for
+// every step until the action is final: each step reschedules the same
+// timer, so a step allocates nothing and a live action is one object
+// more, not three (a step, a timer and a closure), for the collector to
+// mark under load.
+type nextStep struct {
+	pendingStep
+	tenant *Tenant
+	action *Action
+	timer  clock.Timer
+}
+
+// Fire runs the step when the timer comes due (clock.Firer).
+func (n *nextStep) Fire(now time.Time, seq uint64) { n.tenant.fire(n.action, seq, now) }
 
 // at schedules st as a's next step at the emulated instant st.due,
 // replacing any step scheduled before. Call it with a.mu held.
 func (t *Tenant) at(a *Action, st pendingStep) {
-	a.gen++
-	gen := a.gen
-	p := a.next
-	if p == nil {
-		p = new(pendingStep)
-		a.next = p
-	} else if p.timer != nil {
-		p.timer.Stop()
+	n := a.next
+	if n == nil {
+		n = &nextStep{tenant: t, action: a}
+		t.store.clock.InitTimer(&n.timer, n)
+		a.next = n
 	}
-	*p = st
-	p.order = t.store.steps.Add(1)
-	p.timer = t.store.clock.AtFunc(st.due, func(now time.Time) { t.fire(a, gen, now) })
+	n.pendingStep = st
+	n.order = t.store.steps.Add(1)
+	a.gen = n.timer.Reset(st.due)
 }
 
-// fire runs a's step scheduled as generation gen, at now, unless another
-// replaced it meanwhile.
-func (t *Tenant) fire(a *Action, gen uint64, now time.Time) {
+// fire runs a's step scheduled as the timer's scheduling seq, at now,
+// unless another replaced it or the action was unscheduled meanwhile.
+func (t *Tenant) fire(a *Action, seq uint64, now time.Time) {
 	now = now.UTC().Truncate(Tick)
 	a.mu.Lock()
-	if a.gen != gen || a.next == nil {
+	if a.gen != seq || a.next == nil {
 		a.mu.Unlock()
 		return
 	}
-	st := *a.next
-	a.next.kind, a.next.timer, a.next.result, a.next.put = stepNone, nil, nil, nil
+	st := a.next.pendingStep
+	a.next.pendingStep = pendingStep{} // kind stepNone until the step schedules the next
 	final := t.runStep(a, st, now)
 	if final {
 		a.next = nil // finished actions keep no step data
@@ -127,11 +139,9 @@ func (t *Tenant) runStep(a *Action, st pendingStep, now time.Time) (final bool) 
 
 // unschedule drops a's next step. Call it with a.mu held.
 func (a *Action) unschedule() {
-	a.gen++
-	if p := a.next; p != nil {
-		if p.timer != nil {
-			p.timer.Stop()
-		}
+	a.gen = 0 // no scheduling is in force: a firing already under way does nothing
+	if n := a.next; n != nil {
+		n.timer.Stop()
 		a.next = nil
 	}
 }
@@ -314,9 +324,9 @@ func (t *Tenant) planFromFixtures(a *Action, c *commandState) (Outcome, *Result,
 		if d <= 0 {
 			d = fixture.Duration(defaultScriptDuration)
 		}
-		return Outcome{Duration: d, Fail: b.Fail}, &Result{script: &ScriptResult{
+		return Outcome{Duration: d, Fail: b.Fail}, newScriptResult(ScriptResult{
 			ScriptName: f.FileName, ExitCode: b.ExitCode, ScriptOutput: b.Output, ScriptErrors: b.Errors,
-		}}, nil
+		}), nil
 	default: // GetFile
 		path, _ := c.param("Path")
 		f, ok := m.file(path)
@@ -348,9 +358,9 @@ func (t *Tenant) planOverride(q Outcome, a *Action, c *commandState) (Outcome, *
 		if f, ok := t.library.Get(name); ok {
 			name = f.FileName
 		}
-		result = &Result{script: &ScriptResult{
+		result = newScriptResult(ScriptResult{
 			ScriptName: name, ExitCode: q.ExitCode, ScriptOutput: q.Output, ScriptErrors: q.Errors,
-		}}
+		})
 	}
 	if c.Type == GetFile && q.Content != nil {
 		path, _ := c.param("Path")

@@ -48,6 +48,11 @@ type Machine struct {
 	group  *DeviceGroup // nil: no group
 	tenant *Tenant
 
+	// actions is the tenant's kept actions of the machine, oldest first.
+	// Guarded by the tenant's mu: kept here rather than in a map of the
+	// tenant, a submit makes no map entry and no list of its own.
+	actions actionList
+
 	online atomic.Bool
 
 	mu           sync.Mutex

@@ -44,9 +44,16 @@ func (e *env) checkIndex(tb testing.TB) {
 	t.mu.RLock()
 	defer t.mu.RUnlock()
 	byMachine := 0
-	for m, l := range t.byMachine {
-		if l.live == 0 {
-			tb.Errorf("machine %s has an empty list", m.ID())
+	machines := slices.Clone(t.order)
+	for i := 1; i <= t.fleet.size(); i++ {
+		if m := t.fleet.madeMachine(i); m != nil {
+			machines = append(machines, m)
+		}
+	}
+	for _, m := range machines {
+		l := &m.actions
+		if l.live == 0 && l.entries != nil {
+			tb.Errorf("machine %s keeps an empty list", m.ID())
 		}
 		byMachine += l.live
 		for _, en := range l.entries {

@@ -210,7 +210,7 @@ func (t *Tenant) restoreAction(snap *Snapshot, as *ActionSnapshot) (*Action, *pe
 			return nil, nil, fmt.Errorf("command %d: %w", i, err)
 		}
 		a.commands[i] = commandState{
-			Command: interned(cs.Command), status: cs.Status, start: cs.Start.UTC(), end: cs.End.UTC(),
+			Command: interned(cs.Command, nil), status: cs.Status, start: cs.Start.UTC(), end: cs.End.UTC(),
 			fail: cs.Fail, result: result,
 		}
 	}

@@ -43,33 +43,31 @@ type Tenant struct {
 
 	origin *Origin // how AddTenant made the tenant; nil: from the fixtures (tenants.go)
 
-	mu        sync.RWMutex
-	removed   bool       // RemoveTenant removed it: no action is made in it any more
-	seq       uint64     // the seq of the last action made
-	actions   actionList // every kept action, in creation order
-	byID      map[string]*Action
-	byMachine map[*Machine]*actionList // the kept actions of each machine that has some
+	mu      sync.RWMutex
+	removed bool       // RemoveTenant removed it: no action is made in it any more
+	seq     uint64     // the seq of the last action made
+	actions actionList // every kept action, in creation order
+	byID    map[string]*Action
 }
 
 // newTenant returns the tenant ft of s's Load number gen, in the world w
 // (whose session counter and finished actions it shares).
 func newTenant(s *Store, w *world, gen uint64, ft *fixture.Tenant) *Tenant {
 	t := &Tenant{
-		ID:        strings.ToLower(ft.ID),
-		Name:      ft.Name,
-		store:     s,
-		gen:       gen,
-		start:     s.start,
-		sessions:  w.sessions,
-		done:      w.finished,
-		machines:  make(map[string]*Machine, len(ft.Machines)),
-		byName:    make(map[string]*Machine, namesOf(ft.Machines)),
-		groups:    map[int64]*DeviceGroup{},
-		users:     make(map[string]*User, len(ft.Users)),
-		library:   newLibrary(),
-		byID:      map[string]*Action{},
-		byMachine: map[*Machine]*actionList{},
-		settings:  ft.LiveResponse,
+		ID:       strings.ToLower(ft.ID),
+		Name:     ft.Name,
+		store:    s,
+		gen:      gen,
+		start:    s.start,
+		sessions: w.sessions,
+		done:     w.finished,
+		machines: make(map[string]*Machine, len(ft.Machines)),
+		byName:   make(map[string]*Machine, namesOf(ft.Machines)),
+		groups:   map[int64]*DeviceGroup{},
+		users:    make(map[string]*User, len(ft.Users)),
+		library:  newLibrary(),
+		byID:     map[string]*Action{},
+		settings: ft.LiveResponse,
 
 		undeclared: fixture.DefaultUndeclaredScripts(),
 		wrapOutput: ft.WrapScriptOutput == nil || *ft.WrapScriptOutput,
@@ -258,9 +256,7 @@ func (t *Tenant) ActionsOnFor(c Caller, ids []string) []ActionView {
 	var list []*Action
 	t.mu.RLock()
 	for _, m := range ms {
-		if l := t.byMachine[m]; l != nil {
-			list = l.appendNewestFirst(list)
-		}
+		list = m.actions.appendNewestFirst(list)
 	}
 	t.mu.RUnlock()
 	if len(ms) > 1 {
@@ -284,12 +280,7 @@ func (t *Tenant) addLocked(a *Action) {
 	a.seq = t.seq
 	t.actions.add(a)
 	t.byID[a.id] = a
-	l := t.byMachine[a.machine]
-	if l == nil {
-		l = &actionList{}
-		t.byMachine[a.machine] = l
-	}
-	l.add(a)
+	a.machine.actions.add(a)
 }
 
 // removeLocked forgets a: from then on it answers as an action that never
@@ -299,10 +290,7 @@ func (t *Tenant) removeLocked(a *Action) {
 		return
 	}
 	delete(t.byID, a.id)
-	if l := t.byMachine[a.machine]; l != nil {
-		l.remove(a)
-		if l.live == 0 {
-			delete(t.byMachine, a.machine)
-		}
+	if l := &a.machine.actions; l.remove(a) && l.live == 0 {
+		*l = actionList{}
 	}
 }
