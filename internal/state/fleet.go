@@ -87,7 +87,15 @@ func (f *fleet) machine(t *Tenant, i int) *Machine {
 	if m := slot.Load(); m != nil {
 		return m
 	}
-	m := f.pristine(t, i)
+	// Kept with room for its first action's entry in the same
+	// allocation: a machine the fleet makes is one for which a request
+	// has come, and most have one action at a time.
+	b := new(struct {
+		m     Machine
+		first [1]listEntry
+	})
+	m := f.fill(&b.m, t, i)
+	m.actions.entries = b.first[:0]
 	slot.Store(m)
 	return m
 }
@@ -97,13 +105,16 @@ func (f *fleet) madeMachine(i int) *Machine { return f.made[i-1].Load() }
 
 // pristine returns a new machine number i of t, as the fixture makes it,
 // not kept by f: the machine that f would make, for reading.
-func (f *fleet) pristine(t *Tenant, i int) *Machine {
+func (f *fleet) pristine(t *Tenant, i int) *Machine { return f.fill(new(Machine), t, i) }
+
+// fill makes m, a zero Machine, f's machine number i of t, and returns it.
+func (f *fleet) fill(m *Machine, t *Tenant, i int) *Machine {
 	// The id and the name cut from one string, as fixture.GeneratedIDName
 	// makes them, without its hash.
 	var buf [80]byte
 	b := hex.AppendEncode(buf[:0], f.idOf[i-1][:])
 	text := string(fixture.AppendGeneratedName(b, f.domain, i))
-	m := &Machine{info: f.shared, id: text[:40], name: text[40:], num: uint32(i), tenant: t}
+	m.info, m.id, m.name, m.num, m.tenant = f.shared, text[:40], text[40:], uint32(i), t
 	m.online.Store(true) // generated machines are online
 	return m
 }

@@ -52,8 +52,8 @@ func (e *env) checkIndex(tb testing.TB) {
 	}
 	for _, m := range machines {
 		l := &m.actions
-		if l.live == 0 && l.entries != nil {
-			tb.Errorf("machine %s keeps an empty list", m.ID())
+		if l.live == 0 && (len(l.entries) != 0 || cap(l.entries) > 4) {
+			tb.Errorf("machine %s keeps an empty list of %d entries, room for %d", m.ID(), len(l.entries), cap(l.entries))
 		}
 		byMachine += l.live
 		for _, en := range l.entries {

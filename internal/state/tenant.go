@@ -291,6 +291,12 @@ func (t *Tenant) removeLocked(a *Action) {
 	}
 	delete(t.byID, a.id)
 	if l := &a.machine.actions; l.remove(a) && l.live == 0 {
-		*l = actionList{}
+		// Emptied: a small list keeps its room (a made machine's first
+		// entry is allocated with it), a large one is let go.
+		if cap(l.entries) > 4 {
+			*l = actionList{}
+		} else {
+			l.entries = l.entries[:0]
+		}
 	}
 }
