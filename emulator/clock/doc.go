@@ -21,8 +21,14 @@
 // for the wall-clock instant of the earliest timer, so an idle clock costs
 // nothing. Callbacks never run concurrently with each other, and they run
 // without the clock's state lock held: a callback may call Now, AfterFunc,
-// AtFunc, Stop, SetMode, SetScale, Reset and Close, but never Advance or
-// AdvanceTo (that deadlocks).
+// AtFunc, Stop, Timer.Reset, SetMode, SetScale, Reset and Close, but
+// never Advance or AdvanceTo (that deadlocks).
+//
+// A timer is either one-shot (AfterFunc, AtFunc: a new Timer and its
+// closure each time) or reusable (InitTimer, then Reset as often as
+// needed: no allocation, and a Firer told which scheduling fired). The
+// emulator keeps one reusable timer per live action, so that a busy
+// emulator's lifecycle steps add nothing for the collector to mark.
 //
 // Times returned by the clock are in UTC and carry no monotonic reading.
 package clock
