@@ -5,14 +5,19 @@
 // object per action for the collector to mark, and one more allocation
 // per request.
 //
-// A Table is a fixed number of slots, each holding the last string
-// hashed to it: a lookup either finds its string there or replaces it.
-// It never grows, whatever a client sends, and keeps alive at most
-// Slots strings of at most MaxLen bytes each.
+// A Table is a fixed number of slots in pairs: a string hashes to one
+// pair and is found in either slot; one not found replaces the string
+// of a slot of its pair picked at random, so that two strings that hash
+// to the same pair and come up in turn (a script's name and its
+// arguments, request after request) soon sit side by side instead of
+// replacing each other on every lookup. A table never grows, whatever a
+// client sends, and keeps alive at most Slots strings of at most MaxLen
+// bytes each.
 package intern
 
 import (
 	"hash/maphash"
+	"math/rand/v2"
 	"sync/atomic"
 )
 
@@ -40,12 +45,15 @@ func (t *Table) Pointer(b []byte) *string {
 		s := string(b)
 		return &s
 	}
-	slot := &t.slots[maphash.Bytes(seed, b)%Slots]
-	if p := slot.Load(); p != nil && *p == string(b) {
-		return p
+	h := maphash.Bytes(seed, b)
+	pair := t.slots[h%(Slots/2)*2:][:2]
+	for i := range pair {
+		if p := pair[i].Load(); p != nil && *p == string(b) {
+			return p
+		}
 	}
 	s := string(b)
-	slot.Store(&s)
+	pair[rand.IntN(2)].Store(&s)
 	return &s
 }
 
