@@ -58,10 +58,12 @@ func (t *Timer) Reset(due time.Time) uint64 {
 		c.live++
 	}
 	// The entry of the replaced firing stays in the heap until it reaches
-	// the top, where its old sequence number marks it stale.
+	// the top, where its old sequence number marks it stale, or until
+	// dropStaleLocked compacts the heap.
 	if c.timers.push(t) && c.base.Load().flowing() {
 		c.kick()
 	}
+	c.dropStaleLocked()
 	return t.seq
 }
 
@@ -88,7 +90,22 @@ func (t *Timer) Stop() bool {
 	}
 	t.pending = false
 	c.live--
+	c.dropStaleLocked()
 	return true
+}
+
+// staleSlack is how many stale entries (stopped timers, replaced
+// schedulings) the heap may hold beyond as many as it has live ones.
+const staleSlack = 1024
+
+// dropStaleLocked compacts the heap when its stale entries outnumber its
+// live ones by staleSlack: each compaction is O(heap) and comes after at
+// least as many Stops and Resets, so it costs O(1) amortized, and the
+// heap holds at most twice its live entries and staleSlack more.
+func (c *Clock) dropStaleLocked() {
+	if len(c.timers) > 2*c.live+staleSlack {
+		c.timers.compact()
+	}
 }
 
 // run calls the timer's callback for its firing seq, due at due.

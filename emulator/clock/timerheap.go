@@ -11,7 +11,10 @@ import (
 // heap's own contiguous array: with hundreds of thousands of pending
 // timers, touching a *Timer per level would miss the cache at every level.
 // Stopped timers stay in the heap, marked, until they reach the top (lazy
-// deletion: Stop is O(1) and the heap never follows a timer's position).
+// deletion: Stop is O(1) and the heap never follows a timer's position),
+// or until the clock compacts the heap because they outnumber the live
+// ones (Clock.dropStaleLocked): a stopped timer due in three days does
+// not hold its memory, nor what its callback refers to, for three days.
 type timerHeap []heapEntry
 
 type heapEntry struct {
@@ -75,6 +78,24 @@ func (h *timerHeap) pop() *Timer {
 		h.down(0)
 	}
 	return t
+}
+
+// compact drops the entries that are not their timer's scheduling in
+// force and pending (stopped timers, replaced schedulings), keeping the
+// others in heap order. It is O(len(h)).
+func (h *timerHeap) compact() {
+	old := *h
+	kept := old[:0]
+	for _, e := range old {
+		if e.t.pending && e.seq == e.t.seq {
+			kept = append(kept, e)
+		}
+	}
+	clear(old[len(kept):])
+	*h = kept
+	for i := len(kept)/2 - 1; i >= 0; i-- {
+		h.down(i)
+	}
 }
 
 // clear drops every timer, marking each not pending.
