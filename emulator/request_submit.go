@@ -4,6 +4,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/mdelive/mde-emulator/internal/intern"
+	"github.com/mdelive/mde-emulator/internal/jsonscan"
 	"github.com/mdelive/mde-emulator/internal/state"
 	"github.com/mdelive/mde-emulator/openapi"
 )
@@ -32,7 +33,7 @@ func submitRequest(c echo.Context) (req state.SubmitRequest, ok bool) {
 // data must be valid JSON (the validator's scan accepted it): the grammar
 // is not checked again beyond what the reading needs.
 func decodeSubmitRequest(data []byte) (req state.SubmitRequest, ok bool) {
-	d := submitDecoder{data: data}
+	d := submitDecoder{jsonscan.Cursor{Data: data}}
 	ok = d.object(func(key string) bool {
 		switch key {
 		case "Comment":
@@ -40,7 +41,7 @@ func decodeSubmitRequest(data []byte) (req state.SubmitRequest, ok bool) {
 				req.Comment = nil
 				return true
 			}
-			b, ok := d.plain()
+			b, ok := d.PlainString()
 			req.Comment = submitStrings.Pointer(b)
 			return ok
 		case "Commands":
@@ -53,14 +54,13 @@ func decodeSubmitRequest(data []byte) (req state.SubmitRequest, ok bool) {
 		}
 		return false
 	})
-	d.space()
-	return req, ok && req.Commands != nil && d.pos == len(d.data)
+	d.Space()
+	return req, ok && req.Commands != nil && d.Pos == len(d.Data)
 }
 
 // submitDecoder reads a plainly written runliveresponse body.
 type submitDecoder struct {
-	data []byte
-	pos  int
+	jsonscan.Cursor
 }
 
 // command reads one of the body's commands: its type and its params.
@@ -104,25 +104,10 @@ func (d *submitDecoder) param() (p state.Param, ok bool) {
 	return p, ok && keyed && valued
 }
 
-func (d *submitDecoder) space() {
-	for d.pos < len(d.data) {
-		switch d.data[d.pos] {
-		case ' ', '\t', '\n', '\r':
-			d.pos++
-		default:
-			return
-		}
-	}
-}
-
 // next steps over c, after white space, and reports whether it was there.
 func (d *submitDecoder) next(c byte) bool {
-	d.space()
-	if d.pos < len(d.data) && d.data[d.pos] == c {
-		d.pos++
-		return true
-	}
-	return false
+	d.Space()
+	return d.Next(c)
 }
 
 // object reads an object, calling member for each of its keys with the
@@ -136,12 +121,12 @@ func (d *submitDecoder) object(member func(key string) bool) bool {
 		return true
 	}
 	for {
-		d.space()
-		key, ok := d.plain()
+		d.Space()
+		key, ok := d.PlainString()
 		if !ok || !d.next(':') {
 			return false
 		}
-		d.space()
+		d.Space()
 		if !member(submitKey(key)) {
 			return false
 		}
@@ -163,7 +148,7 @@ func (d *submitDecoder) array(elem func() bool) bool {
 		return true
 	}
 	for {
-		d.space()
+		d.Space()
 		if !elem() {
 			return false
 		}
@@ -177,13 +162,7 @@ func (d *submitDecoder) array(elem func() bool) bool {
 }
 
 // null reads a null if there is one.
-func (d *submitDecoder) null() bool {
-	if len(d.data)-d.pos >= 4 && string(d.data[d.pos:d.pos+4]) == "null" {
-		d.pos += 4
-		return true
-	}
-	return false
-}
+func (d *submitDecoder) null() bool { return d.Literal("null") }
 
 // submitStrings holds one copy of the strings runliveresponse bodies
 // repeat (script names, arguments, comments, parameter keys), which each
@@ -193,7 +172,7 @@ var submitStrings intern.Table
 // string reads a plainly written string; a command type is the domain's
 // own string, any other the copy submitStrings holds.
 func (d *submitDecoder) string() (string, bool) {
-	b, ok := d.plain()
+	b, ok := d.PlainString()
 	if !ok {
 		return "", false
 	}
@@ -206,25 +185,6 @@ func (d *submitDecoder) string() (string, bool) {
 		return state.PutFile, true
 	}
 	return submitStrings.String(b), true
-}
-
-// plain reads a string written without escapes, control characters or
-// non-ASCII bytes, and returns its bytes.
-func (d *submitDecoder) plain() ([]byte, bool) {
-	if d.pos >= len(d.data) || d.data[d.pos] != '"' {
-		return nil, false
-	}
-	start := d.pos + 1
-	for i := start; i < len(d.data); i++ {
-		switch c := d.data[i]; {
-		case c == '"':
-			d.pos = i + 1
-			return d.data[start:i], true
-		case c == '\\' || c < 0x20 || c >= 0x80:
-			return nil, false
-		}
-	}
-	return nil, false
 }
 
 // submitKey returns the property name key is, without allocating, for

@@ -1,5 +1,7 @@
 package openapi
 
+import "github.com/mdelive/mde-emulator/internal/jsonscan"
+
 // The fast path's first step. Decoding a body into generic values (maps,
 // slices, boxed strings) only to check it against its schema and drop the
 // values was most of the fast path's cost. scan checks the body against
@@ -25,50 +27,29 @@ const maxScanNumber = 300
 
 // scanner is one pass over a JSON body.
 type scanner struct {
-	data []byte
-	pos  int
+	jsonscan.Cursor
 }
 
 // scan reports whether data is one JSON value, surrounded by white space
 // only, that n accepts. False means "not judged here", not "invalid".
 func (n *schemaNode) scan(data []byte) bool {
-	s := scanner{data: data}
-	s.space()
+	s := scanner{jsonscan.Cursor{Data: data}}
+	s.Space()
 	if !s.check(n) {
 		return false
 	}
-	s.space()
-	return s.pos == len(s.data)
+	s.Space()
+	return s.Pos == len(s.Data)
 }
 
-func (s *scanner) space() {
-	for s.pos < len(s.data) {
-		switch s.data[s.pos] {
-		case ' ', '\t', '\n', '\r':
-			s.pos++
-		default:
-			return
-		}
-	}
-}
-
-// next reports whether the byte at s.pos is c, and steps over it if so.
-func (s *scanner) next(c byte) bool {
-	if s.pos < len(s.data) && s.data[s.pos] == c {
-		s.pos++
-		return true
-	}
-	return false
-}
-
-// check scans the value at s.pos against n.
+// check scans the value at s.Pos against n.
 func (s *scanner) check(n *schemaNode) bool {
-	if s.pos >= len(s.data) {
+	if s.Pos >= len(s.Data) {
 		return false
 	}
-	c := s.data[s.pos]
+	c := s.Data[s.Pos]
 	if c == 'n' {
-		return n.nullable && s.literal("null")
+		return n.nullable && s.Literal("null")
 	}
 	switch n.typ {
 	case "string":
@@ -78,7 +59,7 @@ func (s *scanner) check(n *schemaNode) bool {
 		if n.enum == nil {
 			return s.skipString()
 		}
-		str, ok := s.plainString()
+		str, ok := s.PlainString()
 		if !ok {
 			return false
 		}
@@ -89,7 +70,7 @@ func (s *scanner) check(n *schemaNode) bool {
 		}
 		return false
 	case "boolean":
-		return c == 't' && s.literal("true") || c == 'f' && s.literal("false")
+		return c == 't' && s.Literal("true") || c == 'f' && s.Literal("false")
 	case "array":
 		return c == '[' && s.array(n)
 	case "object":
@@ -100,23 +81,23 @@ func (s *scanner) check(n *schemaNode) bool {
 
 // array scans an array (at its '[') against n.
 func (s *scanner) array(n *schemaNode) bool {
-	s.pos++
-	s.space()
+	s.Pos++
+	s.Space()
 	var count uint64
-	if !s.next(']') {
+	if !s.Next(']') {
 		for {
 			if !s.check(n.items) {
 				return false
 			}
 			count++
-			s.space()
-			if s.next(']') {
+			s.Space()
+			if s.Next(']') {
 				break
 			}
-			if !s.next(',') {
+			if !s.Next(',') {
 				return false
 			}
-			s.space()
+			s.Space()
 		}
 	}
 	return count >= n.minItems && (n.maxItems == nil || count <= *n.maxItems)
@@ -130,20 +111,20 @@ func (s *scanner) object(n *schemaNode) bool {
 	if len(n.required) > 64 {
 		return false
 	}
-	s.pos++
-	s.space()
+	s.Pos++
+	s.Space()
 	var seen uint64 // bit i: n.required[i] was given
-	if !s.next('}') {
+	if !s.Next('}') {
 		for {
-			key, ok := s.plainString()
+			key, ok := s.PlainString()
 			if !ok {
 				return false
 			}
-			s.space()
-			if !s.next(':') {
+			s.Space()
+			if !s.Next(':') {
 				return false
 			}
-			s.space()
+			s.Space()
 			if p := n.properties[string(key)]; p != nil {
 				if !s.check(p) {
 					return false
@@ -156,14 +137,14 @@ func (s *scanner) object(n *schemaNode) bool {
 			} else if n.closed || !s.skipValue(0) {
 				return false
 			}
-			s.space()
-			if s.next('}') {
+			s.Space()
+			if s.Next('}') {
 				break
 			}
-			if !s.next(',') {
+			if !s.Next(',') {
 				return false
 			}
-			s.space()
+			s.Space()
 		}
 	}
 	return seen == 1<<len(n.required)-1
@@ -172,118 +153,90 @@ func (s *scanner) object(n *schemaNode) bool {
 // skipValue scans any JSON value, the grammar checked as decodeJSONValue
 // checks it.
 func (s *scanner) skipValue(depth int) bool {
-	if s.pos >= len(s.data) || depth > maxScanDepth {
+	if s.Pos >= len(s.Data) || depth > maxScanDepth {
 		return false
 	}
-	switch c := s.data[s.pos]; {
+	switch c := s.Data[s.Pos]; {
 	case c == '"':
 		return s.skipString()
 	case c == 't':
-		return s.literal("true")
+		return s.Literal("true")
 	case c == 'f':
-		return s.literal("false")
+		return s.Literal("false")
 	case c == 'n':
-		return s.literal("null")
+		return s.Literal("null")
 	case c == '-' || '0' <= c && c <= '9':
 		return s.skipNumber()
 	case c == '[':
-		s.pos++
-		s.space()
-		if s.next(']') {
+		s.Pos++
+		s.Space()
+		if s.Next(']') {
 			return true
 		}
 		for {
 			if !s.skipValue(depth + 1) {
 				return false
 			}
-			s.space()
-			if s.next(']') {
+			s.Space()
+			if s.Next(']') {
 				return true
 			}
-			if !s.next(',') {
+			if !s.Next(',') {
 				return false
 			}
-			s.space()
+			s.Space()
 		}
 	case c == '{':
-		s.pos++
-		s.space()
-		if s.next('}') {
+		s.Pos++
+		s.Space()
+		if s.Next('}') {
 			return true
 		}
 		for {
-			if s.pos >= len(s.data) || s.data[s.pos] != '"' || !s.skipString() {
+			if s.Pos >= len(s.Data) || s.Data[s.Pos] != '"' || !s.skipString() {
 				return false
 			}
-			s.space()
-			if !s.next(':') {
+			s.Space()
+			if !s.Next(':') {
 				return false
 			}
-			s.space()
+			s.Space()
 			if !s.skipValue(depth + 1) {
 				return false
 			}
-			s.space()
-			if s.next('}') {
+			s.Space()
+			if s.Next('}') {
 				return true
 			}
-			if !s.next(',') {
+			if !s.Next(',') {
 				return false
 			}
-			s.space()
+			s.Space()
 		}
 	}
 	return false
-}
-
-func (s *scanner) literal(lit string) bool {
-	if len(s.data)-s.pos < len(lit) || string(s.data[s.pos:s.pos+len(lit)]) != lit {
-		return false
-	}
-	s.pos += len(lit)
-	return true
-}
-
-// plainString scans a string (at its opening quote) written without
-// escapes, control characters or non-ASCII bytes, and returns its bytes:
-// what it decodes to. Any other string is false.
-func (s *scanner) plainString() ([]byte, bool) {
-	if s.pos >= len(s.data) || s.data[s.pos] != '"' {
-		return nil, false
-	}
-	start := s.pos + 1
-	for i := start; i < len(s.data); i++ {
-		switch c := s.data[i]; {
-		case c == '"':
-			s.pos = i + 1
-			return s.data[start:i], true
-		case c == '\\' || c < 0x20 || c >= 0x80:
-			return nil, false
-		}
-	}
-	return nil, false
 }
 
 // skipString scans a string (at its opening quote), its escapes checked
 // as decodeJSONValue checks them; any byte from 0x80 up is accepted, as
 // decodeJSONValue accepts it (invalid UTF-8 becomes U+FFFD).
 func (s *scanner) skipString() bool {
-	for i := s.pos + 1; i < len(s.data); i++ {
-		switch c := s.data[i]; {
+	for i := s.Pos + 1; i < len(s.Data); i++ {
+		switch c := s.Data[i]; {
 		case c == '"':
-			s.pos = i + 1
+			s.Pos = i + 1
 			return true
 		case c < 0x20:
 			return false
 		case c == '\\':
-			if i+1 >= len(s.data) {
+			if i+1 >= len(s.Data) {
 				return false
 			}
-			switch s.data[i+1] {
+			switch s.Data[i+1] {
 			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
 				i++
 			case 'u':
-				if _, ok := hex4(s.data, i+2); !ok {
+				if _, ok := hex4(s.Data, i+2); !ok {
 					return false
 				}
 				i += 5
@@ -298,32 +251,32 @@ func (s *scanner) skipString() bool {
 // skipNumber scans a number of the JSON grammar without an exponent and
 // at most maxScanNumber characters long.
 func (s *scanner) skipNumber() bool {
-	i := s.pos
-	if s.data[i] == '-' {
+	i := s.Pos
+	if s.Data[i] == '-' {
 		i++
 	}
 	digits := func() int {
 		n := 0
-		for i < len(s.data) && '0' <= s.data[i] && s.data[i] <= '9' {
+		for i < len(s.Data) && '0' <= s.Data[i] && s.Data[i] <= '9' {
 			i++
 			n++
 		}
 		return n
 	}
-	if i < len(s.data) && s.data[i] == '0' {
+	if i < len(s.Data) && s.Data[i] == '0' {
 		i++
 	} else if digits() == 0 {
 		return false
 	}
-	if i < len(s.data) && s.data[i] == '.' {
+	if i < len(s.Data) && s.Data[i] == '.' {
 		i++
 		if digits() == 0 {
 			return false
 		}
 	}
-	if i < len(s.data) && (s.data[i] == 'e' || s.data[i] == 'E') || i-s.pos > maxScanNumber {
+	if i < len(s.Data) && (s.Data[i] == 'e' || s.Data[i] == 'E') || i-s.Pos > maxScanNumber {
 		return false
 	}
-	s.pos = i
+	s.Pos = i
 	return true
 }

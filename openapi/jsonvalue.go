@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"unicode/utf16"
 	"unicode/utf8"
+
+	"github.com/mdelive/mde-emulator/internal/jsonscan"
 )
 
 // maxJSONDepth bounds the nesting of a decoded body, as encoding/json does.
@@ -22,50 +24,38 @@ const maxJSONDepth = 10000
 // path passes the property names and enum values of the body's schema, read
 // from the document; nil is fine.
 func decodeJSONValue(data []byte, words map[string]any) (any, error) {
-	d := jsonDecoder{data: data, words: words}
-	d.skipSpace()
+	d := jsonDecoder{Cursor: jsonscan.Cursor{Data: data}, words: words}
+	d.Space()
 	v, err := d.value(0)
 	if err != nil {
 		return nil, err
 	}
-	d.skipSpace()
-	if d.pos != len(d.data) {
-		return nil, d.errorf("invalid character %q after top-level value", d.data[d.pos])
+	d.Space()
+	if d.Pos != len(d.Data) {
+		return nil, d.errorf("invalid character %q after top-level value", d.Data[d.Pos])
 	}
 	return v, nil
 }
 
 type jsonDecoder struct {
-	data  []byte
-	pos   int
+	jsonscan.Cursor
 	words map[string]any
 }
 
 func (d *jsonDecoder) errorf(format string, args ...any) error {
-	return fmt.Errorf("offset %d: %s", d.pos, fmt.Sprintf(format, args...))
+	return fmt.Errorf("offset %d: %s", d.Pos, fmt.Sprintf(format, args...))
 }
 
 var errJSONEnd = errors.New("unexpected end of JSON input")
 
-func (d *jsonDecoder) skipSpace() {
-	for d.pos < len(d.data) {
-		switch d.data[d.pos] {
-		case ' ', '\t', '\n', '\r':
-			d.pos++
-		default:
-			return
-		}
-	}
-}
-
 func (d *jsonDecoder) value(depth int) (any, error) {
-	if d.pos >= len(d.data) {
+	if d.Pos >= len(d.Data) {
 		return nil, errJSONEnd
 	}
 	if depth > maxJSONDepth {
 		return nil, d.errorf("exceeded max depth")
 	}
-	switch c := d.data[d.pos]; {
+	switch c := d.Data[d.Pos]; {
 	case c == '{':
 		return d.object(depth)
 	case c == '[':
@@ -86,72 +76,71 @@ func (d *jsonDecoder) value(depth int) (any, error) {
 }
 
 func (d *jsonDecoder) literal(lit string) error {
-	if len(d.data)-d.pos < len(lit) || string(d.data[d.pos:d.pos+len(lit)]) != lit {
-		if len(d.data)-d.pos < len(lit) && string(d.data[d.pos:]) == lit[:len(d.data)-d.pos] {
-			return errJSONEnd
-		}
-		return d.errorf("invalid literal, expected %s", lit)
+	if d.Literal(lit) {
+		return nil
 	}
-	d.pos += len(lit)
-	return nil
+	if len(d.Data)-d.Pos < len(lit) && string(d.Data[d.Pos:]) == lit[:len(d.Data)-d.Pos] {
+		return errJSONEnd
+	}
+	return d.errorf("invalid literal, expected %s", lit)
 }
 
 func (d *jsonDecoder) object(depth int) (any, error) {
-	d.pos++ // {
+	d.Pos++ // {
 	m := make(map[string]any, 4)
-	d.skipSpace()
-	if d.pos < len(d.data) && d.data[d.pos] == '}' {
-		d.pos++
+	d.Space()
+	if d.Pos < len(d.Data) && d.Data[d.Pos] == '}' {
+		d.Pos++
 		return m, nil
 	}
 	for {
-		if d.pos >= len(d.data) {
+		if d.Pos >= len(d.Data) {
 			return nil, errJSONEnd
 		}
-		if d.data[d.pos] != '"' {
-			return nil, d.errorf("invalid character %q looking for beginning of object key string", d.data[d.pos])
+		if d.Data[d.Pos] != '"' {
+			return nil, d.errorf("invalid character %q looking for beginning of object key string", d.Data[d.Pos])
 		}
 		k, err := d.key()
 		if err != nil {
 			return nil, err
 		}
-		d.skipSpace()
-		if d.pos >= len(d.data) {
+		d.Space()
+		if d.Pos >= len(d.Data) {
 			return nil, errJSONEnd
 		}
-		if d.data[d.pos] != ':' {
-			return nil, d.errorf("invalid character %q after object key", d.data[d.pos])
+		if d.Data[d.Pos] != ':' {
+			return nil, d.errorf("invalid character %q after object key", d.Data[d.Pos])
 		}
-		d.pos++
-		d.skipSpace()
+		d.Pos++
+		d.Space()
 		v, err := d.value(depth + 1)
 		if err != nil {
 			return nil, err
 		}
 		m[k] = v
-		d.skipSpace()
-		if d.pos >= len(d.data) {
+		d.Space()
+		if d.Pos >= len(d.Data) {
 			return nil, errJSONEnd
 		}
-		switch d.data[d.pos] {
+		switch d.Data[d.Pos] {
 		case ',':
-			d.pos++
-			d.skipSpace()
+			d.Pos++
+			d.Space()
 		case '}':
-			d.pos++
+			d.Pos++
 			return m, nil
 		default:
-			return nil, d.errorf("invalid character %q after object key:value pair", d.data[d.pos])
+			return nil, d.errorf("invalid character %q after object key:value pair", d.Data[d.Pos])
 		}
 	}
 }
 
 func (d *jsonDecoder) array(depth int) (any, error) {
-	d.pos++ // [
+	d.Pos++ // [
 	a := make([]any, 0, 4)
-	d.skipSpace()
-	if d.pos < len(d.data) && d.data[d.pos] == ']' {
-		d.pos++
+	d.Space()
+	if d.Pos < len(d.Data) && d.Data[d.Pos] == ']' {
+		d.Pos++
 		return a, nil
 	}
 	for {
@@ -160,19 +149,19 @@ func (d *jsonDecoder) array(depth int) (any, error) {
 			return nil, err
 		}
 		a = append(a, v)
-		d.skipSpace()
-		if d.pos >= len(d.data) {
+		d.Space()
+		if d.Pos >= len(d.Data) {
 			return nil, errJSONEnd
 		}
-		switch d.data[d.pos] {
+		switch d.Data[d.Pos] {
 		case ',':
-			d.pos++
-			d.skipSpace()
+			d.Pos++
+			d.Space()
 		case ']':
-			d.pos++
+			d.Pos++
 			return a, nil
 		default:
-			return nil, d.errorf("invalid character %q after array element", d.data[d.pos])
+			return nil, d.errorf("invalid character %q after array element", d.Data[d.Pos])
 		}
 	}
 }
@@ -186,27 +175,27 @@ func (d *jsonDecoder) key() (string, error) {
 	return v.(string), nil
 }
 
-// string decodes a JSON string at d.pos (on its opening quote). One of
+// string decodes a JSON string at d.Pos (on its opening quote). One of
 // d.words costs nothing; another without escapes or non-ASCII bytes, two
 // allocations (the string and its box).
 func (d *jsonDecoder) string() (any, error) {
-	start := d.pos + 1
-	for i := start; i < len(d.data); i++ {
-		switch c := d.data[i]; {
+	start := d.Pos + 1
+	for i := start; i < len(d.Data); i++ {
+		switch c := d.Data[i]; {
 		case c == '"':
-			d.pos = i + 1
-			if v, ok := d.words[string(d.data[start:i])]; ok {
+			d.Pos = i + 1
+			if v, ok := d.words[string(d.Data[start:i])]; ok {
 				return v, nil
 			}
-			return string(d.data[start:i]), nil
+			return string(d.Data[start:i]), nil
 		case c == '\\' || c >= utf8.RuneSelf:
 			return d.slowString(start)
 		case c < 0x20:
-			d.pos = i
+			d.Pos = i
 			return nil, d.errorf("invalid character %q in string literal", c)
 		}
 	}
-	d.pos = len(d.data)
+	d.Pos = len(d.Data)
 	return nil, errJSONEnd
 }
 
@@ -215,21 +204,21 @@ func (d *jsonDecoder) string() (any, error) {
 func (d *jsonDecoder) slowString(start int) (any, error) {
 	b := make([]byte, 0, 32)
 	i := start
-	for i < len(d.data) {
-		c := d.data[i]
+	for i < len(d.Data) {
+		c := d.Data[i]
 		switch {
 		case c == '"':
-			d.pos = i + 1
+			d.Pos = i + 1
 			return string(b), nil
 		case c < 0x20:
-			d.pos = i
+			d.Pos = i
 			return nil, d.errorf("invalid character %q in string literal", c)
 		case c == '\\':
-			if i+1 >= len(d.data) {
-				d.pos = len(d.data)
+			if i+1 >= len(d.Data) {
+				d.Pos = len(d.Data)
 				return nil, errJSONEnd
 			}
-			switch e := d.data[i+1]; e {
+			switch e := d.Data[i+1]; e {
 			case '"', '\\', '/':
 				b = append(b, e)
 				i += 2
@@ -244,10 +233,10 @@ func (d *jsonDecoder) slowString(start int) (any, error) {
 			case 't':
 				b, i = append(b, '\t'), i+2
 			case 'u':
-				r, ok := hex4(d.data, i+2)
+				r, ok := hex4(d.Data, i+2)
 				if !ok {
-					d.pos = i
-					if len(d.data) < i+6 {
+					d.Pos = i
+					if len(d.Data) < i+6 {
 						return nil, errJSONEnd
 					}
 					return nil, d.errorf("invalid character in \\u hexadecimal character escape")
@@ -255,8 +244,8 @@ func (d *jsonDecoder) slowString(start int) (any, error) {
 				i += 6
 				if utf16.IsSurrogate(r) {
 					r2, ok := rune(-1), false
-					if i+1 < len(d.data) && d.data[i] == '\\' && d.data[i+1] == 'u' {
-						r2, ok = hex4(d.data, i+2)
+					if i+1 < len(d.Data) && d.Data[i] == '\\' && d.Data[i+1] == 'u' {
+						r2, ok = hex4(d.Data, i+2)
 					}
 					if dec := utf16.DecodeRune(r, r2); ok && dec != utf8.RuneError {
 						r = dec
@@ -267,23 +256,23 @@ func (d *jsonDecoder) slowString(start int) (any, error) {
 				}
 				b = utf8.AppendRune(b, r)
 			default:
-				d.pos = i + 1
+				d.Pos = i + 1
 				return nil, d.errorf("invalid character %q in string escape code", e)
 			}
 		case c < utf8.RuneSelf:
 			b = append(b, c)
 			i++
 		default:
-			r, size := utf8.DecodeRune(d.data[i:])
+			r, size := utf8.DecodeRune(d.Data[i:])
 			if r == utf8.RuneError && size == 1 {
 				b = utf8.AppendRune(b, utf8.RuneError)
 			} else {
-				b = append(b, d.data[i:i+size]...)
+				b = append(b, d.Data[i:i+size]...)
 			}
 			i += size
 		}
 	}
-	d.pos = len(d.data)
+	d.Pos = len(d.Data)
 	return nil, errJSONEnd
 }
 
@@ -311,55 +300,55 @@ func hex4(data []byte, i int) (rune, bool) {
 
 // number decodes a JSON number (the grammar checked strictly) to float64.
 func (d *jsonDecoder) number() (any, error) {
-	start := d.pos
-	i := d.pos
-	if d.data[i] == '-' {
+	start := d.Pos
+	i := d.Pos
+	if d.Data[i] == '-' {
 		i++
 	}
 	digits := func() int {
 		n := 0
-		for i < len(d.data) && '0' <= d.data[i] && d.data[i] <= '9' {
+		for i < len(d.Data) && '0' <= d.Data[i] && d.Data[i] <= '9' {
 			i++
 			n++
 		}
 		return n
 	}
-	if i < len(d.data) && d.data[i] == '0' {
+	if i < len(d.Data) && d.Data[i] == '0' {
 		i++
 	} else if digits() == 0 {
-		d.pos = i
-		if i >= len(d.data) {
+		d.Pos = i
+		if i >= len(d.Data) {
 			return nil, errJSONEnd
 		}
-		return nil, d.errorf("invalid character %q in numeric literal", d.data[i])
+		return nil, d.errorf("invalid character %q in numeric literal", d.Data[i])
 	}
-	if i < len(d.data) && d.data[i] == '.' {
+	if i < len(d.Data) && d.Data[i] == '.' {
 		i++
 		if digits() == 0 {
-			d.pos = i
-			if i >= len(d.data) {
+			d.Pos = i
+			if i >= len(d.Data) {
 				return nil, errJSONEnd
 			}
-			return nil, d.errorf("invalid character %q after decimal point in numeric literal", d.data[i])
+			return nil, d.errorf("invalid character %q after decimal point in numeric literal", d.Data[i])
 		}
 	}
-	if i < len(d.data) && (d.data[i] == 'e' || d.data[i] == 'E') {
+	if i < len(d.Data) && (d.Data[i] == 'e' || d.Data[i] == 'E') {
 		i++
-		if i < len(d.data) && (d.data[i] == '+' || d.data[i] == '-') {
+		if i < len(d.Data) && (d.Data[i] == '+' || d.Data[i] == '-') {
 			i++
 		}
 		if digits() == 0 {
-			d.pos = i
-			if i >= len(d.data) {
+			d.Pos = i
+			if i >= len(d.Data) {
 				return nil, errJSONEnd
 			}
-			return nil, d.errorf("invalid character %q in exponent of numeric literal", d.data[i])
+			return nil, d.errorf("invalid character %q in exponent of numeric literal", d.Data[i])
 		}
 	}
-	d.pos = i
-	f, err := strconv.ParseFloat(string(d.data[start:i]), 64)
+	d.Pos = i
+	f, err := strconv.ParseFloat(string(d.Data[start:i]), 64)
 	if err != nil {
-		return nil, d.errorf("number %s out of range", d.data[start:i])
+		return nil, d.errorf("number %s out of range", d.Data[start:i])
 	}
 	return f, nil
 }
