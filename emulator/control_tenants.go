@@ -8,6 +8,7 @@ import (
 	"html/template"
 	"net/http"
 	"strings"
+	"sync"
 	texttemplate "text/template"
 
 	"github.com/labstack/echo/v4"
@@ -467,10 +468,10 @@ func renderCredentials(format string, creds []tenantCredentials, list bool) ([]b
 	var buf bytes.Buffer
 	switch format {
 	case "text":
-		err := credentialsText.Execute(&buf, creds)
+		err := credentialsText().Execute(&buf, creds)
 		return buf.Bytes(), err
 	case "html":
-		err := credentialsHTML.Execute(&buf, creds)
+		err := credentialsHTML().Execute(&buf, creds)
 		return buf.Bytes(), err
 	}
 	var v any = creds[0]
@@ -494,11 +495,13 @@ func jsonBytes(v any) ([]byte, error) {
 	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }
 
-// credentialsText and credentialsHTML are the text and HTML forms of
+// credentialsText and credentialsHTML return the text and HTML forms of
 // credentials; the HTML one escapes names and secrets (html/template).
 var (
-	credentialsText = texttemplate.Must(texttemplate.New("text").Parse(credentialsTextSource))
-	credentialsHTML = template.Must(template.New("html").Parse(credentialsHTMLSource))
+	credentialsText = sync.OnceValue(func() *texttemplate.Template {
+		return texttemplate.Must(texttemplate.New("text").Parse(credentialsTextSource))
+	})
+	credentialsHTML = sync.OnceValue(func() *template.Template { return template.Must(template.New("html").Parse(credentialsHTMLSource)) })
 )
 
 const credentialsTextSource = `{{range $i, $c := .}}{{if $i}}

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"sync"
 
 	"github.com/labstack/echo/v4"
 
@@ -29,17 +30,23 @@ import (
 //go:embed ui
 var dashboardFiles embed.FS
 
-// dashboardTemplates are the page and its sections, each a template of
-// its own so that an update renders one section.
-var dashboardTemplates = template.Must(template.New("ui").Funcs(template.FuncMap{
-	"json": func(v any) string {
-		b, _ := json.Marshal(v)
-		return string(b)
-	},
-	"pct":   func(f float64) string { return strconv.FormatFloat(f, 'f', 2, 64) + "%" },
-	"short": func(id string) string { return id[:min(len(id), 8)] },
-	"list":  func(v ...string) []string { return v },
-}).ParseFS(dashboardFiles, "ui/*.html"))
+// dashboardTemplates returns the page and its sections, each a template of
+// its own so that an update renders one section. It and the other pages
+// (sign-in, device login, credentials) are parsed on first use, not
+// while the emulator starts: most runs never serve them, and parsing
+// them was most of this package's initialization (TestPagesParse holds
+// them to parse).
+var dashboardTemplates = sync.OnceValue(func() *template.Template {
+	return template.Must(template.New("ui").Funcs(template.FuncMap{
+		"json": func(v any) string {
+			b, _ := json.Marshal(v)
+			return string(b)
+		},
+		"pct":   func(f float64) string { return strconv.FormatFloat(f, 'f', 2, 64) + "%" },
+		"short": func(id string) string { return id[:min(len(id), 8)] },
+		"list":  func(v ...string) []string { return v },
+	}).ParseFS(dashboardFiles, "ui/*.html"))
+})
 
 // dashboardAssets are the stylesheet and the script the page inlines.
 var dashboardAssets = struct {
@@ -85,7 +92,7 @@ func (s *Server) dashboardPage(c echo.Context) error {
 		Assets any
 	}{s.dashboardSnapshot(f, true), dashboardAssets}
 	var b bytes.Buffer
-	if err := dashboardTemplates.ExecuteTemplate(&b, "dashboard.html", page); err != nil {
+	if err := dashboardTemplates().ExecuteTemplate(&b, "dashboard.html", page); err != nil {
 		return err
 	}
 	h := c.Response().Header()
@@ -227,7 +234,7 @@ func (s *Server) dashboardLoadScenario(c echo.Context) error {
 // renderSection renders one section of v.
 func renderSection(name string, v dashboardView) (string, error) {
 	var b bytes.Buffer
-	if err := dashboardTemplates.ExecuteTemplate(&b, name, v); err != nil {
+	if err := dashboardTemplates().ExecuteTemplate(&b, name, v); err != nil {
 		return "", fmt.Errorf("dashboard: section %s: %w", name, err)
 	}
 	return b.String(), nil

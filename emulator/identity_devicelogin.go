@@ -5,6 +5,7 @@ import (
 	"html/template"
 	"net/http"
 	"strings"
+	"sync"
 
 	"github.com/labstack/echo/v4"
 
@@ -42,7 +43,7 @@ type deviceLoginView struct {
 func (s *Server) deviceLogin(c echo.Context) error {
 	code := strings.TrimSpace(c.QueryParam("code"))
 	if code == "" {
-		return s.renderPage(c, http.StatusOK, deviceLoginPage, &deviceLoginView{})
+		return s.renderPage(c, http.StatusOK, deviceLoginPage(), &deviceLoginView{})
 	}
 	page, err := s.authority.OpenDeviceLogin(code)
 	if err != nil {
@@ -51,9 +52,9 @@ func (s *Server) deviceLogin(c echo.Context) error {
 			code = ""
 		}
 		noteErrorCode(c, "invalid_request")
-		return s.renderPage(c, status, deviceLoginPage, &deviceLoginView{Code: code, Problem: problem})
+		return s.renderPage(c, status, deviceLoginPage(), &deviceLoginView{Code: code, Problem: problem})
 	}
-	return s.renderPage(c, http.StatusOK, deviceLoginPage, &deviceLoginView{Code: page.UserCode, Page: page})
+	return s.renderPage(c, http.StatusOK, deviceLoginPage(), &deviceLoginView{Code: page.UserCode, Page: page})
 }
 
 // deviceLoginAnswer serves POST /devicelogin: it completes the code as the
@@ -63,16 +64,16 @@ func (s *Server) deviceLoginAnswer(c echo.Context) error {
 	r.Body = http.MaxBytesReader(c.Response(), r.Body, maxDeviceLoginBody)
 	if err := r.ParseForm(); err != nil {
 		noteErrorCode(c, "invalid_request")
-		return s.renderPage(c, http.StatusRequestEntityTooLarge, deviceLoginPage, &deviceLoginView{
+		return s.renderPage(c, http.StatusRequestEntityTooLarge, deviceLoginPage(), &deviceLoginView{
 			Problem: "The form is too large or malformed. Enter the code again."})
 	}
 	out, err := s.authority.CompleteDeviceLogin(r.PostForm.Get("session"), r.PostForm.Get("user"), r.PostForm.Get("decline") != "")
 	if err != nil {
 		status, problem := deviceLoginProblem(err)
 		noteErrorCode(c, "invalid_request")
-		return s.renderPage(c, status, deviceLoginPage, &deviceLoginView{Problem: problem})
+		return s.renderPage(c, status, deviceLoginPage(), &deviceLoginView{Problem: problem})
 	}
-	return s.renderPage(c, http.StatusOK, deviceLoginPage, &deviceLoginView{Done: out})
+	return s.renderPage(c, http.StatusOK, deviceLoginPage(), &deviceLoginView{Done: out})
 }
 
 // deviceLoginProblem returns the status and the words of a refused code
@@ -91,9 +92,10 @@ func deviceLoginProblem(err error) (int, string) {
 	return http.StatusBadRequest, "This sign-in page is no longer valid (it was answered, or opened again elsewhere). Enter the code again."
 }
 
-// deviceLoginPage is the verification page, in the look of the sign-in
+// deviceLoginPage returns the verification page, in the look of the sign-in
 // page. No script; html/template escapes every value.
-var deviceLoginPage = template.Must(template.New("devicelogin").Parse(`<!DOCTYPE html>
+var deviceLoginPage = sync.OnceValue(func() *template.Template {
+	return template.Must(template.New("devicelogin").Parse(`<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>Enter code - MDE emulator</title>
 <style>body{font-family:sans-serif;max-width:36em;margin:3em auto}button{display:block;width:100%;margin:.4em 0;padding:.6em;text-align:left}input{font-size:1.2em;padding:.3em}.problem{color:#a00}</style>
 </head><body>
@@ -117,3 +119,4 @@ var deviceLoginPage = template.Must(template.New("devicelogin").Parse(`<!DOCTYPE
 </form>
 {{end}}</body></html>
 `))
+})

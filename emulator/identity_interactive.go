@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 
 	"github.com/labstack/echo/v4"
 
@@ -102,9 +103,9 @@ func (s *Server) authorize(c echo.Context, v2 bool) error {
 			r := &identity.AuthorizeRedirect{RedirectURI: aerr.RedirectURI, Params: p, Fragment: aerr.Mode == "fragment", FormPost: aerr.Mode == "form_post"}
 			return s.redirectToApp(c, r)
 		}
-		return s.renderPage(c, aerr.Status, errorPage, aerr)
+		return s.renderPage(c, aerr.Status, errorPage(), aerr)
 	}
-	return s.renderPage(c, http.StatusOK, signInPage, page)
+	return s.renderPage(c, http.StatusOK, signInPage(), page)
 }
 
 // redirectToApp sends the browser back to the app as r says: a 302 to
@@ -116,7 +117,7 @@ func (s *Server) redirectToApp(c echo.Context, r *identity.AuthorizeRedirect) er
 		return c.Redirect(http.StatusFound, r.URL())
 	}
 	var buf bytes.Buffer
-	if err := formPostPage.Execute(&buf, r); err != nil {
+	if err := formPostPage().Execute(&buf, r); err != nil {
 		return err
 	}
 	h := c.Response().Header()
@@ -148,7 +149,7 @@ func (s *Server) authorizeAnswer(c echo.Context) error {
 	r, err := s.authority.CompleteSignIn(form.Get("session"), form.Get("user"), form.Get("decline") != "")
 	if err != nil {
 		noteErrorCode(c, "invalid_request")
-		return s.renderPage(c, http.StatusBadRequest, errorPage, &identity.AuthorizeError{
+		return s.renderPage(c, http.StatusBadRequest, errorPage(), &identity.AuthorizeError{
 			Status: http.StatusBadRequest, Error: "invalid_request",
 			Description: "The sign-in session is unknown, expired or was already answered, or the user is not in the tenant. Start the sign-in again.",
 		})
@@ -168,9 +169,10 @@ func (s *Server) renderPage(c echo.Context, status int, t *template.Template, da
 	return c.HTMLBlob(status, buf.Bytes())
 }
 
-// signInPage lists the tenant's users: one button each, and Decline. No
+// signInPage returns the page that lists the tenant's users: one button each, and Decline. No
 // script; html/template escapes every value.
-var signInPage = template.Must(template.New("signin").Parse(`<!DOCTYPE html>
+var signInPage = sync.OnceValue(func() *template.Template {
+	return template.Must(template.New("signin").Parse(`<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>Sign in - MDE emulator</title>
 <style>body{font-family:sans-serif;max-width:36em;margin:3em auto}button{display:block;width:100%;margin:.4em 0;padding:.6em;text-align:left}</style>
 </head><body>
@@ -185,6 +187,7 @@ var signInPage = template.Must(template.New("signin").Parse(`<!DOCTYPE html>
 </form>
 </body></html>
 `))
+})
 
 // formPostScript submits the form_post page's form; formPostScriptHash
 // is its CSP hash.
@@ -195,10 +198,11 @@ var formPostScriptHash = func() string {
 	return base64.StdEncoding.EncodeToString(sum[:])
 }()
 
-// formPostPage is the answer of response_mode=form_post: a form of hidden
+// formPostPage returns the answer of response_mode=form_post: a form of hidden
 // fields POSTed to the redirect URI as the page loads, as the identity
 // platform answers.
-var formPostPage = template.Must(template.New("formpost").Parse(`<!DOCTYPE html>
+var formPostPage = sync.OnceValue(func() *template.Template {
+	return template.Must(template.New("formpost").Parse(`<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>Working... - MDE emulator</title></head><body>
 <form method="post" action="{{.RedirectURI}}">
 {{range .Fields}}<input type="hidden" name="{{.Name}}" value="{{.Value}}">
@@ -207,11 +211,15 @@ var formPostPage = template.Must(template.New("formpost").Parse(`<!DOCTYPE html>
 <script>` + formPostScript + `</script>
 </body></html>
 `))
+})
 
-var errorPage = template.Must(template.New("error").Parse(`<!DOCTYPE html>
+// errorPage returns the page of a sign-in the emulator refuses.
+var errorPage = sync.OnceValue(func() *template.Template {
+	return template.Must(template.New("error").Parse(`<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>Sign-in error - MDE emulator</title></head><body>
 <h1>Sorry, but we're having trouble signing you in.</h1>
 <p><code>{{.Error}}</code></p>
 <pre>{{.Description}}</pre>
 </body></html>
 `))
+})
