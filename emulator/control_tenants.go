@@ -501,7 +501,9 @@ var (
 	credentialsText = sync.OnceValue(func() *texttemplate.Template {
 		return texttemplate.Must(texttemplate.New("text").Parse(credentialsTextSource))
 	})
-	credentialsHTML = sync.OnceValue(func() *template.Template { return template.Must(template.New("html").Parse(credentialsHTMLSource)) })
+	credentialsHTML = sync.OnceValue(func() *template.Template {
+		return template.Must(template.New("html").Parse(credentialsHTMLSource))
+	})
 )
 
 const credentialsTextSource = `{{range $i, $c := .}}{{if $i}}

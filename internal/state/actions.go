@@ -512,9 +512,9 @@ func interned(cmd Command, dst []Param) Command {
 		cmd.Params = noParams
 		return cmd
 	}
-	params := dst[:0:cap(dst)] // not the caller's, which may be shared
+	params := dst // not the caller's, which may be shared
 	if cap(params) < len(cmd.Params) {
-		params = make([]Param, 0, len(cmd.Params))
+		params = make([]Param, len(cmd.Params))
 	}
 	params = params[:len(cmd.Params)]
 	for j, p := range cmd.Params {

@@ -213,6 +213,16 @@ func (l *actionList) remove(a *Action) bool {
 	}
 	l.entries[i].a = nil
 	l.live--
+	if l.live == 0 {
+		// Emptied: a small list keeps its room (a made machine's first
+		// entry is allocated with it), a larger one is let go.
+		if cap(l.entries) > 4 {
+			*l = actionList{}
+		} else {
+			l.entries = l.entries[:0]
+		}
+		return true
+	}
 	if n := len(l.entries); n >= 32 && l.live*2 < n {
 		kept := l.entries[:0]
 		for _, e := range l.entries {

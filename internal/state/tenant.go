@@ -290,13 +290,5 @@ func (t *Tenant) removeLocked(a *Action) {
 		return
 	}
 	delete(t.byID, a.id)
-	if l := &a.machine.actions; l.remove(a) && l.live == 0 {
-		// Emptied: a small list keeps its room (a made machine's first
-		// entry is allocated with it), a large one is let go.
-		if cap(l.entries) > 4 {
-			*l = actionList{}
-		} else {
-			l.entries = l.entries[:0]
-		}
-	}
+	a.machine.actions.remove(a)
 }
