@@ -5,7 +5,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-	yaml "go.yaml.in/yaml/v4"
+	"gopkg.in/yaml.v3"
 )
 
 func TestLoad(t *testing.T) {

@@ -9,11 +9,12 @@ import (
 	"io"
 	"os"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
 
-	yaml "go.yaml.in/yaml/v4"
+	"gopkg.in/yaml.v3"
 
 	"github.com/mdelive/mde-emulator/emulator/fixture"
 	"github.com/mdelive/mde-emulator/internal/faults"
@@ -62,8 +63,11 @@ type eventYAML struct {
 // actionKeys are the keys of an event that name its action.
 var actionKeys = []string{ActionSetOnline, ActionNextOutcomes, ActionAddFault, ActionRemoveFault, ActionSetProfile, ActionStartAction, ActionNote}
 
-// validName is the form of a scenario's name.
-var validName = regexp.MustCompile(`^[a-z0-9]+(-[a-z0-9]+)*$`)
+var (
+	validName = regexp.MustCompile(`^[a-z0-9]+(-[a-z0-9]+)*$`)
+	// yamlLine finds the line in the errors of package yaml.
+	yamlLine = regexp.MustCompile(`^(?:yaml: )?line (\d+): (.*)$`)
+)
 
 // Parse parses and checks a scenario file (YAML). name names the file in
 // errors. Unknown fields are errors. The fixture is parsed with
@@ -82,7 +86,7 @@ func Parse(name string, data []byte) (*Scenario, error) {
 	}
 	var root yaml.Node
 	if err := yaml.Unmarshal(data, &root); err != nil {
-		addYAMLError(p, data, err)
+		addYAMLError(p, err)
 		return nil, p.err()
 	}
 	if root.Kind != yaml.DocumentNode || len(root.Content) == 0 || root.Content[0].Kind != yaml.MappingNode {
@@ -94,7 +98,7 @@ func Parse(name string, data []byte) (*Scenario, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(&f); err != nil {
-		addYAMLError(p, data, err)
+		addYAMLError(p, err)
 		return nil, p.err()
 	}
 
@@ -111,11 +115,22 @@ func Parse(name string, data []byte) (*Scenario, error) {
 	return s, nil
 }
 
-// addYAMLError adds the problems of an error of the YAML decoder reading
-// data, each at its line.
-func addYAMLError(p *problems, data []byte, err error) {
-	for _, e := range fixture.YAMLErrors(p.name, data, err) {
-		p.add(e.Line, "%s", e.Message)
+// addYAMLError adds the problems of an error of package yaml, each at its
+// line.
+func addYAMLError(p *problems, err error) {
+	var msgs []string
+	if te := (*yaml.TypeError)(nil); errors.As(err, &te) {
+		msgs = te.Errors
+	} else {
+		msgs = []string{err.Error()}
+	}
+	for _, m := range msgs {
+		if g := yamlLine.FindStringSubmatch(m); g != nil {
+			line, _ := strconv.Atoi(g[1])
+			p.add(line, "%s", g[2])
+		} else {
+			p.add(0, "%s", strings.TrimPrefix(m, "yaml: "))
+		}
 	}
 }
 
