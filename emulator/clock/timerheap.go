@@ -23,6 +23,10 @@ type heapEntry struct {
 	t   *Timer
 }
 
+// live reports whether e is its timer's scheduling in force and still
+// pending: not stopped, and not replaced by a later Reset.
+func (e *heapEntry) live() bool { return e.t.pending && e.seq == e.t.seq }
+
 // Instants beyond what Unix nanoseconds hold (before 1678, after 2262)
 // saturate: they sort before or after every representable instant, and
 // among themselves in scheduling order.
@@ -53,11 +57,9 @@ func (h timerHeap) less(i, j int) bool {
 func (h timerHeap) swap(i, j int) { h[i], h[j] = h[j], h[i] }
 
 // first returns the timer of the earliest entry and whether that entry is
-// the timer's scheduling in force and still pending (not stopped, and not
-// replaced by a later Reset); the heap must not be empty.
+// live; the heap must not be empty.
 func (h timerHeap) first() (t *Timer, live bool) {
-	e := &h[0]
-	return e.t, e.t.pending && e.seq == e.t.seq
+	return h[0].t, h[0].live()
 }
 
 // push adds t and reports whether it became the earliest.
@@ -80,14 +82,13 @@ func (h *timerHeap) pop() *Timer {
 	return t
 }
 
-// compact drops the entries that are not their timer's scheduling in
-// force and pending (stopped timers, replaced schedulings), keeping the
-// others in heap order. It is O(len(h)).
+// compact drops the entries that are not live (stopped timers, replaced
+// schedulings), keeping the others in heap order. It is O(len(h)).
 func (h *timerHeap) compact() {
 	old := *h
 	kept := old[:0]
 	for _, e := range old {
-		if e.t.pending && e.seq == e.t.seq {
+		if e.live() {
 			kept = append(kept, e)
 		}
 	}
