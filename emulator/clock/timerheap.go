@@ -10,6 +10,9 @@ import (
 // nanoseconds) and sequence number, so sifting reads and writes only the
 // heap's own contiguous array: with hundreds of thousands of pending
 // timers, touching a *Timer per level would miss the cache at every level.
+// A 4-ary heap, half the levels for three comparisons a level, measured
+// slower here (BenchmarkTimerHeapChurn: 560–700 against 460–570 ns a
+// pop and push among 300,000 timers), so it stays binary.
 // Stopped timers stay in the heap, marked, until they reach the top (lazy
 // deletion: Stop is O(1) and the heap never follows a timer's position),
 // or until the clock compacts the heap because they outnumber the live
