@@ -159,18 +159,25 @@ type Server struct {
 	debug     bool      // the logger takes debug records: log every request
 }
 
+// apiValidator returns the API document's Validator, built on the first
+// call in the process. It depends on nothing but the embedded document and
+// never changes once built (it is safe for concurrent use), so every
+// Server of the process shares it: a test suite that starts hundreds of
+// emulators loads and checks the document once.
+var apiValidator = sync.OnceValues(openapi.NewValidator)
+
 // New builds an emulator from opts. All spec work (loading and checking
-// the OpenAPI document, building its router) happens here, once.
+// the OpenAPI document) happens in the first New of the process, once.
 func New(opts Options) (*Server, error) {
-	// The OpenAPI validator (a third of New without key generation)
-	// depends on nothing else here: build it beside the rest.
+	// The OpenAPI validator (the larger part of a first New without key
+	// generation) depends on nothing else here: build it beside the rest.
 	type built struct {
 		v   *openapi.Validator
 		err error
 	}
 	validatorc := make(chan built, 1)
 	go func() {
-		v, err := openapi.NewValidator()
+		v, err := apiValidator()
 		validatorc <- built{v, err}
 	}()
 	set := opts.Fixtures.Clone()         // the emulator's own: it fills in times

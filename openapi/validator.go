@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
@@ -23,7 +24,12 @@ import (
 // the Validator is built; a request costs one route lookup and one
 // openapi3filter.ValidateRequest. A Validator is safe for concurrent use.
 type Validator struct {
-	router   routers.Router
+	// router finds the operation of a request the caller has not routed
+	// (ValidateRequest, ValidateResponse). It is built on first use: the
+	// emulator routes every request itself (ValidateRouted) and needs it
+	// only for --strict, so a start does not compile a regular expression
+	// per path of the document for nothing.
+	router   func() (routers.Router, error)
 	routes   map[string]*routers.Route // "METHOD /document/path" → route
 	fast     map[string]*fastOp        // the operations the fast path covers
 	params   *openapi3filter.Options   // a request's parameters
@@ -73,12 +79,16 @@ func buildValidator(doc *openapi3.T, canonical bool) (*Validator, error) {
 			op.Security = nil
 		}
 	}
-	router, err := gorillamux.NewRouter(doc)
-	if err != nil {
-		return nil, fmt.Errorf("openapi: build router: %w", err)
-	}
+	router := sync.OnceValues(func() (routers.Router, error) {
+		r, err := gorillamux.NewRouter(doc)
+		if err != nil {
+			return nil, fmt.Errorf("openapi: build router: %w", err)
+		}
+		return r, nil
+	})
 	var canon *pathCanon
 	if canonical {
+		var err error
 		if canon, err = newPathCanon(doc); err != nil {
 			return nil, err
 		}
@@ -146,7 +156,11 @@ func (v *Validator) CanonicalPath(p string) (string, bool) {
 // (CanonicalPath) and with a percent-encoded "(index=n)" decoded; r itself
 // is never changed. Only requests that miss pay for the retry.
 func (v *Validator) findRoute(r *http.Request) (*routers.Route, map[string]string, error) {
-	route, params, err := v.router.FindRoute(r)
+	router, err := v.router()
+	if err != nil {
+		return nil, nil, err
+	}
+	route, params, err := router.FindRoute(r)
 	if err == nil || !errors.Is(err, routers.ErrPathNotFound) || v.canon == nil {
 		return route, params, err
 	}
@@ -166,7 +180,7 @@ func (v *Validator) findRoute(r *http.Request) (*routers.Route, map[string]strin
 	u.Path, u.RawPath = path, raw
 	r2 := *r
 	r2.URL = &u
-	return v.router.FindRoute(&r2)
+	return router.FindRoute(&r2)
 }
 
 // ValidateRequest checks r against the document and returns nil when it is

@@ -54,6 +54,21 @@ func upload(t *testing.T, fileField string, fields map[string]string) (string, s
 	return w.FormDataContentType(), buf.String()
 }
 
+// TestRoutersBuild builds the routers both Validators make on first use:
+// ValidateRequest answers nil for a request it cannot route, so a
+// document the router refuses would otherwise pass unnoticed.
+func TestRoutersBuild(t *testing.T) {
+	for name, build := range map[string]func() (*Validator, error){"api": NewValidator, "control": NewControlValidator} {
+		v, err := build()
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if _, err := v.router(); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+}
+
 func TestValidateRequest(t *testing.T) {
 	t.Parallel()
 	v := newValidator(t)
