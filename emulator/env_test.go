@@ -2,6 +2,8 @@ package emulator_test
 
 import (
 	"bytes"
+	"crypto/rand"
+	"crypto/rsa"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -49,7 +51,7 @@ type env struct {
 
 func newEnv(t *testing.T, opts ...func(*emulator.Options)) *env {
 	t.Helper()
-	o := emulator.Options{Clock: clock.Manual, Start: start, StrictResponses: true, PublicURLs: []string{testBase}}
+	o := emulator.Options{Clock: clock.Manual, Start: start, StrictResponses: true, PublicURLs: []string{testBase}, SigningKey: testSigningKey(t)}
 	for _, f := range opts {
 		f(&o)
 	}
@@ -61,6 +63,23 @@ func newEnv(t *testing.T, opts ...func(*emulator.Options)) *env {
 	e := &env{t: t, srv: srv, client: &http.Client{Transport: &validatingTransport{t: t, next: srv.Client().Transport}}}
 	e.token = e.mint(`{}`)
 	return e
+}
+
+// sharedTestKey is the signing key of every env whose options name none:
+// a 2048-bit RSA key takes 50–150 ms to make, and the package starts
+// hundreds of emulators.
+var sharedTestKey = sync.OnceValues(func() (*rsa.PrivateKey, error) {
+	return rsa.GenerateKey(rand.Reader, 2048)
+})
+
+// testSigningKey returns sharedTestKey's key.
+func testSigningKey(t *testing.T) *rsa.PrivateKey {
+	t.Helper()
+	key, err := sharedTestKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return key
 }
 
 func withFixtures(t *testing.T, yaml string) func(*emulator.Options) {

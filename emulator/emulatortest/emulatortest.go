@@ -22,9 +22,12 @@ package emulatortest
 
 import (
 	"context"
+	"crypto/rand"
+	"crypto/rsa"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"sync"
 	"testing"
 	"time"
 
@@ -86,6 +89,17 @@ type Server struct {
 	client   *http.Client
 }
 
+// sharedSigningKey returns the key that signs the tokens of every test
+// server of the process whose options and fixtures name none, made on the
+// first call. A new 2048-bit RSA key takes 50–150 ms to make, most of
+// what starting a test server would otherwise cost. Servers sharing it
+// accept each other's tokens for a tenant and app they share, as servers
+// of one real tenant would; a test that needs a key of its own sets
+// emulator.Options.SigningKey (WithOptions) or the fixtures' signingKey.
+var sharedSigningKey = sync.OnceValues(func() (*rsa.PrivateKey, error) {
+	return rsa.GenerateKey(rand.Reader, 2048)
+})
+
 type config struct {
 	opts     emulator.Options
 	listener bool
@@ -140,6 +154,13 @@ func New(options ...Option) (*Server, error) {
 	}
 	if c.err != nil {
 		return nil, c.err
+	}
+	if c.opts.SigningKey == nil {
+		key, err := sharedSigningKey()
+		if err != nil {
+			return nil, fmt.Errorf("emulatortest: signing key: %w", err)
+		}
+		c.opts.SigningKey = key
 	}
 	// The server's own URL is a token audience it accepts, like the
 	// emulator's --public-url: known before it starts.

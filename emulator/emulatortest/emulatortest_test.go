@@ -1,6 +1,8 @@
 package emulatortest_test
 
 import (
+	"crypto/rand"
+	"crypto/rsa"
 	"net/http"
 	"strings"
 	"testing"
@@ -148,5 +150,35 @@ func TestOptions(t *testing.T) {
 	}
 	if fast.Emulator().Clock().Mode() != "real" || fast.Emulator().Clock().Scale() != 1000 || fast.Now().Before(before) {
 		t.Errorf("clock %s x%g", fast.Emulator().Clock().Mode(), fast.Emulator().Clock().Scale())
+	}
+}
+
+// TestSigningKey: the test servers of a process share one signing key
+// unless a test gives its own, so a token of one is good on another (the
+// same tenant, app and audience) and not on a server with a key of its
+// own.
+func TestSigningKey(t *testing.T) {
+	a, b := emulatortest.NewServer(t), emulatortest.NewServer(t)
+	own, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := emulatortest.NewServer(t, emulatortest.WithOptions(func(o *emulator.Options) { o.SigningKey = own }))
+	tok := token(t, a)
+	for _, tc := range []struct {
+		name string
+		srv  *emulatortest.Server
+		want int
+	}{{"a", a, 200}, {"b, sharing a's key", b, 200}, {"c, with a key of its own", c, 401}} {
+		req, _ := http.NewRequest("GET", tc.srv.URL+"/api/machines", nil)
+		req.Header.Set("Authorization", "Bearer "+tok)
+		res, err := tc.srv.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != tc.want {
+			t.Errorf("%s: a's token answered %d, want %d", tc.name, res.StatusCode, tc.want)
+		}
 	}
 }
