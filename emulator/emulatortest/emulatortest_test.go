@@ -182,3 +182,15 @@ func TestSigningKey(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkNew measures starting and closing a test server with the
+// default options: what each test of a suite pays for its own emulator.
+func BenchmarkNew(b *testing.B) {
+	for b.Loop() {
+		srv, err := emulatortest.New()
+		if err != nil {
+			b.Fatal(err)
+		}
+		srv.Close()
+	}
+}

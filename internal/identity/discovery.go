@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"math/big"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -52,8 +53,36 @@ func buildJWKS(key *rsa.PrivateKey, kid string, cert []byte) []byte {
 
 // selfSignedCert returns the DER of a certificate for key, the same for the
 // same key: its serial comes from the key and its validity is fixed
-// (2020–2099), so no clock is read and the kid is stable across runs.
+// (2020–2099), so no clock is read and the kid is stable across runs. The
+// caller must not modify it.
+//
+// It keeps the last certificate it made: signing one is 1.5 ms, most of
+// an emulator.New after the first of a process, and the test servers of
+// a process share one key (emulatortest).
 func selfSignedCert(key *rsa.PrivateKey) ([]byte, error) {
+	if last := lastCert.Load(); last != nil && last.pub.Equal(&key.PublicKey) {
+		return last.der, nil
+	}
+	der, err := makeSelfSignedCert(key)
+	if err != nil {
+		return nil, err
+	}
+	pub := rsa.PublicKey{N: new(big.Int).Set(key.N), E: key.E} // a copy: the caller's key may change
+	lastCert.Store(&keyCert{pub: &pub, der: der})
+	return der, nil
+}
+
+// keyCert is a public key and the certificate selfSignedCert made for it.
+type keyCert struct {
+	pub *rsa.PublicKey
+	der []byte
+}
+
+// lastCert is the last certificate selfSignedCert made.
+var lastCert atomic.Pointer[keyCert]
+
+// makeSelfSignedCert makes selfSignedCert's certificate.
+func makeSelfSignedCert(key *rsa.PrivateKey) ([]byte, error) {
 	pubDER, err := x509.MarshalPKIXPublicKey(&key.PublicKey)
 	if err != nil {
 		return nil, fmt.Errorf("identity: marshal public key: %w", err)

@@ -153,3 +153,30 @@ func TestOpenIDConfigurationUnknownTenant(t *testing.T) {
 		}
 	}
 }
+
+// TestSelfSignedCertPerKey: the certificate kept from the last call is
+// given only for its own key, and is the one a fresh signing makes.
+func TestSelfSignedCertPerKey(t *testing.T) {
+	t.Parallel()
+	k1, k2 := testKeys()
+	for i, key := range []*rsa.PrivateKey{k1, k1, k2, k1, k2, k2} {
+		der, err := selfSignedCert(key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cert, err := x509.ParseCertificate(der)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !key.PublicKey.Equal(cert.PublicKey) {
+			t.Fatalf("call %d: the certificate holds another key", i)
+		}
+		fresh, err := makeSelfSignedCert(key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(der, fresh) {
+			t.Fatalf("call %d: the certificate differs from a fresh one", i)
+		}
+	}
+}
