@@ -146,7 +146,9 @@ func WithListener() Option { return func(c *config) { c.listener = true } }
 func WithOptions(f func(*emulator.Options)) Option { return func(c *config) { f(&c.opts) } }
 
 // New starts an emulator for use outside a test; call Close when done.
-// Most callers want NewServer.
+// Most callers want NewServer. Unless the options or the fixtures give a
+// signing key, the server signs with the process's shared one
+// (sharedSigningKey).
 func New(options ...Option) (*Server, error) {
 	c := config{opts: emulator.Options{Clock: clock.Manual, Start: DefaultStart, StrictResponses: true}}
 	for _, o := range options {
