@@ -129,6 +129,7 @@ type Authority struct {
 // snapshot replaces it whole; cache entries remember the snapshot they were
 // verified against.
 type directory struct {
+	gen        uint64            // this snapshot's generation: directoryGen when it was built
 	apps       []*App            // in the order given, duplicates dropped
 	byKey      map[string]*App   // appKey(tenant, client) → app
 	tenants    map[string]string // lower-case id → id as configured
@@ -309,8 +310,13 @@ func normalizeAudience(aud string) string {
 	return strings.ToLower(strings.TrimSuffix(strings.TrimSpace(aud), "/"))
 }
 
+// directoryGen numbers the directory snapshots of the process, so that
+// the principal cache can tell them apart without holding on to them.
+var directoryGen atomic.Uint64
+
 func buildDirectory(apps []App, extra []string, users []User) *directory {
 	d := &directory{
+		gen:       directoryGen.Add(1),
 		byKey:     make(map[string]*App, len(apps)),
 		tenants:   make(map[string]string),
 		extra:     extra,

@@ -3,19 +3,30 @@ package identity
 import (
 	"hash/maphash"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
 // cacheShards is the number of independently locked parts of the cache.
 const cacheShards = 32
 
+// cacheSweepEvery is how often (in emulated time), at most, the cache
+// drops its expired tokens when it takes a new one, so that tokens nobody
+// presents again do not sit in it until it is full.
+const cacheSweepEvery = time.Minute
+
 // principalCache remembers verified tokens: raw token → principal. It is
 // bounded: a full shard first drops the tokens that have expired, then
-// arbitrary ones, down to 7/8 of its capacity. Each entry remembers the
-// directory snapshot it was verified against and only matches that one.
+// arbitrary ones, down to 7/8 of its capacity; and a put drops every
+// shard's expired tokens when cacheSweepEvery has passed since the last
+// sweep.
+// Each entry remembers the generation of the directory snapshot it was
+// verified against and only matches that one; it does not point at the
+// snapshot, so an entry does not keep an old directory alive.
 type principalCache struct {
 	seed     maphash.Seed
 	perShard int
+	sweepAt  atomic.Int64 // Unix nanoseconds (emulated) from which a put sweeps
 	shards   [cacheShards]cacheShard
 }
 
@@ -26,7 +37,7 @@ type cacheShard struct {
 
 type cacheEntry struct {
 	p   *Principal
-	dir *directory
+	gen uint64 // the directory's generation
 }
 
 func newPrincipalCache(size int) *principalCache {
@@ -48,22 +59,38 @@ func (c *principalCache) get(raw string, d *directory) (*Principal, bool) {
 	s.mu.RLock()
 	e, ok := s.m[raw]
 	s.mu.RUnlock()
-	if !ok || e.dir != d {
+	if !ok || e.gen != d.gen {
 		return nil, false
 	}
 	return e.p, true
 }
 
 // put caches p for raw, verified against d; now is the emulator clock's
-// time, used to drop expired tokens when the shard is full.
+// time, used to drop expired tokens (sweepDue, and when the shard is full).
 func (c *principalCache) put(raw string, p *Principal, d *directory, now time.Time) {
+	c.sweepDue(now)
 	s := c.shard(raw)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if _, ok := s.m[raw]; !ok && len(s.m) >= c.perShard {
 		s.evict(now, c.perShard-c.perShard/8-1)
 	}
-	s.m[raw] = cacheEntry{p: p, dir: d}
+	s.m[raw] = cacheEntry{p: p, gen: d.gen}
+}
+
+// sweepDue drops every shard's expired tokens when a sweep is due at now;
+// of concurrent callers, one sweeps.
+func (c *principalCache) sweepDue(now time.Time) {
+	at := c.sweepAt.Load()
+	if now.UnixNano() < at || !c.sweepAt.CompareAndSwap(at, now.Add(cacheSweepEvery).UnixNano()) {
+		return
+	}
+	for i := range c.shards {
+		s := &c.shards[i]
+		s.mu.Lock()
+		s.evict(now, c.perShard)
+		s.mu.Unlock()
+	}
 }
 
 // evict drops the entries expired at now,

@@ -60,6 +60,10 @@ const (
 	// maxFlows bounds each kind of pending flow the store holds; beyond
 	// it (after dropping expired ones) new flows are refused.
 	maxFlows = 10000
+	// flowPruneEvery is how often (in emulated time) the store drops what
+	// has expired when it takes a new flow, so that flows nobody finishes
+	// do not sit in it until it is full.
+	flowPruneEvery = time.Minute
 )
 
 // flowStore holds the state of the interactive flows.
@@ -72,6 +76,7 @@ type flowStore struct {
 	byLogin  map[string]*deviceFlow
 	sessions map[string]*authSession
 	codes    map[string]*authCode
+	pruneAt  time.Time // when a new flow next drops the expired ones
 }
 
 func (f *flowStore) init() {
@@ -168,6 +173,15 @@ func newUserCode() string {
 // normalizeUserCode compares user codes without case, spaces or dashes.
 func normalizeUserCode(s string) string {
 	return strings.ToUpper(strings.NewReplacer("-", "", " ", "").Replace(strings.TrimSpace(s)))
+}
+
+// pruneDueLocked drops what has expired when a store of n flows of the
+// kind about to be added is full or a prune is due (flowPruneEvery).
+func (f *flowStore) pruneDueLocked(now time.Time, n int) {
+	if n >= maxFlows || !now.Before(f.pruneAt) {
+		f.pruneLocked(now)
+		f.pruneAt = now.Add(flowPruneEvery)
+	}
 }
 
 // pruneLocked drops what has expired (device codes and authorization
@@ -282,9 +296,7 @@ func (a *Authority) DeviceCodeAt(tenant string, form url.Values, v2 bool, verifi
 	}
 	f := &a.flows
 	f.mu.Lock()
-	if len(f.devices) >= maxFlows {
-		f.pruneLocked(now)
-	}
+	f.pruneDueLocked(now, len(f.devices))
 	if len(f.devices) >= maxFlows {
 		f.mu.Unlock()
 		return nil, a.busy()
@@ -601,9 +613,7 @@ func (a *Authority) Authorize(tenant string, q url.Values, v2 bool, registered f
 	id := randomCode(32)
 	f := &a.flows
 	f.mu.Lock()
-	if len(f.sessions) >= maxFlows {
-		f.pruneLocked(now)
-	}
+	f.pruneDueLocked(now, len(f.sessions))
 	if len(f.sessions) >= maxFlows {
 		f.mu.Unlock()
 		e := a.authorizeError("temporarily_unavailable", 90033, "A transient error has occurred. Please try again.")
@@ -716,9 +726,7 @@ func (a *Authority) CompleteSignIn(session, user string, decline bool) (*Authori
 	if u == nil {
 		return nil, fmt.Errorf("%w: %q in tenant %s", ErrUnknownUser, user, s.tenantID)
 	}
-	if len(f.codes) >= maxFlows {
-		f.pruneLocked(now)
-	}
+	f.pruneDueLocked(now, len(f.codes))
 	if len(f.codes) >= maxFlows {
 		return nil, errors.New("identity: too many authorization codes pending; try again")
 	}
