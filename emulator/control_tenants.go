@@ -241,6 +241,7 @@ func (s *Server) removeTenantNow(id string, force bool) error {
 	if force {
 		t.CancelLive("Emulator control plane", "The tenant was removed.")
 	}
+	s.limiter.ForgetTenant(t.ID) // its rate-limit windows go with it, as its session counts did (state.Store.RemoveTenant)
 	s.log.Info("emulator: tenant removed", "tenant", t.ID, "name", t.Name)
 	return nil
 }

@@ -244,8 +244,15 @@ func TestTenantsDelete(t *testing.T) {
 	if r := e.call("DELETE", del+"?force=maybe", "", ""); r.status != 400 || r.errorCode() != "InvalidInput" {
 		t.Errorf("force=maybe: %d %s", r.status, r.body)
 	}
+	if _, ok := metricValue(e.scrape(), "mde_emulator_rate_limit_calls", "tenant", a.Tenant.ID); !ok {
+		t.Fatal("no rate-limit series for the trainee's calls")
+	}
 	if r := e.call("DELETE", del+"?force=true", "", ""); r.status != 204 {
 		t.Fatalf("DELETE ?force=true: %d %s", r.status, r.body)
+	}
+	// What counted its calls goes with it (TestLongRunMemoryIsFlat).
+	if v, ok := metricValue(e.scrape(), "mde_emulator_rate_limit_calls", "tenant", a.Tenant.ID); ok {
+		t.Errorf("the removed tenant's rate-limit series is still there: %v", v)
 	}
 	if v, err := ten.Action(act.ID); err != nil || v.View().Status != state.StatusCancelled || ten.Sessions() != 0 {
 		t.Errorf("the live action after the removal: %v %+v, sessions %d", err, v, ten.Sessions())

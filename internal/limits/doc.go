@@ -38,11 +38,14 @@
 // decision costs O(1). Different keys never share a lock: the windows live
 // in a concurrent map and each has its own mutex, and the check and the
 // recording happen under that mutex, so the limits are exact under any
-// concurrency. Windows are never evicted: keys are few (tenants × apps ×
-// endpoints), and a key costs at most about 13 KB (1,600 int64 instants for
-// the minute and hour windows of an Other endpoint), allocated as calls
-// come. [Limiter.Reset] drops them all; a window keeps the limits it was
-// made with, so the emulator resets the limiter when the profile changes.
+// concurrency. Keys are few (tenants × apps × endpoints) and are kept
+// until [Limiter.ForgetTenant] drops a removed tenant's; a key costs at
+// most about 13 KB (1,600 int64 instants for the minute and hour windows
+// of an Other endpoint), allocated as calls come, and a ring whose calls
+// have all left its window starts over in the space it has, so a key's
+// size follows its busiest window, not every call it ever made.
+// [Limiter.Reset] drops them all; a window keeps the limits it was made
+// with, so the emulator resets the limiter when the profile changes.
 //
 // A rate or session number of zero or less in a profile means no limit for
 // that number; [Profile.Unlimited] turns every limit off.

@@ -1,6 +1,7 @@
 package limits
 
 import (
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -87,6 +88,19 @@ func (l *Limiter) Reset() {
 	l.windows.Store(&sync.Map{})
 }
 
+// ForgetTenant drops the windows of every key of tenant (without case):
+// what a removed tenant leaves behind. A call of tenant decided meanwhile
+// may make a window again, which counts from that call.
+func (l *Limiter) ForgetTenant(tenant string) {
+	m := l.windows.Load()
+	m.Range(func(k, _ any) bool {
+		if strings.EqualFold(k.(windowKey).Tenant, tenant) {
+			m.Delete(k)
+		}
+		return true
+	})
+}
+
 // Allow reports whether a call for k of class c at instant now is within the
 // limits, and counts it if so. On refusal retryAfter is the exact time until
 // the call would be allowed (if no other call for k is accepted meanwhile);
@@ -155,6 +169,12 @@ func (r *ring) wait(t int64) int64 {
 // by concurrent callers still leave the window in time order.
 func (r *ring) add(t int64) {
 	n := r.limit
+	if len(r.buf) > 0 && r.newest() <= t-r.width {
+		// Every counted call has left the window: start over in the
+		// space the ring has, so that its size follows the calls in a
+		// window, not every call the key ever made.
+		r.buf, r.head = r.buf[:0], 0
+	}
 	if len(r.buf) < n {
 		r.buf = append(r.buf, t)
 		for i := len(r.buf) - 1; i > 0 && r.buf[i-1] > r.buf[i]; i-- {
@@ -173,6 +193,14 @@ func (r *ring) add(t int64) {
 		r.buf[i], r.buf[j] = r.buf[j], r.buf[i]
 		i = j
 	}
+}
+
+// newest returns the latest instant the ring holds; it must hold one.
+func (r *ring) newest() int64 {
+	if len(r.buf) < r.limit {
+		return r.buf[len(r.buf)-1]
+	}
+	return r.buf[(r.head-1+r.limit)%r.limit]
 }
 
 // Usage is how much of one rate limit one key has used at an instant.

@@ -249,9 +249,13 @@ func TestAllowMatchesModel(t *testing.T) {
 		accepted := map[call][]time.Time{}
 		now := t0
 		for i := range 3000 {
-			// Bursts of close calls between longer pauses.
+			// Bursts of close calls between longer pauses, and now and
+			// then an idle stretch that empties every window.
 			gap := 40 * time.Second
-			if rng.IntN(2) == 0 {
+			switch {
+			case rng.IntN(100) == 0:
+				gap = 3 * time.Hour
+			case rng.IntN(2) == 0:
 				gap = 2 * time.Second
 			}
 			now = now.Add(time.Duration(rng.Int64N(int64(gap))))
@@ -532,5 +536,61 @@ func TestLimiterUsage(t *testing.T) {
 	}
 	if u := l.Usage(t0.Add(2 * time.Minute)); len(u) != 0 {
 		t.Errorf("Usage at 2 min = %+v, want none", u)
+	}
+}
+
+// A ring whose calls have all left its window starts over in the space it
+// has: its size follows the calls in a window, not every call the key
+// ever made.
+func TestRingStartsOverWhenIdle(t *testing.T) {
+	t.Parallel()
+	l := NewLimiter(mustLookup(t, "default"))
+	now := t0
+	for day := range 5 {
+		for range 50 {
+			now = now.Add(10 * time.Second)
+			if _, ok := l.Allow(keyOther, Other, now); !ok {
+				t.Fatalf("day %d: refused", day)
+			}
+		}
+		now = now.Add(24 * time.Hour)
+	}
+	v, ok := l.windows.Load().Load(windowKey{Key: keyOther, class: Other})
+	if !ok {
+		t.Fatal("no window")
+	}
+	w := v.(*window)
+	for _, r := range w.rings {
+		if len(r.buf) > 50 || cap(r.buf) > 128 {
+			t.Errorf("the %v ring holds %d instants (capacity %d) after five days of 50 calls; want at most 50", time.Duration(r.width), len(r.buf), cap(r.buf))
+		}
+	}
+}
+
+// ForgetTenant drops every window of a tenant, whatever the case of its
+// id, and nothing of the others.
+func TestLimiterForgetTenant(t *testing.T) {
+	t.Parallel()
+	p := mustLookup(t, "default").Override(fixture.Limits{LiveResponsePerMinute: 2})
+	l := NewLimiter(p)
+	for _, k := range []Key{keyA, keyByApp, keyByTen} {
+		for range 2 {
+			l.Allow(k, LiveResponse, t0)
+		}
+	}
+	l.Allow(keyOther, Other, t0)
+	l.ForgetTenant("TENANT-A")
+	var left []Key
+	for _, u := range l.Usage(t0) {
+		left = append(left, u.Key)
+	}
+	if diff := cmp.Diff([]Key{keyByTen}, left); diff != "" {
+		t.Errorf("keys with calls after ForgetTenant (-want +got):\n%s", diff)
+	}
+	if _, ok := l.Allow(keyA, LiveResponse, t0); !ok {
+		t.Error("a forgotten key is still limited")
+	}
+	if _, ok := l.Allow(keyByTen, LiveResponse, t0); ok {
+		t.Error("the other tenant's key was forgotten too")
 	}
 }

@@ -1,6 +1,7 @@
 package limits
 
 import (
+	"strings"
 	"sync"
 	"sync/atomic"
 )
@@ -89,15 +90,34 @@ func (s *Sessions) ActiveUser(tenant, user string) int { return s.Active(userKey
 func userKey(tenant, user string) string { return tenant + "/user/" + user }
 
 // Release gives back a session of tenant. Releasing with no session held
-// does nothing.
+// (or after ForgetTenant) does nothing.
 func (s *Sessions) Release(tenant string) {
-	c := s.counter(tenant)
+	v, ok := s.counts.Load().Load(tenant)
+	if !ok {
+		return
+	}
+	c := v.(*atomic.Int64)
 	for {
 		n := c.Load()
 		if n <= 0 || c.CompareAndSwap(n, n-1) {
 			return
 		}
 	}
+}
+
+// ForgetTenant drops the counts of tenant and of its users (the tenant's
+// id without case): what a removed tenant leaves behind. Sessions of tenant released afterwards
+// are not counted again.
+func (s *Sessions) ForgetTenant(tenant string) {
+	m := s.counts.Load()
+	prefix := userKey(tenant, "")
+	m.Range(func(k, _ any) bool {
+		key := k.(string)
+		if strings.EqualFold(key, tenant) || len(key) > len(prefix) && strings.EqualFold(key[:len(prefix)], prefix) {
+			m.Delete(k)
+		}
+		return true
+	})
 }
 
 // Active returns the number of sessions tenant holds.

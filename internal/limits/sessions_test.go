@@ -174,3 +174,29 @@ func TestSessionsFollowTheirSourceAndReset(t *testing.T) {
 		t.Errorf("after Reset: %d of 15 Acquire succeeded, want 10", got)
 	}
 }
+
+// ForgetTenant drops the counts of a tenant and its users; a session of
+// it released afterwards counts nothing and makes no count again.
+func TestSessionsForgetTenant(t *testing.T) {
+	t.Parallel()
+	s := NewSessions(newHolder(mustLookup(t, "default")))
+	acquireN(s, "t1", 2)
+	if ok, _ := s.AcquireUser("t1", "u1"); !ok {
+		t.Fatal("AcquireUser refused")
+	}
+	acquireN(s, "t2", 1)
+	s.ForgetTenant("T1")
+	if a, u, other := s.Active("t1"), s.ActiveUser("t1", "u1"), s.Active("t2"); a != 0 || u != 0 || other != 1 {
+		t.Fatalf("after ForgetTenant: t1 %d, its user %d, t2 %d; want 0, 0, 1", a, u, other)
+	}
+	s.Release("t1")
+	s.ReleaseUser("t1", "u1")
+	n := 0
+	s.counts.Load().Range(func(any, any) bool { n++; return true })
+	if n != 1 {
+		t.Errorf("%d counts after releasing the forgotten tenant's sessions, want 1 (t2's)", n)
+	}
+	if got := acquireN(s, "t1", 1); got != 1 || s.Active("t1") != 1 {
+		t.Errorf("a forgotten tenant acquires %d, holds %d; want 1, 1", got, s.Active("t1"))
+	}
+}

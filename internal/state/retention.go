@@ -126,7 +126,10 @@ func (q *finishedQueue) popLocked(r Retention, now time.Time) []*Action {
 	}
 	if q.head == len(q.items) {
 		q.items, q.head = q.items[:0], 0
-	} else if q.head >= 1024 && q.head*2 >= len(q.items) {
+	} else if q.head >= 64 && q.head*2 >= len(q.items) {
+		// Move the kept to the front once the popped are at least half:
+		// each entry is copied at most once per pop of another, and the
+		// slice stays within about twice what is kept.
 		n := copy(q.items, q.items[q.head:])
 		clear(q.items[n:])
 		q.items, q.head = q.items[:n], 0

@@ -385,3 +385,22 @@ func BenchmarkRetainedHeap(b *testing.B) {
 		}
 	}
 }
+
+// The finished queue moves what it keeps to the front once the popped
+// are at least half of it, so its slice stays within a small multiple of
+// what it keeps, however many actions went through it.
+func TestFinishedQueueStaysCompact(t *testing.T) {
+	e := generatedEnv(t, 1, profile(t, "unlimited"))
+	e.s.SetRetention(Retention{MaxActions: 10})
+	q := e.s.world.Load().finished
+	now := e.s.Clock().Now()
+	for range 5000 {
+		q.add(nil, now) // nil: an action of a removed tenant, only counted
+	}
+	q.mu.Lock()
+	kept, size := len(q.items)-q.head, cap(q.items)
+	q.mu.Unlock()
+	if kept != 10 || size > 256 {
+		t.Errorf("the queue keeps %d in a slice of capacity %d after 5,000 actions; want 10 in at most 256", kept, size)
+	}
+}

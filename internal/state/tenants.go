@@ -245,6 +245,7 @@ func (s *Store) RemoveTenant(id string) (*Tenant, error) {
 	}
 	delete(w.tenants, t.ID)
 	s.world.Store(w)
+	w.sessions.ForgetTenant(t.ID) // its live actions, cancelled or not, can release nothing more that counts
 	t.mu.Lock()
 	t.removed = true // a submit already past its lookup of t makes nothing
 	t.mu.Unlock()
