@@ -47,7 +47,7 @@ func BenchmarkMillionActions(b *testing.B) {
 	before, _ := heapInUse()
 	srv, tok, ids := benchActions(b, machines, rounds)
 	after, sys := heapInUse()
-	writeHeapProfile(b)
+	writeHeapProfile(b, os.Getenv("MDE_HEAP_PROFILE"))
 	debug.FreeOSMemory()
 	rss := vmRSS(b, os.Getpid())
 	n := float64(machines * rounds)
@@ -120,7 +120,7 @@ tenants:
 				}
 				b.StopTimer()
 				inUse, sys := heapInUse()
-				writeHeapProfile(b)
+				writeHeapProfile(b, os.Getenv("MDE_HEAP_PROFILE"))
 				var m runtime.MemStats
 				runtime.ReadMemStats(&m)
 				b.ReportMetric(float64(inUse)/(1<<20), "heap-MiB")
@@ -143,21 +143,21 @@ tenants:
 }
 
 // writeHeapProfile writes the heap's profile, as it is now, to the file
-// $MDE_HEAP_PROFILE names, if any: -memprofile writes it only once the
-// benchmarks are over and what they held is gone. Read it with go tool
-// pprof -sample_index=inuse_space.
-func writeHeapProfile(b *testing.B) {
-	name := os.Getenv("MDE_HEAP_PROFILE")
+// name, if any: -memprofile writes it only once the benchmarks are over
+// and what they held is gone. Read it with go tool pprof
+// -sample_index=inuse_space.
+func writeHeapProfile(tb testing.TB, name string) {
+	tb.Helper()
 	if name == "" {
 		return
 	}
 	f, err := os.Create(name)
 	if err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
 	defer f.Close()
 	if err := pprof.WriteHeapProfile(f); err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
 }
 

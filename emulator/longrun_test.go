@@ -1,0 +1,235 @@
+package emulator_test
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"os"
+	"regexp"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mdelive/mde-emulator/emulator"
+)
+
+// longRunDays is how many emulated days TestLongRunMemoryIsFlat plays.
+// The retention keeps a finished action for seven days (168h) and the
+// journal ring fills in about seven, so the state reaches its steady size
+// after the eighth; the test fits the live heap's trend over the days
+// from longRunSettled on.
+const (
+	longRunDays    = 40
+	longRunSettled = 16
+)
+
+// longRunSlopeBound is how much the live heap may grow per emulated day
+// of the same work once settled. A flat emulator's trend measured −0.6 to
+// +1.0 KiB a day (the heap moves by some tens of KB from one day to the
+// next, around a level); each of the leaks this test found, left alone,
+// grew it by 3.4 (session counters of removed tenants) to 55 (expired
+// tokens in the verification cache) KiB a day.
+const longRunSlopeBound = 2 << 10
+
+// TestLongRunMemoryIsFlat plays longRunDays emulated days of the work a
+// week-long training room or CI agent gives an emulator, the same each
+// day: app tokens from the token endpoint; live responses on several
+// machines, polled, with their result links downloaded; cancels; an
+// action queued for an offline machine until it expires; a call past the
+// rate limit; the action list with a filter; delegated sign-ins through
+// device codes and authorization codes, some left to expire; a library
+// upload and delete; a fault rule added and removed; a classroom of
+// tenants created, used and removed; the journal and the metrics read.
+// It then checks that the live heap stopped growing once the retention
+// reached its steady state. Every response is validated against the
+// documents, as in every test of the package. It runs with
+// MDE_SLOW_TESTS=1; with MDE_LONGRUN_HEAPPROFILE=PATH it also writes heap
+// profiles of the settled and the last day to PATH.N, to compare with
+// go tool pprof -base (run it with GODEBUG=memprofilerate=1).
+func TestLongRunMemoryIsFlat(t *testing.T) {
+	if os.Getenv("MDE_SLOW_TESTS") == "" {
+		t.Skip("slow: set MDE_SLOW_TESTS=1")
+	}
+	// A journal ring smaller than the default, so that it is full long
+	// before the settled day (its own bound is TestJournalIsBounded's).
+	e := newEnv(t, func(o *emulator.Options) { o.JournalSize = 1000 })
+	heap := make([]uint64, longRunDays+1)
+	for day := 1; day <= longRunDays; day++ {
+		dayStart := e.srv.Clock().Now()
+		e.longRunDay(day)
+		if spent := e.srv.Clock().Now().Sub(dayStart); spent < 24*time.Hour {
+			e.advance(24*time.Hour - spent)
+		}
+		heap[day] = liveHeap()
+		if p := os.Getenv("MDE_LONGRUN_HEAPPROFILE"); p != "" && (day == longRunSettled || day == longRunDays) {
+			writeHeapProfile(t, fmt.Sprintf("%s.%d", p, day))
+		}
+		if day%5 == 0 {
+			t.Logf("day %d: live heap %.2f MiB", day, float64(heap[day])/(1<<20))
+		}
+	}
+	slope := trend(heap[longRunSettled:])
+	t.Logf("live heap from day %d to day %d: %.2f → %.2f MiB, trend %+.2f KiB a day (bound %d KiB)", longRunSettled, longRunDays,
+		float64(heap[longRunSettled])/(1<<20), float64(heap[longRunDays])/(1<<20), slope/(1<<10), longRunSlopeBound>>10)
+	if slope > longRunSlopeBound {
+		t.Errorf("the live heap grows by %.1f KiB a day of the same work (bound %d KiB): something is kept that should not be",
+			slope/(1<<10), longRunSlopeBound>>10)
+	}
+}
+
+// trend returns the least-squares slope of ys against their index: bytes
+// a day for a heap read once a day.
+func trend(ys []uint64) float64 {
+	n := float64(len(ys))
+	var sx, sy, sxx, sxy float64
+	for i, y := range ys {
+		x, y := float64(i), float64(y)
+		sx, sy, sxx, sxy = sx+x, sy+y, sxx+x*x, sxy+x*y
+	}
+	return (n*sxy - sx*sy) / (n*sxx - sx*sx)
+}
+
+// liveHeap returns the bytes of live heap objects after a full collection.
+func liveHeap() uint64 {
+	runtime.GC()
+	runtime.GC() // the second frees what finalizers and weak references left after the first
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return m.HeapAlloc
+}
+
+// userOptionRe matches the sign-in pages' option for upn; its group is
+// the user's object id.
+func userOptionRe(upn string) *regexp.Regexp {
+	return regexp.MustCompile(`value="([^"]+)">[^<]*&lt;` + regexp.QuoteMeta(upn))
+}
+
+// longRunMachines are the default fixtures' online Windows machines the
+// long run acts on.
+var longRunMachines = []string{winMachine, win10Machine, dcMachine}
+
+// longRunDay is one day of TestLongRunMemoryIsFlat's work.
+func (e *env) longRunDay(day int) {
+	t := e.t
+	t.Helper()
+	scope := "https://api.securitycenter.microsoft.com/.default"
+
+	// The SOAR's app token, from the token endpoint.
+	tok, r := e.clientToken(testBase+"/"+tenantID+"/oauth2/v2.0/token", soarClientID, defaultSecret, scope)
+	if tok == "" {
+		t.Fatalf("day %d: token: %d %s", day, r.status, r.body)
+	}
+	e.token = tok
+
+	// Live responses, polled and their results downloaded.
+	for round := 0; round < 3; round++ {
+		ids := make([]string, 0, len(longRunMachines))
+		for _, m := range longRunMachines {
+			ids = append(ids, e.submit(m, runScriptThenGetFile))
+		}
+		e.advance(30 * time.Second)
+		for _, id := range ids {
+			e.api("GET", "/api/machineactions/"+id, "")
+		}
+		e.advance(time.Minute)
+		for _, id := range ids {
+			if a := e.action(id); a.Status != "Succeeded" {
+				t.Fatalf("day %d: action %s is %s", day, id, a.Status)
+			}
+			for i := range 2 {
+				link := strings.TrimPrefix(e.downloadLink(id, i), testBase)
+				if r := e.call("GET", link, "", ""); r.status != http.StatusOK {
+					t.Fatalf("day %d: download %d of %s: %d %s", day, i, id, r.status, r.body)
+				}
+			}
+		}
+	}
+
+	// A cancel, and a call past the rate limit (10 a minute): the
+	// ActiveRequestAlreadyExists refusals count towards it.
+	id := e.submit(winMachine, runScriptThenGetFile)
+	if r := e.api("POST", "/api/machineactions/"+id+"/cancel", `{"Comment":"long run"}`); r.status != http.StatusOK {
+		t.Fatalf("day %d: cancel: %d %s", day, r.status, r.body)
+	}
+	throttled := false
+	for range 12 {
+		r := e.api("POST", "/api/machines/"+win10Machine+"/runliveresponse", runScriptThenGetFile)
+		throttled = throttled || r.status == http.StatusTooManyRequests
+	}
+	if !throttled {
+		t.Fatalf("day %d: twelve calls in a minute were not throttled", day)
+	}
+	e.advance(2 * time.Minute)
+
+	// An action for an offline machine waits in the queue and expires
+	// after three days; the next goes in on the day after.
+	if day%4 == 1 {
+		e.submit(offMachine, runScriptThenGetFile)
+	}
+
+	// The list, filtered.
+	e.listIDs("/api/machineactions?$filter=" + url.QueryEscape("machineId eq '"+winMachine+"'"))
+	e.api("GET", "/api/machines", "")
+
+	// Users sign in with device codes and authorization codes; some
+	// codes and sign-in pages are left to expire.
+	for range 3 {
+		dc := e.deviceCode()
+		e.pollDevice(dc.DeviceCode) // authorization_pending
+		_, _, page := e.browse("GET", "/devicelogin?code="+url.QueryEscape(dc.UserCode), nil)
+		session := sessionRe.FindStringSubmatch(page)
+		oid := userOptionRe(analystUPN).FindStringSubmatch(page)
+		if session == nil || oid == nil {
+			t.Fatalf("day %d: device login page: %s", day, page)
+		}
+		e.browse("POST", "/devicelogin", url.Values{"session": {session[1]}, "user": {oid[1]}})
+		if r := e.pollDevice(dc.DeviceCode); r.status != http.StatusOK {
+			t.Fatalf("day %d: device code token: %d %s", day, r.status, r.body)
+		}
+		e.deviceCode() // one nobody answers
+		code := e.signIn(authorizePath(), analystUPN).Query().Get("code")
+		if r := e.redeem(code); r.status != http.StatusOK {
+			t.Fatalf("day %d: authorization code: %d %s", day, r.status, r.body)
+		}
+		e.signIn(authorizePath(), analystUPN) // a code nobody redeems
+		e.browse("GET", authorizePath(), nil) // a sign-in page left open
+	}
+
+	// A library file uploaded and deleted.
+	name := fmt.Sprintf("Day-%d.ps1", day)
+	if r := e.upload("file", name, []byte("Get-Date\n"), map[string]string{"Description": "long run"}); r.status != http.StatusOK {
+		t.Fatalf("day %d: upload: %d %s", day, r.status, r.body)
+	}
+	if r := e.api("DELETE", "/api/libraryfiles/"+name, ""); r.status != http.StatusNoContent {
+		t.Fatalf("day %d: delete %s: %d %s", day, name, r.status, r.body)
+	}
+
+	// A fault rule, used and removed.
+	r = e.call("POST", "/_emulator/faults", "", `{"match":{"method":"GET","path":"/api/machines"},"calls":{"next":1},"effect":{"status":503}}`)
+	if r.status != http.StatusCreated {
+		t.Fatalf("day %d: fault: %d %s", day, r.status, r.body)
+	}
+	var rule struct{ ID string }
+	r.decode(&rule)
+	e.api("GET", "/api/machines", "")
+	e.call("DELETE", "/_emulator/faults/"+rule.ID, "", "")
+
+	// A classroom: tenants made, used and removed.
+	for i := range 20 {
+		tr := e.trainee(fmt.Sprintf("trainee-%02d", i))
+		m := tr.machineNamed(t, "ws-finance-01.contoso.local")
+		r := e.call("POST", "/api/machines/"+m+"/runliveresponse", tr.token, runScriptThenGetFile)
+		if r.status != http.StatusCreated {
+			t.Fatalf("day %d: trainee action: %d %s", day, r.status, r.body)
+		}
+		e.call("GET", "/api/machineactions", tr.token, "")
+		if r := e.call("DELETE", "/_emulator/tenants/"+tr.Tenant.ID+"?force=true", "", ""); r.status != http.StatusNoContent {
+			t.Fatalf("day %d: remove %s: %d %s", day, tr.Tenant.ID, r.status, r.body)
+		}
+	}
+
+	// What the instructor and the platform read.
+	e.journal("?limit=50")
+	e.call("GET", "/_emulator/metrics", "", "")
+}
