@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"io"
 	"mime/multipart"
 	"net/http"
@@ -12,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mdelive/mde-emulator/emulator"
 	"github.com/mdelive/mde-emulator/internal/state"
 )
 
@@ -132,5 +134,28 @@ func TestPutFileThenGetFileReturnsUploadedBytes(t *testing.T) {
 	got, _ := io.ReadAll(zr)
 	if !bytes.Equal(got, content) {
 		t.Errorf("GetFile returned %x, want %x", got, content)
+	}
+}
+
+// A full library refuses an upload with the service's 400 BadRequest
+// naming the bound (state.MaxLibraryFiles); a delete makes room.
+func TestLibraryUploadPastTheBound(t *testing.T) {
+	e := newEnv(t, func(o *emulator.Options) { o.Profile = "unlimited" })
+	var have struct{ Value []struct{ FileName string } }
+	e.api("GET", "/api/libraryfiles", "").decode(&have)
+	for i := len(have.Value); i < state.MaxLibraryFiles; i++ {
+		if r := e.upload("file", fmt.Sprintf("f%04d.ps1", i), []byte("x"), nil); r.status != 200 {
+			t.Fatalf("upload %d: %d %s", i, r.status, r.body)
+		}
+	}
+	r := e.upload("file", "one-more.ps1", []byte("x"), nil)
+	if r.status != 400 || r.errorCode() != "BadRequest" || !strings.Contains(r.errorMessage(), fmt.Sprintf("holds %d files", state.MaxLibraryFiles)) {
+		t.Errorf("upload past the bound: %d %s", r.status, r.body)
+	}
+	if r := e.api("DELETE", "/api/libraryfiles/f0999.ps1", ""); r.status != 204 {
+		t.Fatalf("delete: %d %s", r.status, r.body)
+	}
+	if r := e.upload("file", "one-more.ps1", []byte("x"), nil); r.status != 200 {
+		t.Errorf("upload after a delete: %d %s", r.status, r.body)
 	}
 }

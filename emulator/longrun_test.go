@@ -39,7 +39,7 @@ const longRunSlopeBound = 2 << 10
 // action queued for an offline machine until it expires; a call past the
 // rate limit; the action list with a filter; delegated sign-ins through
 // device codes and authorization codes, some left to expire; a library
-// upload and delete; a fault rule added and removed; a classroom of
+// upload, copied to a machine and deleted; a fault rule added and removed; a classroom of
 // tenants created, used and removed; the journal and the metrics read.
 // It then checks that the live heap stopped growing once the retention
 // reached its steady state. Every response is validated against the
@@ -196,11 +196,14 @@ func (e *env) longRunDay(day int) {
 		e.browse("GET", authorizePath(), nil) // a sign-in page left open
 	}
 
-	// A library file uploaded and deleted.
+	// A library file uploaded, copied to a machine and deleted (the
+	// machine keeps it, up to its last 16).
 	name := fmt.Sprintf("Day-%d.ps1", day)
 	if r := e.upload("file", name, []byte("Get-Date\n"), map[string]string{"Description": "long run"}); r.status != http.StatusOK {
 		t.Fatalf("day %d: upload: %d %s", day, r.status, r.body)
 	}
+	e.submit(dcMachine, `{"Commands":[{"type":"PutFile","params":[{"key":"FileName","value":"`+name+`"}]}]}`)
+	e.advance(time.Minute)
 	if r := e.api("DELETE", "/api/libraryfiles/"+name, ""); r.status != http.StatusNoContent {
 		t.Fatalf("day %d: delete %s: %d %s", day, name, r.status, r.body)
 	}

@@ -39,10 +39,12 @@ func checkName(name string) error {
 	return nil
 }
 
-// Library is a tenant's live response library.
+// Library is a tenant's live response library, within MaxLibraryFiles
+// files and its tenant's storage (MaxTenantStorage, MaxStorage).
 type Library struct {
 	mu    sync.RWMutex
 	files map[string]*LibraryFile // by lower-case name
+	acct  *storage                // its tenant's
 }
 
 // LibraryFile is one file of the library with its simulated behaviour.
@@ -65,6 +67,14 @@ type LibraryFile struct {
 	Signed   bool
 	Behavior fixture.Behavior
 	ByArgs   map[string]fixture.Behavior
+
+	// listed is true while a library lists this version of the file, and
+	// holders is how many machines hold it from a PutFile: its bytes count
+	// in its tenant's storage while either is. Both are guarded by that
+	// storage's lock. A snapshot does not keep them: Restore counts
+	// its library afresh (recountStorage).
+	listed  bool
+	holders int32
 }
 
 // behaviorFor returns what a RunScript of f with args does: its declared
@@ -112,7 +122,9 @@ func (f *LibraryFile) view() LibraryFileView {
 	return v
 }
 
-func newLibrary() *Library { return &Library{files: map[string]*LibraryFile{}} }
+func newLibrary(acct *storage) *Library {
+	return &Library{files: map[string]*LibraryFile{}, acct: acct}
+}
 
 func sha256Hex(b []byte) string {
 	sum := sha256.Sum256(b)
@@ -191,8 +203,35 @@ func (l *Library) Put(u Upload, now time.Time) (LibraryFileView, error) {
 		f.CreatedBy = old.CreatedBy
 		f.Declared, f.Behavior, f.ByArgs = old.Declared, old.Behavior, old.ByArgs
 	}
+	if err := l.account(old, f); err != nil {
+		return LibraryFileView{}, err
+	}
 	l.files[key] = f
 	return f.view(), nil
+}
+
+// account lists f in place of old (nil: a new name) in the tenant's
+// storage, or says why it does not fit: MaxLibraryFiles, the bytes. Call
+// it with l.mu held.
+func (l *Library) account(old, f *LibraryFile) error {
+	if old == nil && len(l.files) >= MaxLibraryFiles {
+		return libraryFull()
+	}
+	s := l.acct
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	need := int64(len(f.Content))
+	if old != nil && old.holders == 0 {
+		need -= int64(len(old.Content)) // old leaves the count with the library
+	}
+	if !s.reserveLocked(need) {
+		return s.storageFull(int64(len(f.Content)))
+	}
+	if old != nil {
+		old.listed = false
+	}
+	f.listed = true
+	return nil
 }
 
 // Delete removes the file named name; a name that breaks the naming
@@ -204,10 +243,17 @@ func (l *Library) Delete(name string) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	key := strings.ToLower(name)
-	if _, ok := l.files[key]; !ok {
+	f, ok := l.files[key]
+	if !ok {
 		return apierr.New(apierr.ResourceNotFound, "Library file %s was not found", name)
 	}
 	delete(l.files, key)
+	l.acct.mu.Lock()
+	f.listed = false
+	if f.holders == 0 {
+		l.acct.addLocked(-int64(len(f.Content)))
+	}
+	l.acct.mu.Unlock()
 	return nil
 }
 

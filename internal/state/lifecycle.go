@@ -258,7 +258,7 @@ func (t *Tenant) endCommand(a *Action, st pendingStep, now time.Time) bool {
 		return true
 	}
 	if f := st.put; f != nil {
-		a.machine.putFile(f.FileName, f.Content)
+		a.machine.putFile(f)
 	}
 	c.status = CommandCompleted
 	c.result = st.result

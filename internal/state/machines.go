@@ -3,6 +3,7 @@ package state
 import (
 	"encoding/base64"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -61,6 +62,11 @@ type Machine struct {
 
 	filesMu sync.Mutex // never held with mu
 	files   map[string]machineFile
+	// puts are the keys of the files PutFile left, first put first
+	// (MaxPutFilesPerMachine). A snapshot keeps the files, not this
+	// order: the files it restores are not PutFile's (machineFile.put
+	// is nil), and stay.
+	puts []string
 
 	outcomesMu sync.Mutex // never held with mu
 	outcomes   []Outcome  // queued by tests, used up by coming commands
@@ -72,6 +78,7 @@ type machineFile struct {
 	path    string
 	content []byte
 	size    int64
+	put     *LibraryFile // the library file version PutFile copied here; nil: the fixture's or a snapshot's (a snapshot keeps the content)
 }
 
 // newMachine returns the machine fm of tenant t, with its files.
@@ -132,14 +139,35 @@ func (m *Machine) putFileDir() string {
 	}
 }
 
-func (m *Machine) putFile(name string, content []byte) string {
-	path := m.putFileDir() + name
+// putFile copies the library file version f to the machine's working
+// folder and returns its path there. The machine keeps the last
+// MaxPutFilesPerMachine files put, and f counts in its tenant's storage
+// while the machine holds it.
+func (m *Machine) putFile(f *LibraryFile) string {
+	path := m.putFileDir() + f.FileName
+	key := m.fileKey(path)
+	acct := m.tenant.storage
 	m.filesMu.Lock()
+	defer m.filesMu.Unlock()
 	if m.files == nil {
 		m.files = map[string]machineFile{}
 	}
-	m.files[m.fileKey(path)] = machineFile{path: path, content: content, size: int64(len(content))}
-	m.filesMu.Unlock()
+	acct.mu.Lock()
+	defer acct.mu.Unlock()
+	acct.holdLocked(f)
+	if old := m.files[key].put; old != nil {
+		acct.releaseLocked(old)
+	}
+	m.files[key] = machineFile{path: path, content: f.Content, size: int64(len(f.Content)), put: f}
+	m.puts = append(slices.DeleteFunc(m.puts, func(k string) bool { return k == key }), key)
+	if len(m.puts) > MaxPutFilesPerMachine {
+		first := m.puts[0]
+		m.puts = slices.Delete(m.puts, 0, 1)
+		if v := m.files[first].put; v != nil {
+			acct.releaseLocked(v)
+			delete(m.files, first)
+		}
+	}
 	return path
 }
 

@@ -112,6 +112,7 @@ func (t *Tenant) restore(snap *Snapshot, ts *TenantSnapshot, steps []restoredSte
 	t.library.mu.Lock()
 	t.library.files = files
 	t.library.mu.Unlock()
+	t.recountStorage()
 
 	t.mu.Lock()
 	defer t.mu.Unlock()

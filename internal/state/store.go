@@ -34,6 +34,7 @@ type world struct {
 	order    []*Tenant
 	sessions *limits.Sessions
 	finished *finishedQueue // the finished actions of every tenant, for Retention
+	storage  *atomic.Int64  // the bytes of file content its tenants hold (MaxStorage); Restore counts it afresh
 }
 
 // New returns a store on clk with the limits of profile, holding set. It
@@ -72,6 +73,7 @@ func (s *Store) Load(set *fixture.Set) {
 		tenants:  map[string]*Tenant{},
 		sessions: limits.NewSessions(s),
 		finished: newFinishedQueue(s),
+		storage:  new(atomic.Int64),
 	}
 	gen := s.loads.Add(1)
 	defer gcpause.For(set.MachineCount())() // all of it is kept: a collection would free nothing

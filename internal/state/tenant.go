@@ -29,6 +29,7 @@ type Tenant struct {
 	groups   map[int64]*DeviceGroup
 	users    map[string]*User // by lower-case object id
 	library  *Library
+	storage  *storage // the bytes of file content it holds (storage.go); Restore counts it afresh
 	// settings are the tenant's live response switches and its devices'
 	// limits (fixture liveResponse; read only).
 	settings fixture.LiveResponseSettings
@@ -65,13 +66,14 @@ func newTenant(s *Store, w *world, gen uint64, ft *fixture.Tenant) *Tenant {
 		byName:   make(map[string]*Machine, namesOf(ft.Machines)),
 		groups:   map[int64]*DeviceGroup{},
 		users:    make(map[string]*User, len(ft.Users)),
-		library:  newLibrary(),
+		storage:  newStorage(w.storage),
 		byID:     map[string]*Action{},
 		settings: ft.LiveResponse,
 
 		undeclared: fixture.DefaultUndeclaredScripts(),
 		wrapOutput: ft.WrapScriptOutput == nil || *ft.WrapScriptOutput,
 	}
+	t.library = newLibrary(t.storage)
 	if ft.UndeclaredScripts != nil {
 		t.undeclared = *ft.UndeclaredScripts
 	}
@@ -87,7 +89,10 @@ func newTenant(s *Store, w *world, gen uint64, ft *fixture.Tenant) *Tenant {
 	}
 	t.fleet = newFleet(ft)
 	for _, lf := range ft.Library {
-		t.library.files[strings.ToLower(lf.FileName)] = libraryFileFrom(lf)
+		f := libraryFileFrom(lf)
+		f.listed = true
+		t.library.files[strings.ToLower(lf.FileName)] = f
+		t.storage.addLocked(int64(len(f.Content))) // not shared yet: no lock needed
 	}
 	return t
 }

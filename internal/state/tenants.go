@@ -212,6 +212,7 @@ func (s *Store) AddTenant(ft *fixture.Tenant, template string) (*Tenant, error) 
 		order:    slices.Clip(old.order), // appending copies: readers keep theirs
 		sessions: old.sessions,
 		finished: old.finished,
+		storage:  old.storage,
 	}
 	t := newTenant(s, w, tmpl.gen, ft)
 	t.origin = &Origin{Template: tmpl.ID, Created: s.clock.Now(), Fixture: ft}
@@ -242,10 +243,12 @@ func (s *Store) RemoveTenant(id string) (*Tenant, error) {
 		order:    slices.DeleteFunc(slices.Clone(old.order), func(o *Tenant) bool { return o == t }),
 		sessions: old.sessions,
 		finished: old.finished,
+		storage:  old.storage,
 	}
 	delete(w.tenants, t.ID)
 	s.world.Store(w)
 	w.sessions.ForgetTenant(t.ID) // its live actions, cancelled or not, can release nothing more that counts
+	t.storage.close()
 	t.mu.Lock()
 	t.removed = true // a submit already past its lookup of t makes nothing
 	t.mu.Unlock()

@@ -1,0 +1,183 @@
+package state
+
+import (
+	"fmt"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/mdelive/mde-emulator/internal/apierr"
+)
+
+// A tenant's library holds at most MaxLibraryFiles files; a replacement
+// still goes in when it is full, and a delete makes room.
+func TestLibraryFileCountBound(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	lib := e.ten.Library()
+	for i := len(lib.List()); i < MaxLibraryFiles; i++ {
+		if _, err := lib.Put(Upload{FileName: fmt.Sprintf("f%04d.ps1", i), Content: []byte("x")}, start); err != nil {
+			t.Fatalf("file %d: %v", i, err)
+		}
+	}
+	_, err := lib.Put(Upload{FileName: "one-more.ps1", Content: []byte("x")}, start)
+	checkErr(t, err, apierr.BadRequest, fmt.Sprintf("The library holds %d files", MaxLibraryFiles))
+	if _, err := lib.Put(Upload{FileName: "F0999.ps1", Content: []byte("y"), OverrideIfExists: true}, start); err != nil {
+		t.Errorf("a replacement in a full library: %v", err)
+	}
+	if err := lib.Delete("f0999.ps1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := lib.Put(Upload{FileName: "one-more.ps1", Content: []byte("x")}, start); err != nil {
+		t.Errorf("after a delete: %v", err)
+	}
+}
+
+// A tenant's files hold at most MaxTenantStorage bytes; a replacement
+// counts only its difference, and a delete gives its bytes back.
+func TestLibraryBytesBound(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	lib := e.ten.Library()
+	used := e.ten.StorageUsed()
+	big := make([]byte, MaxLibraryFileSize)
+	n := int((MaxTenantStorage - used) / MaxLibraryFileSize)
+	for i := range n {
+		if _, err := lib.Put(Upload{FileName: fmt.Sprintf("big%02d.bin", i), Content: big}, start); err != nil {
+			t.Fatalf("file %d of %d: %v", i, n, err)
+		}
+	}
+	if got, want := e.ten.StorageUsed(), used+int64(n)*MaxLibraryFileSize; got != want {
+		t.Fatalf("StorageUsed = %d, want %d", got, want)
+	}
+	_, err := lib.Put(Upload{FileName: "one-more.bin", Content: big}, start)
+	checkErr(t, err, apierr.BadRequest, fmt.Sprintf("of the %d the emulator keeps for a tenant", MaxTenantStorage))
+	// The same size again in place of one: it fits.
+	if _, err := lib.Put(Upload{FileName: "big00.bin", Content: big, OverrideIfExists: true}, start); err != nil {
+		t.Errorf("a replacement of the same size: %v", err)
+	}
+	if err := lib.Delete("big01.bin"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := lib.Put(Upload{FileName: "one-more.bin", Content: big}, start); err != nil {
+		t.Errorf("after a delete: %v", err)
+	}
+	if got, want := e.ten.StorageUsed(), used+int64(n)*MaxLibraryFileSize; got != want {
+		t.Errorf("StorageUsed = %d after the delete and the upload, want %d", got, want)
+	}
+}
+
+// The files of all tenants of a world hold at most MaxStorage bytes, and
+// a tenant removed gives its bytes back.
+func TestStorageWorldBound(t *testing.T) {
+	t.Parallel()
+	var total atomic.Int64
+	var tenants []*storage
+	for range MaxStorage / MaxTenantStorage {
+		s := newStorage(&total)
+		s.mu.Lock()
+		if !s.reserveLocked(MaxTenantStorage) {
+			t.Fatalf("tenant %d: its own bound refused", len(tenants))
+		}
+		s.mu.Unlock()
+		tenants = append(tenants, s)
+	}
+	late := newStorage(&total)
+	late.mu.Lock()
+	if late.reserveLocked(1) || total.Load() != MaxStorage {
+		t.Errorf("a byte past MaxStorage was taken (total %d)", total.Load())
+	}
+	if err := late.storageFull(1); !strings.Contains(err.Error(), "of all tenants") {
+		t.Errorf("storageFull = %v, want the world's bound named", err)
+	}
+	late.mu.Unlock()
+	tenants[0].close()
+	tenants[0].close() // once only
+	late.mu.Lock()
+	if !late.reserveLocked(1) || total.Load() != MaxStorage-MaxTenantStorage+1 {
+		t.Errorf("after a removal: total %d", total.Load())
+	}
+	late.mu.Unlock()
+}
+
+// A file PutFile copied counts while the machine holds it, even once the
+// library no longer has it; a machine keeps the last
+// MaxPutFilesPerMachine files put, and the one it drops stops counting.
+func TestStorageCountsPutFiles(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	lib := e.ten.Library()
+	content := []byte(strings.Repeat("T", 1<<20))
+	if _, err := lib.Put(Upload{FileName: "tool.exe", Content: content, OverrideIfExists: true}, start); err != nil {
+		t.Fatal(err)
+	}
+	used := e.ten.StorageUsed()
+	a := e.submit(t, win1, putFile("tool.exe"))
+	e.at(time.Minute)
+	if v := e.view(t, a.ID); v.Status != StatusSucceeded {
+		t.Fatalf("PutFile: %s", v.Status)
+	}
+	if err := lib.Delete("tool.exe"); err != nil {
+		t.Fatal(err)
+	}
+	if got := e.ten.StorageUsed(); got != used {
+		t.Errorf("StorageUsed = %d after the delete of a file a machine holds, want %d", got, used)
+	}
+	g := e.submit(t, win1, getFile(winPutPath))
+	e.at(2 * time.Minute)
+	if got := e.result(t, g.ID, 0); len(got) != len(content) {
+		t.Fatalf("GetFile of the put file: %d bytes, want %d", len(got), len(content))
+	}
+
+	// MaxPutFilesPerMachine other files put on the same machine push it
+	// out.
+	var cmds []Command
+	for i := range MaxPutFilesPerMachine {
+		name := fmt.Sprintf("p%02d.bin", i)
+		if _, err := lib.Put(Upload{FileName: name, Content: []byte(name)}, start); err != nil {
+			t.Fatal(err)
+		}
+		cmds = append(cmds, putFile(name))
+	}
+	listed := e.ten.StorageUsed() - int64(len(content)) // what the library holds
+	p := e.submit(t, win1, cmds...)
+	e.at(10 * time.Minute)
+	if v := e.view(t, p.ID); v.Status != StatusSucceeded {
+		t.Fatalf("the %d PutFiles: %s", MaxPutFilesPerMachine, v.Status)
+	}
+	if got := e.ten.StorageUsed(); got != listed {
+		t.Errorf("StorageUsed = %d once the machine dropped the deleted file, want %d (the library's)", got, listed)
+	}
+	g = e.submit(t, win1, getFile(winPutPath))
+	e.at(12 * time.Minute)
+	if v := e.view(t, g.ID); v.Status != StatusFailed {
+		t.Errorf("GetFile of the dropped file: %s, want Failed", v.Status)
+	}
+}
+
+// A removed tenant's bytes leave its world's total.
+func TestStorageOfRemovedTenant(t *testing.T) {
+	e := newEnv(t)
+	tmpl := &parseFixture(t, contosoYAML).Tenants[0]
+	ft, _ := FromTemplate(tmpl, "alice")
+	ten, err := e.s.AddTenant(ft, contosoID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	total := e.s.world.Load().storage
+	before := total.Load()
+	if _, err := ten.Library().Put(Upload{FileName: "mine.bin", Content: make([]byte, 1000)}, start); err != nil {
+		t.Fatal(err)
+	}
+	if got := total.Load(); got != before+1000 {
+		t.Fatalf("world total %d after the upload, want %d", got, before+1000)
+	}
+	held := ten.StorageUsed() // its template's library and the upload
+	if _, err := e.s.RemoveTenant(ft.ID); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := total.Load(), before+1000-held; got != want || held <= 1000 {
+		t.Errorf("world total %d after the removal of a tenant holding %d, want %d", got, held, want)
+	}
+}
