@@ -164,3 +164,21 @@ func randomActionFilter(rng *rand.Rand, ms []*state.Machine, start time.Time, de
 		return "not (" + l + ")"
 	}
 }
+
+// The options' count of kept actions brings its bound of bytes along
+// (state.BytesFor); no count bound, no bytes bound.
+func TestRetentionForOptions(t *testing.T) {
+	for _, c := range []struct {
+		opts Options
+		want state.Retention
+	}{
+		{Options{}, state.DefaultRetention},
+		{Options{RetainActions: 1_000_000}, state.Retention{MaxActions: 1_000_000, MaxAge: state.DefaultRetention.MaxAge, MaxBytes: 1_000_000 * state.BytesPerKeptAction}},
+		{Options{RetainActions: -1, RetainFor: -1}, state.Retention{}},
+		{Options{RetainFor: time.Hour}, state.Retention{MaxActions: 100_000, MaxAge: time.Hour, MaxBytes: state.BytesFor(100_000)}},
+	} {
+		if got := retentionFor(c.opts); got != c.want {
+			t.Errorf("retentionFor(%+v) = %+v, want %+v", c.opts, got, c.want)
+		}
+	}
+}

@@ -60,6 +60,10 @@ type Options struct {
 	// all its tenants; past it the first to have finished are forgotten
 	// (a forgotten action is 404 ResourceNotFound, as an unknown one).
 	// Live actions are always kept. Zero: 100,000; negative: no bound.
+	// The kept actions' heap is bounded too, at state.BytesFor: 4 KiB
+	// each on average, at least 64 MiB: a client that sends comments and
+	// arguments of a megabyte gets fewer of its actions kept, not a
+	// bigger heap.
 	RetainActions int
 	// RetainFor is how long a finished action is kept after it finished,
 	// in emulated time. Zero: 7 days; negative: no bound.
@@ -293,6 +297,7 @@ func retentionFor(opts Options) state.Retention {
 	r := state.DefaultRetention
 	if opts.RetainActions != 0 {
 		r.MaxActions = max(opts.RetainActions, 0)
+		r.MaxBytes = state.BytesFor(r.MaxActions) // no count bound, no bytes bound
 	}
 	if opts.RetainFor != 0 {
 		r.MaxAge = max(opts.RetainFor, 0)

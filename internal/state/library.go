@@ -69,7 +69,8 @@ type LibraryFile struct {
 	ByArgs   map[string]fixture.Behavior
 
 	// listed is true while a library lists this version of the file, and
-	// holders is how many machines hold it from a PutFile: its bytes count
+	// holders is how many machines (PutFile) and kept results (GetFile of
+	// the copy) hold it: its bytes count
 	// in its tenant's storage while either is. Both are guarded by that
 	// storage's lock. A snapshot does not keep them: Restore counts
 	// its library afresh (recountStorage).

@@ -262,6 +262,9 @@ func (t *Tenant) endCommand(a *Action, st pendingStep, now time.Time) bool {
 	}
 	c.status = CommandCompleted
 	c.result = st.result
+	if r := st.result; r != nil && r.held != nil {
+		t.storage.hold(r.held)
+	}
 	if i+1 < len(a.commands) {
 		return t.startCommand(a, i+1, now)
 	}
@@ -336,7 +339,7 @@ func (t *Tenant) planFromFixtures(a *Action, c *commandState) (Outcome, *Result,
 		case f.size > MaxGetFileSize:
 			return Outcome{Duration: fixture.Duration(getFileDuration), Fail: fmt.Sprintf("The file %s is %d bytes; GetFile collects files of up to 3 GB.", path, f.size)}, nil, nil
 		}
-		return Outcome{Duration: fixture.Duration(getFileDuration)}, &Result{file: f.content, path: f.path}, nil
+		return Outcome{Duration: fixture.Duration(getFileDuration)}, &Result{file: f.content, path: f.path, held: f.put}, nil
 	}
 }
 

@@ -23,6 +23,12 @@ type Result struct {
 	// index is the command's. Content wraps the output when it is read.
 	transcriptOf string
 	index        int
+	// held is the library file version whose bytes file shares (a
+	// GetFile of a file PutFile copied): the result holds it in its
+	// tenant's storage from when its command completes until the action
+	// is forgotten. nil: the bytes are the fixture's or a snapshot's. A
+	// snapshot does not keep it: a restored result holds nothing.
+	held *LibraryFile
 }
 
 // ScriptResult is the JSON file a RunScript produces.

@@ -11,9 +11,9 @@ import (
 // Retention bounds the finished actions a Store keeps. An action that
 // reached a final status (Succeeded, Failed, TimeOut, Cancelled) is
 // forgotten, with its results, once it is among the oldest finished over
-// MaxActions or once MaxAge has passed since it finished; it then answers
-// as an action that never existed. Live actions (Pending, InProgress) are
-// never forgotten and do not count.
+// MaxActions or over MaxBytes, or once MaxAge has passed since it
+// finished; it then answers as an action that never existed. Live actions
+// (Pending, InProgress) are never forgotten and do not count.
 type Retention struct {
 	// MaxActions is how many finished actions the store keeps, over all
 	// its tenants; the first to have finished go first. Zero or less: no
@@ -23,12 +23,37 @@ type Retention struct {
 	// emulated time (docs/time.md: an action's age belongs to the
 	// emulated world). Zero or less: no bound.
 	MaxAge time.Duration
+	// MaxBytes bounds the heap the kept actions hold, as their footprint
+	// counts it (Action.footprint): actions of a few hundred bytes fill
+	// MaxActions long before it, and a client that sends comments and
+	// arguments of a megabyte cannot make MaxActions of them a hundred
+	// GB. Zero or less: no bound.
+	MaxBytes int64
+}
+
+// BytesPerKeptAction is the average footprint the retention allows a
+// finished action (BytesFor): four times what a typical one holds.
+const BytesPerKeptAction = 4 << 10
+
+// minRetainedBytes is the least MaxBytes BytesFor gives, so that a small
+// count (a test's 2) is not also a bound of a few KB.
+const minRetainedBytes = 64 << 20
+
+// BytesFor returns the MaxBytes that goes with keeping maxActions
+// finished actions: BytesPerKeptAction each, and at least 64 MiB; no
+// bound (0) when maxActions is none.
+func BytesFor(maxActions int) int64 {
+	if maxActions <= 0 {
+		return 0
+	}
+	return max(int64(maxActions)*BytesPerKeptAction, minRetainedBytes)
 }
 
 // DefaultRetention is the retention of a Store that was not given one:
-// 100,000 finished actions, each for at most 7 days of emulated time
+// 100,000 finished actions of 400 MB (BytesPerKeptAction each, on
+// average), each for at most 7 days of emulated time
 // (docs/performance.md, Retention, for the arithmetic).
-var DefaultRetention = Retention{MaxActions: 100_000, MaxAge: 7 * 24 * time.Hour}
+var DefaultRetention = Retention{MaxActions: 100_000, MaxAge: 7 * 24 * time.Hour, MaxBytes: BytesFor(100_000)}
 
 // Retention returns the retention in force.
 func (s *Store) Retention() Retention { return *s.retention.Load() }
@@ -51,6 +76,7 @@ type finishedQueue struct {
 	mu     sync.Mutex
 	items  []finishedEntry // items[head:] are kept, in finish order
 	head   int
+	bytes  int64        // the footprint of items[head:]; a snapshot does not keep it: restoreFinished counts it
 	timer  *clock.Timer // the pending age sweep, nil: none
 	closed bool         // the world was replaced: keep nothing, schedule nothing
 }
@@ -75,7 +101,9 @@ func (q *finishedQueue) add(a *Action, at time.Time) {
 		q.mu.Unlock()
 		return
 	}
+	size := a.footprint()
 	q.items = append(q.items, finishedEntry{a: a, at: at.UnixNano()})
+	q.bytes += size
 	q.mu.Unlock()
 	q.apply(q.store.clock.Now(), false)
 }
@@ -116,10 +144,12 @@ func (q *finishedQueue) popLocked(r Retention, now time.Time) []*Action {
 	for q.head < len(q.items) {
 		e := q.items[q.head]
 		overCount := r.MaxActions > 0 && len(q.items)-q.head > r.MaxActions
+		overBytes := r.MaxBytes > 0 && q.bytes > r.MaxBytes
 		tooOld := r.MaxAge > 0 && !e.finishedAt().Add(r.MaxAge).After(now)
-		if !overCount && !tooOld {
+		if !overCount && !overBytes && !tooOld {
 			break
 		}
+		q.bytes -= e.a.footprint() // a finished action's footprint does not change
 		victims = append(victims, e.a)
 		q.items[q.head] = finishedEntry{} // let the action go
 		q.head++
@@ -154,7 +184,7 @@ func (q *finishedQueue) close() {
 		q.timer.Stop()
 		q.timer = nil
 	}
-	q.items, q.head = nil, 0
+	q.items, q.head, q.bytes = nil, 0, 0
 	q.mu.Unlock()
 }
 
@@ -163,6 +193,44 @@ func (q *finishedQueue) kept() int {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	return len(q.items) - q.head
+}
+
+// actionOverhead is what a finished action holds besides its strings:
+// its objects and its timestamps, about 790 bytes with one command
+// (docs/performance.md, "A live action in a few objects"), rounded up.
+const actionOverhead = 1 << 10
+
+// footprint returns about how many bytes of heap a finished action holds:
+// actionOverhead, its comment, its commands' parameters and errors, and
+// its scripts' results. The bytes of a file a GetFile collected are not
+// its own: they are the fixture's machine file, or a library file the
+// tenant's storage counts (Result.held). A finished action does not
+// change, so the answer does not either; nil (an action of a removed
+// tenant, restored) holds nothing here.
+func (a *Action) footprint() int64 {
+	if a == nil {
+		return 0
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	n := actionOverhead + len(a.requestor)
+	if a.comment != nil {
+		n += len(*a.comment)
+	}
+	if a.cancel != nil {
+		n += len(a.cancel.by) + len(a.cancel.note)
+	}
+	for i := range a.commands {
+		c := &a.commands[i]
+		for _, p := range c.Params {
+			n += len(p.Key) + len(p.Value)
+		}
+		n += len(c.fail)
+		if r := c.result; r != nil && r.script != nil {
+			n += len(r.script.ScriptName) + len(r.script.ScriptOutput) + len(r.script.ScriptErrors)
+		}
+	}
+	return int64(n)
 }
 
 // evict forgets each of victims in its tenant; a nil one stands for an

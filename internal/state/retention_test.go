@@ -404,3 +404,51 @@ func TestFinishedQueueStaysCompact(t *testing.T) {
 		t.Errorf("the queue keeps %d in a slice of capacity %d after 5,000 actions; want 10 in at most 256", kept, size)
 	}
 }
+
+// Actions with big comments fill MaxBytes before MaxActions: the first to
+// have finished go, and what is kept stays within the bound.
+func TestRetentionByBytes(t *testing.T) {
+	e := generatedEnv(t, 10, profile(t, "unlimited"))
+	const comment = 100 << 10
+	e.s.SetRetention(Retention{MaxActions: 100, MaxBytes: 3*comment + 3*actionOverhead + 4<<10})
+	big := strings.Repeat("c", comment)
+	var made []string
+	for _, m := range machinesOf(e.ten) {
+		v, err := e.ten.Submit(caller, m.ID(), SubmitRequest{Comment: &big, Commands: []Command{runScript("ok.ps1")}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.ten.Cancel(canceller, v.ID, "stop"); err != nil {
+			t.Fatal(err)
+		}
+		made = append(made, v.ID)
+	}
+	want := []string{made[9], made[8], made[7]} // newest first
+	if got := ids(e.ten.Actions()); !slices.Equal(got, want) {
+		t.Errorf("Actions() = %v, want the last three %v", got, want)
+	}
+	q := e.s.world.Load().finished
+	var sum int64
+	for _, id := range want {
+		a, _ := e.ten.Action(id)
+		sum += a.footprint()
+	}
+	q.mu.Lock()
+	bytes := q.bytes
+	q.mu.Unlock()
+	if bytes != sum || sum < 3*comment {
+		t.Errorf("queue counts %d bytes, the kept actions' footprints add to %d", bytes, sum)
+	}
+	e.checkIndex(t)
+}
+
+func TestBytesFor(t *testing.T) {
+	for _, c := range []struct {
+		n    int
+		want int64
+	}{{0, 0}, {-1, 0}, {2, 64 << 20}, {100_000, 100_000 * BytesPerKeptAction}} {
+		if got := BytesFor(c.n); got != c.want {
+			t.Errorf("BytesFor(%d) = %d, want %d", c.n, got, c.want)
+		}
+	}
+}

@@ -283,8 +283,12 @@ func (s *Store) restoreFinished(entries []FinishedSnapshot) error {
 		}
 		items = append(items, fe)
 	}
+	var bytes int64
+	for _, fe := range items {
+		bytes += fe.a.footprint()
+	}
 	q.mu.Lock()
-	q.items, q.head = items, 0
+	q.items, q.head, q.bytes = items, 0, bytes
 	q.mu.Unlock()
 	q.apply(s.clock.Now(), true)
 	return nil

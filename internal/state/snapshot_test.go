@@ -388,7 +388,7 @@ func TestSnapshotCoversFields(t *testing.T) {
 		{commandState{}, "Command status start end fail result"},
 		{pendingStep{}, "kind due index fail timeout result put order"},
 		{nextStep{}, "pendingStep tenant action timer"},
-		{Result{}, "script file path transcriptOf index"},
+		{Result{}, "script file path transcriptOf index held"},
 		{Machine{}, "info id name num group tenant actions online mu offlineSince active filesMu files puts outcomesMu outcomes"},
 		{machineFile{}, "path content size put"},
 		{Tenant{}, "ID Name store gen start sessions machines byName order fleet groups users library storage settings undeclared wrapOutput done origin mu removed seq actions byID"},
@@ -396,7 +396,7 @@ func TestSnapshotCoversFields(t *testing.T) {
 		{LibraryFile{}, "FileName Description HasParameters ParametersDescription CreatedBy CreationTime LastUpdatedTime Content SHA256 Declared Signed Behavior ByArgs listed holders"},
 		{Store{}, "clock profile retention world loads steps writers start"},
 		{world{}, "tenants order sessions finished storage"},
-		{finishedQueue{}, "store mu items head timer closed"},
+		{finishedQueue{}, "store mu items head bytes timer closed"},
 		{User{}, "ObjectID UPN DisplayName Role groups"},
 	} {
 		typ := reflect.TypeOf(c.v)

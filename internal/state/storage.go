@@ -31,8 +31,11 @@ const (
 // storage counts the bytes of file content a tenant holds against
 // MaxTenantStorage, and its share of its world's total against
 // MaxStorage. A library file version counts once while its library lists
-// it or a machine holds it (LibraryFile.listed, holders), whatever the
-// number of machines. Its lock is taken after the library's and a
+// it, a machine holds it (PutFile) or a kept action's result holds it (a
+// GetFile of the copy): LibraryFile.listed, holders, whatever the number
+// of holders. Every byte comes from an upload, which the bounds refuse, so
+// what holders keep cannot grow past them by more than the uploads they
+// let in. Its lock is taken after the library's and a
 // machine's files lock, never before.
 type storage struct {
 	mu     sync.Mutex
@@ -77,6 +80,19 @@ func (s *storage) releaseLocked(v *LibraryFile) {
 	if v.holders == 0 && !v.listed {
 		s.addLocked(-int64(len(v.Content)))
 	}
+}
+
+// hold and release are holdLocked and releaseLocked, locking.
+func (s *storage) hold(v *LibraryFile) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.holdLocked(v)
+}
+
+func (s *storage) release(v *LibraryFile) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.releaseLocked(v)
 }
 
 // holdLocked counts v for one more holder.

@@ -102,8 +102,8 @@ func TestStorageWorldBound(t *testing.T) {
 }
 
 // A file PutFile copied counts while the machine holds it, even once the
-// library no longer has it; a machine keeps the last
-// MaxPutFilesPerMachine files put, and the one it drops stops counting.
+// library no longer has it, and while the result of a GetFile of it is
+// kept; a machine keeps the last MaxPutFilesPerMachine files put.
 func TestStorageCountsPutFiles(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
@@ -146,13 +146,21 @@ func TestStorageCountsPutFiles(t *testing.T) {
 	if v := e.view(t, p.ID); v.Status != StatusSucceeded {
 		t.Fatalf("the %d PutFiles: %s", MaxPutFilesPerMachine, v.Status)
 	}
-	if got := e.ten.StorageUsed(); got != listed {
-		t.Errorf("StorageUsed = %d once the machine dropped the deleted file, want %d (the library's)", got, listed)
+	if got := e.ten.StorageUsed(); got != listed+int64(len(content)) {
+		t.Errorf("StorageUsed = %d once the machine dropped the deleted file, want %d (the library's, and the GetFile result's copy)", got, listed+int64(len(content)))
 	}
-	g = e.submit(t, win1, getFile(winPutPath))
+	g2 := e.submit(t, win1, getFile(winPutPath))
 	e.at(12 * time.Minute)
-	if v := e.view(t, g.ID); v.Status != StatusFailed {
+	if v := e.view(t, g2.ID); v.Status != StatusFailed {
 		t.Errorf("GetFile of the dropped file: %s, want Failed", v.Status)
+	}
+	// When the action whose result holds it is forgotten, it goes.
+	e.s.SetRetention(Retention{MaxActions: 1})
+	if _, err := e.ten.Action(g.ID); err == nil {
+		t.Fatal("the GetFile action is still kept")
+	}
+	if got := e.ten.StorageUsed(); got != listed {
+		t.Errorf("StorageUsed = %d once the GetFile action was forgotten, want %d (the library's)", got, listed)
 	}
 }
 

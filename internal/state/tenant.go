@@ -296,4 +296,9 @@ func (t *Tenant) removeLocked(a *Action) {
 	}
 	delete(t.byID, a.id)
 	a.machine.actions.remove(a)
+	for i := range a.commands {
+		if r := a.commands[i].result; r != nil && r.held != nil {
+			t.storage.release(r.held)
+		}
+	}
 }
