@@ -84,6 +84,24 @@ func TestJournalIsBounded(t *testing.T) {
 	}
 }
 
+// A request line of tens of KB, which needs no credentials, is kept cut
+// to journal.FieldCap bytes of path and query, and says so.
+func TestJournalCutsLongURLs(t *testing.T) {
+	e := newEnv(t)
+	long := strings.Repeat("a", 20<<10)
+	if r := e.call("GET", "/api/machines/"+long+"?x="+long, "", ""); r.status != 401 {
+		t.Fatalf("no token: %d %s", r.status, r.body)
+	}
+	b := e.journal("?limit=1")
+	if len(b.Entries) != 1 {
+		t.Fatalf("entries: %+v", b.Entries)
+	}
+	en := b.Entries[0]
+	if len(en.Path) != journal.FieldCap || len(en.Query) != journal.FieldCap || !en.URLTruncated || !strings.HasPrefix(en.Path, "/api/machines/aaa") {
+		t.Errorf("entry: path %d bytes, query %d bytes, urlTruncated %v", len(en.Path), len(en.Query), en.URLTruncated)
+	}
+}
+
 func TestJournalWait(t *testing.T) {
 	e := newEnv(t)
 	var wg sync.WaitGroup

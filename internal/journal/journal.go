@@ -37,12 +37,15 @@ type Entry struct {
 	ActionID   string    `json:"actionId,omitempty"` // the machine action it created or read
 	// CommandIndex is the command whose result a download link was asked
 	// for, or whose result was downloaded; nil for other requests.
-	CommandIndex  *int    `json:"commandIndex,omitempty"`
-	ErrorCode     string  `json:"errorCode,omitempty"` // error.code of an error response
-	Fault         string  `json:"fault,omitempty"`     // id of the fault rule that fired, if any
-	RequestBody   string  `json:"requestBody,omitempty"`
-	BodyTruncated bool    `json:"bodyTruncated,omitempty"`
-	DurationMs    float64 `json:"durationMs"`
+	CommandIndex  *int   `json:"commandIndex,omitempty"`
+	ErrorCode     string `json:"errorCode,omitempty"` // error.code of an error response
+	Fault         string `json:"fault,omitempty"`     // id of the fault rule that fired, if any
+	RequestBody   string `json:"requestBody,omitempty"`
+	BodyTruncated bool   `json:"bodyTruncated,omitempty"`
+	// URLTruncated is true when Record cut Path, Query, TenantID or
+	// AppID to FieldCap bytes.
+	URLTruncated bool    `json:"urlTruncated,omitempty"`
+	DurationMs   float64 `json:"durationMs"`
 }
 
 // Stats describes a journal's fill.
@@ -96,19 +99,32 @@ func New(capacity int, bodyCap int) *Journal {
 	return &Journal{capacity: capacity, bodyCap: bodyCap}
 }
 
+// FieldCap is how many bytes of an entry's Path, Query, TenantID and AppID
+// the journal keeps. A request line may be as long as the server's header
+// bound (64 KiB), and the journal records requests without credentials
+// too: 10,000 such entries kept whole would hold 640 MB.
+const FieldCap = 2048
+
 // Record stores e and returns the stored entry. It sets e.Seq to the next
-// sequence number and cuts RequestBody to the journal's body cap (at a UTF-8
-// character boundary), setting BodyTruncated. When the journal is full the
+// sequence number, cuts RequestBody to the journal's body cap (at a UTF-8
+// character boundary), setting BodyTruncated, and Path, Query, TenantID
+// and AppID to FieldCap bytes, setting URLTruncated. When the journal is full the
 // oldest entry is overwritten. Waiters whose wait e completes are woken.
 //
 // Record is meant for the request hot path: it allocates nothing unless the
-// body is cut (the cut body is copied, so the journal never pins a large
-// request body) or the ring grows towards its capacity.
+// body or a field is cut (what is cut is copied, so the journal never pins a large
+// request) or the ring grows towards its capacity.
 func (j *Journal) Record(e Entry) Entry {
 	if len(e.RequestBody) > j.bodyCap {
 		e.RequestBody = truncate(e.RequestBody, j.bodyCap)
 		e.BodyTruncated = true
 	}
+	var cut [4]bool
+	e.Path, cut[0] = capField(e.Path)
+	e.Query, cut[1] = capField(e.Query)
+	e.TenantID, cut[2] = capField(e.TenantID)
+	e.AppID, cut[3] = capField(e.AppID)
+	e.URLTruncated = e.URLTruncated || cut != [4]bool{}
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	j.seq++
@@ -169,6 +185,14 @@ func (j *Journal) removeWaiterAt(i int) {
 // truncate returns a copy of the first n bytes of s, shortened by up to three
 // bytes when they would cut a valid UTF-8 character in two. s must be longer
 // than n.
+// capField returns s cut to FieldCap bytes, and whether it was cut.
+func capField(s string) (string, bool) {
+	if len(s) <= FieldCap {
+		return s, false
+	}
+	return truncate(s, FieldCap), true
+}
+
 func truncate(s string, n int) string {
 	cut := n
 	for i := n; i > 0 && i > n-utf8.UTFMax; i-- {

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"testing/synctest"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -540,4 +541,21 @@ func TestWaitCancelRemovesWaiter(t *testing.T) {
 			t.Errorf("other Wait = %v, %v; want [1], nil", r.Seqs, r.Err)
 		}
 	})
+}
+
+// Path, Query, TenantID and AppID are kept to FieldCap bytes, at a UTF-8
+// boundary, and the entry says it was cut; shorter ones are kept whole.
+func TestRecordCutsLongFields(t *testing.T) {
+	j := journal.New(4, 0)
+	long := strings.Repeat("é", journal.FieldCap) // two bytes each: the cut falls on a boundary
+	got := j.Record(journal.Entry{Path: "/" + long, Query: "q", TenantID: long, AppID: "app"})
+	if !got.URLTruncated || len(got.Path) > journal.FieldCap || len(got.TenantID) != journal.FieldCap || !utf8.ValidString(got.Path) {
+		t.Errorf("cut entry: path %d bytes (valid %v), tenant %d, urlTruncated %v", len(got.Path), utf8.ValidString(got.Path), len(got.TenantID), got.URLTruncated)
+	}
+	if got.Query != "q" || got.AppID != "app" {
+		t.Errorf("short fields changed: %q %q", got.Query, got.AppID)
+	}
+	if e := j.Record(journal.Entry{Path: "/api/machines"}); e.URLTruncated || e.Path != "/api/machines" {
+		t.Errorf("short entry: %+v", e)
+	}
 }
