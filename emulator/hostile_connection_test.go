@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/mdelive/mde-emulator/emulator"
+	"github.com/mdelive/mde-emulator/internal/journal"
 )
 
 // hostileConnectionCases returns the hostile inputs of this area for
@@ -96,6 +97,23 @@ func hostileConnectionCases() []hostileCase {
 	fast := emulator.ServerLimits{ReadTimeout: 5 * time.Second}
 
 	return []hostileCase{
+		{
+			// Needs no token: the journal kept the whole request line,
+			// 640 MB for 10,000 of these. It keeps journal.FieldCap
+			// bytes of each field.
+			name: "a request line of 60 KB without a token",
+			do: func(e *env) resp {
+				long := strings.Repeat("a", 30<<10)
+				return e.call("GET", "/api/machines/"+long+"?q="+long, "", "")
+			},
+			status: 401,
+			after: func(e *env) {
+				en := e.journal("?limit=2").Entries
+				if len(en) == 0 || len(en[0].Path) > journal.FieldCap || len(en[0].Query) > journal.FieldCap || !en[0].URLTruncated {
+					e.t.Errorf("journal entry of the long request: %+v", en)
+				}
+			},
+		},
 		{
 			name:   "a JSON body over 1 MiB to runliveresponse",
 			do:     func(e *env) resp { return e.api("POST", submitPath, overMiB(`{"Commands":[],`)) },

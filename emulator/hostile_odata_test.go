@@ -1,8 +1,11 @@
 package emulator_test
 
 import (
+	"fmt"
 	"strings"
 	"time"
+
+	"github.com/mdelive/mde-emulator/internal/state"
 )
 
 // hostileODataCases returns the hostile inputs of this area for
@@ -177,5 +180,26 @@ func hostileODataCases() []hostileCase {
 		refusedDelete("'..' percent-encoded", "%2E%2E"),
 		refusedDelete("a percent-encoded path", "..%2F..%2FGet-Processes.ps1"),
 		refusedDelete("a 5,000-character name", strings.Repeat("a", 5000)),
+		{
+			// The library kept every upload: 1,500 an hour of 20 MB
+			// each. It now holds state.MaxLibraryFiles files a tenant
+			// (and 256 MiB; TestLibraryBytesBound).
+			name: "an upload to a library of 1,000 files",
+			do: func(e *env) resp {
+				for i := len(library(e)); i < state.MaxLibraryFiles; i++ {
+					if r := e.upload("file", fmt.Sprintf("f%04d.ps1", i), []byte("x"), nil); r.status != 200 {
+						e.t.Fatalf("upload %d: %d %s", i, r.status, r.body)
+					}
+					e.advance(3 * time.Second) // within 100 a minute, 1,500 an hour
+				}
+				return e.upload("file", "one-more.ps1", []byte("x"), nil)
+			},
+			status: 400, code: "BadRequest",
+			after: func(e *env) {
+				if n := len(library(e)); n != state.MaxLibraryFiles {
+					e.t.Errorf("library holds %d files, want %d", n, state.MaxLibraryFiles)
+				}
+			},
+		},
 	}
 }
