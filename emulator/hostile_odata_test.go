@@ -183,7 +183,7 @@ func hostileODataCases() []hostileCase {
 		{
 			// The library kept every upload: 1,500 an hour of 20 MB
 			// each. It now holds state.MaxLibraryFiles files a tenant
-			// (and 256 MiB; TestLibraryBytesBound).
+			// (and 128 MiB; TestLibraryBytesBound).
 			name: "an upload to a library of 1,000 files",
 			do: func(e *env) resp {
 				for i := len(library(e)); i < state.MaxLibraryFiles; i++ {

@@ -17,11 +17,15 @@ const (
 	// MaxLibraryFiles is how many files a tenant's library holds.
 	MaxLibraryFiles = 1000
 	// MaxTenantStorage is how many bytes of file content a tenant holds:
-	// its library, and the files PutFile copied to its machines that its
-	// library no longer has (deleted or replaced since).
-	MaxTenantStorage = 256 << 20
-	// MaxStorage is the same over every tenant of the emulator.
-	MaxStorage = 1 << 30
+	// its library, and the files PutFile copied to its machines or a kept
+	// GetFile collected that its library no longer has (deleted or
+	// replaced since). Six files of the API's largest.
+	MaxTenantStorage = 128 << 20
+	// MaxStorage is the same over every tenant of the emulator: with the
+	// kept actions (at most 400 MB by default, Retention.MaxBytes) and a
+	// large fleet, it stays under the binary's soft memory limit of
+	// 896 MiB, where the collector would run back to back.
+	MaxStorage = 512 << 20
 	// MaxPutFilesPerMachine is how many files PutFile leaves on a
 	// machine: one more drops the one put first, as a working folder
 	// that is cleaned up.
