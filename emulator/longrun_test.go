@@ -42,7 +42,7 @@ const longRunSlopeBound = 2 << 10
 // upload, copied to a machine and deleted; a fault rule added and removed; a classroom of
 // tenants created, used and removed; the journal and the metrics read.
 // It then checks that the live heap stopped growing once the retention
-// reached its steady state. Every response is validated against the
+// reached its steady state, and that the goroutines did not grow. Every response is validated against the
 // documents, as in every test of the package. It runs with
 // MDE_SLOW_TESTS=1; with MDE_LONGRUN_HEAPPROFILE=PATH it also writes heap
 // profiles of the settled and the last day to PATH.N, to compare with
@@ -55,6 +55,7 @@ func TestLongRunMemoryIsFlat(t *testing.T) {
 	// before the settled day (its own bound is TestJournalIsBounded's).
 	e := newEnv(t, func(o *emulator.Options) { o.JournalSize = 1000 })
 	heap := make([]uint64, longRunDays+1)
+	goroutines := make([]int, longRunDays+1)
 	for day := 1; day <= longRunDays; day++ {
 		dayStart := e.srv.Clock().Now()
 		e.longRunDay(day)
@@ -62,6 +63,7 @@ func TestLongRunMemoryIsFlat(t *testing.T) {
 			e.advance(24*time.Hour - spent)
 		}
 		heap[day] = liveHeap()
+		goroutines[day] = runtime.NumGoroutine()
 		if p := os.Getenv("MDE_LONGRUN_HEAPPROFILE"); p != "" && (day == longRunSettled || day == longRunDays) {
 			writeHeapProfile(t, fmt.Sprintf("%s.%d", p, day))
 		}
@@ -75,6 +77,14 @@ func TestLongRunMemoryIsFlat(t *testing.T) {
 	if slope > longRunSlopeBound {
 		t.Errorf("the live heap grows by %.1f KiB a day of the same work (bound %d KiB): something is kept that should not be",
 			slope/(1<<10), longRunSlopeBound>>10)
+	}
+	// A goroutine left behind by a request, a flow or a tenant holds its
+	// stack outside the heap: their number must not grow either (two of
+	// slack for one caught starting or ending; a leak of one a day would
+	// be 24).
+	t.Logf("goroutines: %d on day %d, %d on day %d", goroutines[longRunSettled], longRunSettled, goroutines[longRunDays], longRunDays)
+	if goroutines[longRunDays] > goroutines[longRunSettled]+2 {
+		t.Errorf("goroutines grew from %d on day %d to %d on day %d", goroutines[longRunSettled], longRunSettled, goroutines[longRunDays], longRunDays)
 	}
 }
 
