@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 )
 
 // A device code asked under the emulator's own address points at the
@@ -218,4 +219,31 @@ func TestPublicClientAskingClientCredentials(t *testing.T) {
 	r = e.form("/"+tenantID+"/oauth2/token", url.Values{"grant_type": {"client_credentials"}, "client_id": {cliClientID},
 		"client_secret": {"anything"}, "resource": {"https://api.securitycenter.microsoft.com"}})
 	oauthError(t, "public client with a secret", r, 401, "invalid_client", "AADSTS700025")
+}
+
+// A reset replaces the state and takes the clock back: a device code and
+// a sign-in page of before it are gone, not waiting to be answered
+// (TestReloadsDoNotLeak found them kept).
+func TestResetDropsFlowsInProgress(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	dc := e.deviceCode()
+	_, _, page := e.browse("GET", authorizePath(), nil)
+	session := sessionRe.FindStringSubmatch(page)
+	oid := userOptionRe(analystUPN).FindStringSubmatch(page)
+	if session == nil || oid == nil {
+		t.Fatalf("sign-in page: %s", page)
+	}
+	oauthError(t, "before the reset", e.pollDevice(dc.DeviceCode), 400, "authorization_pending", "AADSTS70016")
+	if r := e.call("POST", "/_emulator/reset", "", ""); r.status != 200 {
+		t.Fatalf("reset: %d %s", r.status, r.body)
+	}
+	e.advance(time.Minute) // past the polling interval
+	oauthError(t, "the device code after the reset", e.pollDevice(dc.DeviceCode), 400, "bad_verification_code", "AADSTS70018")
+	if status, _, body := e.browse("GET", "/devicelogin?code="+url.QueryEscape(dc.UserCode), nil); status == 200 && strings.Contains(body, `name="session"`) {
+		t.Errorf("the user code after the reset still opens a sign-in: %d", status)
+	}
+	if status, _, _ := e.browse("POST", "/"+tenantID+"/oauth2/v2.0/authorize", url.Values{"session": {session[1]}, "user": {oid[1]}}); status != http.StatusBadRequest {
+		t.Errorf("the sign-in page's session after the reset: %d, want 400", status)
+	}
 }

@@ -391,7 +391,8 @@ func (s *Server) resetState() {
 	s.faults.Reset()
 	s.cancelScenario() // its pending events went with the clock's timers
 	s.store.Load(s.fixtures.Load())
-	if created { // the tenants made on the fly go with the state
+	s.authority.ClearFlows() // sign-ins and device codes of the old state, on a clock gone back
+	if created {             // the tenants made on the fly go with the state
 		s.loadIdentity(s.fixtures.Load())
 	}
 }
@@ -439,6 +440,7 @@ func (s *Server) replaceFixtures(set *fixture.Set) error {
 	s.store.SetProfile(profile)
 	s.limiter.Reset() // its windows keep the limits they were made with
 	s.store.Load(set)
+	s.authority.ClearFlows() // sign-ins and device codes of the old state
 	s.loadIdentity(set)
 	return nil
 }

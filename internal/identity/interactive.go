@@ -175,6 +175,22 @@ func normalizeUserCode(s string) string {
 	return strings.ToUpper(strings.NewReplacer("-", "", " ", "").Replace(strings.TrimSpace(s)))
 }
 
+// ClearFlows drops every device code, sign-in page and authorization code
+// in progress: the emulator's state was replaced (a reset, new fixtures,
+// a scenario), and they belong to the old one. Its clock may even have
+// gone back, so that they would not expire when they should.
+func (a *Authority) ClearFlows() {
+	f := &a.flows
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	clear(f.devices)
+	clear(f.byUser)
+	clear(f.byLogin)
+	clear(f.sessions)
+	clear(f.codes)
+	f.pruneAt = time.Time{}
+}
+
 // pruneDueLocked drops what has expired when a store of n flows of the
 // kind about to be added is full or a prune is due (flowPruneEvery).
 func (f *flowStore) pruneDueLocked(now time.Time, n int) {
