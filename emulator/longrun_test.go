@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/mdelive/mde-emulator/emulator"
+	"github.com/mdelive/mde-emulator/emulator/scenario"
 )
 
 // longRunDays is how many emulated days TestLongRunMemoryIsFlat plays.
@@ -245,4 +246,51 @@ func (e *env) longRunDay(day int) {
 	// What the instructor and the platform read.
 	e.journal("?limit=50")
 	e.call("GET", "/_emulator/metrics", "", "")
+}
+
+// reloadCycles is how many times TestReloadsDoNotLeak replaces the state.
+const (
+	reloadCycles  = 30
+	reloadSettled = 10
+)
+
+// TestReloadsDoNotLeak replaces the whole state again and again, as a
+// training room does between classes: each cycle loads one of the
+// shipped scenario packs in turn and plays three days of its timeline,
+// resets to the fixtures of the start (the clock too), and plays a day of
+// TestLongRunMemoryIsFlat's work. The live heap, read at the same point
+// of every cycle, must not grow with the cycles: nothing may keep an old
+// world, its tenants, actions, tokens or timers. It runs with
+// MDE_SLOW_TESTS=1.
+func TestReloadsDoNotLeak(t *testing.T) {
+	if os.Getenv("MDE_SLOW_TESTS") == "" {
+		t.Skip("slow: set MDE_SLOW_TESTS=1")
+	}
+	e := newEnv(t, func(o *emulator.Options) { o.JournalSize = 1000 })
+	packs := scenario.Names()
+	if len(packs) == 0 {
+		t.Fatal("no scenario packs")
+	}
+	heap := make([]uint64, reloadCycles+1)
+	for cycle := 1; cycle <= reloadCycles; cycle++ {
+		name := packs[cycle%len(packs)]
+		if r := e.call("POST", "/_emulator/scenarios/"+name+"/load", "", "{}"); r.status != http.StatusOK {
+			t.Fatalf("cycle %d: load %s: %d %s", cycle, name, r.status, r.body)
+		}
+		e.advance(72 * time.Hour)
+		if r := e.call("POST", "/_emulator/reset", "", `{"fixtures":"start"}`); r.status != http.StatusOK {
+			t.Fatalf("cycle %d: reset: %d %s", cycle, r.status, r.body)
+		}
+		e.longRunDay(cycle)
+		heap[cycle] = liveHeap()
+		if p := os.Getenv("MDE_LONGRUN_HEAPPROFILE"); p != "" && (cycle == reloadSettled || cycle == reloadCycles) {
+			writeHeapProfile(t, fmt.Sprintf("%s.%d", p, cycle))
+		}
+	}
+	slope := trend(heap[reloadSettled:])
+	t.Logf("live heap from cycle %d to cycle %d: %.2f → %.2f MiB, trend %+.2f KiB a cycle (bound %d KiB)", reloadSettled, reloadCycles,
+		float64(heap[reloadSettled])/(1<<20), float64(heap[reloadCycles])/(1<<20), slope/(1<<10), longRunSlopeBound>>10)
+	if slope > longRunSlopeBound {
+		t.Errorf("the live heap grows by %.1f KiB a cycle of reloads (bound %d KiB): something keeps an old state", slope/(1<<10), longRunSlopeBound>>10)
+	}
 }
