@@ -78,11 +78,12 @@ func (c *principalCache) put(raw string, p *Principal, d *directory, now time.Ti
 	s.m[raw] = cacheEntry{p: p, gen: d.gen}
 }
 
-// sweepDue drops every shard's expired tokens when a sweep is due at now;
-// of concurrent callers, one sweeps.
+// sweepDue drops every shard's expired tokens when a sweep is due at now,
+// or when the clock went back (a reset) to before the last sweep; of
+// concurrent callers, one sweeps.
 func (c *principalCache) sweepDue(now time.Time) {
-	at := c.sweepAt.Load()
-	if now.UnixNano() < at || !c.sweepAt.CompareAndSwap(at, now.Add(cacheSweepEvery).UnixNano()) {
+	at, t := c.sweepAt.Load(), now.UnixNano()
+	if t < at && t >= at-int64(cacheSweepEvery) || !c.sweepAt.CompareAndSwap(at, now.Add(cacheSweepEvery).UnixNano()) {
 		return
 	}
 	for i := range c.shards {

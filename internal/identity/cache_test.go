@@ -121,3 +121,33 @@ func TestFlowsPruneExpired(t *testing.T) {
 		t.Errorf("store after the flows expired: %d device codes, %d user codes, %d sessions, %d codes; want 1, 1, 0, 0", d, u, s, c)
 	}
 }
+
+// After the clock went back (an emulator reset), the next new token sweeps
+// at once instead of waiting for the instant the last sweep set, which
+// may be days ahead of the clock now.
+func TestVerifyCacheSweepsAfterTheClockWentBack(t *testing.T) {
+	t.Parallel()
+	a, clk := newTestAuthority(t)
+	mintVerify := func() {
+		t.Helper()
+		raw, _, err := a.Mint(MintRequest{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := a.Verify(raw); err != nil {
+			t.Fatal(err)
+		}
+	}
+	clk.Advance(30 * 24 * time.Hour)
+	mintVerify() // sweeps; the next sweep is due 30 days and a minute after t0
+	a.cache.clear()
+	clk.mu.Lock()
+	clk.t = t0 // the reset
+	clk.mu.Unlock()
+	mintVerify()
+	clk.Advance(24 * time.Hour) // that token has expired
+	mintVerify()
+	if n := a.cache.len(); n != 1 {
+		t.Errorf("cache holds %d tokens, want 1 (the new one): no sweep after the clock went back", n)
+	}
+}
