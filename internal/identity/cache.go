@@ -19,10 +19,9 @@ const cacheSweepEvery = time.Minute
 // bounded: a full shard first drops the tokens that have expired, then
 // arbitrary ones, down to 7/8 of its capacity; and a put drops every
 // shard's expired tokens when cacheSweepEvery has passed since the last
-// sweep.
-// Each entry remembers the generation of the directory snapshot it was
-// verified against and only matches that one; it does not point at the
-// snapshot, so an entry does not keep an old directory alive.
+// sweep (sweepDue). Each entry remembers the generation of the directory
+// snapshot it was verified against and only matches that one; it does not
+// point at the snapshot, so an entry does not keep an old directory alive.
 type principalCache struct {
 	seed     maphash.Seed
 	perShard int

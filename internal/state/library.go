@@ -70,10 +70,9 @@ type LibraryFile struct {
 
 	// listed is true while a library lists this version of the file, and
 	// holders is how many machines (PutFile) and kept results (GetFile of
-	// the copy) hold it: its bytes count
-	// in its tenant's storage while either is. Both are guarded by that
-	// storage's lock. A snapshot does not keep them: Restore counts
-	// its library afresh (recountStorage).
+	// the copy) hold it: its bytes count in its tenant's storage while
+	// either is. Both are guarded by that storage's lock. A snapshot does
+	// not keep them: Restore counts its library afresh (recountStorage).
 	listed  bool
 	holders int32
 }
