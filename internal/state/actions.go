@@ -93,6 +93,7 @@ type Action struct {
 	commands   []commandState
 	settling   bool      // last command done, status not yet settled
 	session    bool      // the action holds one of the tenant's sessions
+	kept       int32     // its footprint, set when the retention takes it (finishedQueue.add); in the padding after the bools
 	user       string    // the object id of the user who started it ("" for an app): their session too
 	next       *nextStep // the next lifecycle step, with its timer; nil once final
 	gen        uint64    // the timer's scheduling of next in force (clock.Timer.Reset); 0: none

@@ -1,6 +1,7 @@
 package state
 
 import (
+	"math"
 	"slices"
 	"sync"
 	"time"
@@ -102,6 +103,9 @@ func (q *finishedQueue) add(a *Action, at time.Time) {
 		return
 	}
 	size := a.footprint()
+	if a != nil {
+		a.kept = int32(min(size, math.MaxInt32)) // read back when it goes, without walking its cold strings again
+	}
 	q.items = append(q.items, finishedEntry{a: a, at: at.UnixNano()})
 	q.bytes += size
 	q.mu.Unlock()
@@ -149,7 +153,7 @@ func (q *finishedQueue) popLocked(r Retention, now time.Time) []*Action {
 		if !overCount && !overBytes && !tooOld {
 			break
 		}
-		q.bytes -= e.a.footprint() // a finished action's footprint does not change
+		q.bytes -= e.a.keptBytes()
 		victims = append(victims, e.a)
 		q.items[q.head] = finishedEntry{} // let the action go
 		q.head++
@@ -231,6 +235,15 @@ func (a *Action) footprint() int64 {
 		}
 	}
 	return int64(n)
+}
+
+// keptBytes returns the footprint the retention counted for a, set by
+// finishedQueue.add before a was queued (nil: 0).
+func (a *Action) keptBytes() int64 {
+	if a == nil {
+		return 0
+	}
+	return int64(a.kept)
 }
 
 // evict forgets each of victims in its tenant; a nil one stands for an

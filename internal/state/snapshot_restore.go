@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 )
@@ -285,7 +286,11 @@ func (s *Store) restoreFinished(entries []FinishedSnapshot) error {
 	}
 	var bytes int64
 	for _, fe := range items {
-		bytes += fe.a.footprint()
+		n := fe.a.footprint()
+		if fe.a != nil {
+			fe.a.kept = int32(min(n, math.MaxInt32))
+		}
+		bytes += n
 	}
 	q.mu.Lock()
 	q.items, q.head, q.bytes = items, 0, bytes

@@ -384,7 +384,7 @@ func TestSnapshotCoversFields(t *testing.T) {
 		v      any
 		fields string
 	}{
-		{Action{}, "seq id machine requestor comment created mu status lastUpdate cancel commands settling session user next gen"},
+		{Action{}, "seq id machine requestor comment created mu status lastUpdate cancel commands settling session kept user next gen"},
 		{commandState{}, "Command status start end fail result"},
 		{pendingStep{}, "kind due index fail timeout result put order"},
 		{nextStep{}, "pendingStep tenant action timer"},
