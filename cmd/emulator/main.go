@@ -54,7 +54,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	strict := fs.Bool("strict-responses", false, "check every /api response against the OpenAPI document; a mismatch becomes a 500 (for CI)")
 	pprofAddr := fs.String("pprof", "", "serve net/http/pprof on this address (for profiling the emulator itself)")
 	journalSize := fs.Int("journal-size", 10000, "how many requests the journal keeps")
-	retainActions := fs.Int("retain-actions", state.DefaultRetention.MaxActions, "how many finished actions to keep (the first finished go first; 0: no bound)")
+	retainActions := fs.Int("retain-actions", state.DefaultRetention.MaxActions, "how many finished actions to keep, holding at most 4 KiB of comments, parameters and output each on average (the first finished go first; 0: no bound)")
 	retainFor := fs.Duration("retain-for", state.DefaultRetention.MaxAge, "how long to keep a finished action after it finished, in emulated time (0: no bound)")
 	serving := addServerFlags(fs) // timeouts, header size, shutdown grace
 	controlAddr := fs.String("control-addr", "", "serve the control plane (/_emulator) on this address instead of --addr (not on loopback: exposed, with a control token)")
