@@ -3,7 +3,6 @@ package emulator_test
 import (
 	"encoding/json"
 	"net/url"
-	"regexp"
 	"strings"
 	"testing"
 )
@@ -17,7 +16,7 @@ func TestDeviceLoginAnswerIsJournaledWithoutItsSession(t *testing.T) {
 	dc := e.deviceCode()
 	_, _, page := e.browse("GET", "/devicelogin?code="+url.QueryEscape(dc.UserCode), nil)
 	m := sessionRe.FindStringSubmatch(page)
-	oid := regexp.MustCompile(`value="([^"]+)">[^<]*&lt;` + regexp.QuoteMeta(analystUPN)).FindStringSubmatch(page)
+	oid := userOptionRe(analystUPN).FindStringSubmatch(page)
 	if m == nil || oid == nil {
 		t.Fatalf("no session or user: %s", page)
 	}

@@ -39,7 +39,7 @@ func TestDeviceCodeVerificationPage(t *testing.T) {
 		}
 	}
 	m := sessionRe.FindStringSubmatch(page)
-	oid := regexp.MustCompile(`value="([^"]+)">[^<]*&lt;` + regexp.QuoteMeta(tier1UPN)).FindStringSubmatch(page)
+	oid := userOptionRe(tier1UPN).FindStringSubmatch(page)
 	if m == nil || oid == nil {
 		t.Fatalf("no session or user: %s", page)
 	}
@@ -145,7 +145,7 @@ func TestAuthorizeResponseModes(t *testing.T) {
 	path := authorizePath("response_mode", "form_post", "state", `"><script>alert(1)</script>`)
 	_, _, page := e.browse("GET", path, nil)
 	m := sessionRe.FindStringSubmatch(page)
-	oid := regexp.MustCompile(`value="([^"]+)">[^<]*&lt;` + regexp.QuoteMeta(analystUPN)).FindStringSubmatch(page)
+	oid := userOptionRe(analystUPN).FindStringSubmatch(page)
 	if m == nil || oid == nil {
 		t.Fatalf("page: %s", page)
 	}

@@ -171,6 +171,12 @@ func (e *env) browse(method, path string, form url.Values) (int, http.Header, st
 
 var sessionRe = regexp.MustCompile(`name="session" value="([^"]+)"`)
 
+// userOptionRe matches the sign-in pages' option for upn; its group is
+// the user's object id.
+func userOptionRe(upn string) *regexp.Regexp {
+	return regexp.MustCompile(`value="([^"]+)">[^<]*&lt;` + regexp.QuoteMeta(upn))
+}
+
 func authorizePath(kv ...string) string {
 	q := url.Values{
 		"client_id": {soarClientID}, "response_type": {"code"}, "redirect_uri": {"http://localhost:8400/callback"},
@@ -192,7 +198,7 @@ func (e *env) signIn(path, upn string) *url.URL {
 		e.t.Fatalf("page: %d %s", status, page)
 	}
 	m := sessionRe.FindStringSubmatch(page)
-	oid := regexp.MustCompile(`value="([^"]+)">[^<]*&lt;` + regexp.QuoteMeta(upn)).FindStringSubmatch(page)
+	oid := userOptionRe(upn).FindStringSubmatch(page)
 	if m == nil || oid == nil {
 		e.t.Fatalf("page without session or %s: %s", upn, page)
 	}

@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"regexp"
 	"runtime"
 	"strings"
 	"testing"
@@ -108,12 +107,6 @@ func liveHeap() uint64 {
 	var m runtime.MemStats
 	runtime.ReadMemStats(&m)
 	return m.HeapAlloc
-}
-
-// userOptionRe matches the sign-in pages' option for upn; its group is
-// the user's object id.
-func userOptionRe(upn string) *regexp.Regexp {
-	return regexp.MustCompile(`value="([^"]+)">[^<]*&lt;` + regexp.QuoteMeta(upn))
 }
 
 // longRunMachines are the default fixtures' online Windows machines the
