@@ -12,17 +12,7 @@ import (
 func TestVerifyCacheSweepsExpiredTokens(t *testing.T) {
 	t.Parallel()
 	a, clk := newTestAuthority(t)
-	verify := func() string {
-		t.Helper()
-		raw, _, err := a.Mint(MintRequest{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := a.Verify(raw); err != nil {
-			t.Fatal(err)
-		}
-		return raw
-	}
+	verify := func() string { return mintVerified(t, a) }
 	for range 200 {
 		verify()
 	}
@@ -43,6 +33,20 @@ func TestVerifyCacheSweepsExpiredTokens(t *testing.T) {
 	if _, err := a.Verify(last); err != nil {
 		t.Errorf("the new token: %v", err)
 	}
+}
+
+// mintVerified mints a token of a's default app and verifies it, which
+// caches it, and returns it.
+func mintVerified(t *testing.T, a *Authority) string {
+	t.Helper()
+	raw, _, err := a.Mint(MintRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Verify(raw); err != nil {
+		t.Fatal(err)
+	}
+	return raw
 }
 
 // A cached token remembers which directory it was verified against
@@ -128,16 +132,7 @@ func TestFlowsPruneExpired(t *testing.T) {
 func TestVerifyCacheSweepsAfterTheClockWentBack(t *testing.T) {
 	t.Parallel()
 	a, clk := newTestAuthority(t)
-	mintVerify := func() {
-		t.Helper()
-		raw, _, err := a.Mint(MintRequest{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := a.Verify(raw); err != nil {
-			t.Fatal(err)
-		}
-	}
+	mintVerify := func() { mintVerified(t, a) }
 	clk.Advance(30 * 24 * time.Hour)
 	mintVerify() // sweeps; the next sweep is due 30 days and a minute after t0
 	a.cache.clear()
