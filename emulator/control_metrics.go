@@ -91,6 +91,10 @@ var (
 		"The calls a rate-limit window allows, for the same keys as rate_limit_calls.", []string{"tenant", "app", "endpoint", "window"}, nil)
 	descRateRatio = prometheus.NewDesc(metricsPrefix+"rate_limit_usage_ratio",
 		"The most used of a key's rate-limit windows: calls over the limit (1: the next call is refused with 429).", []string{"tenant", "app", "endpoint"}, nil)
+	descStorage = prometheus.NewDesc(metricsPrefix+"storage_bytes",
+		"Bytes of live response file content a tenant holds: its library, and the copies PutFile left on its machines or kept GetFile results hold that the library no longer has. Uploads past storage_max_bytes are refused.", []string{"tenant"}, nil)
+	descStorageMax = prometheus.NewDesc(metricsPrefix+"storage_max_bytes",
+		"The bounds of storage_bytes: a tenant's (bound=\"tenant\") and all tenants' together (bound=\"all\").", []string{"bound"}, nil)
 	descClockTime = prometheus.NewDesc(metricsPrefix+"clock_emulated_time_seconds",
 		"The emulated time, in seconds since the Unix epoch.", nil, nil)
 	descClockScale = prometheus.NewDesc(metricsPrefix+"clock_scale",
@@ -108,7 +112,7 @@ type stateCollector struct{ s *Server }
 
 // Describe sends the descriptors of every metric Collect sends.
 func (sc stateCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descTenant, descSessions, descSessionsLimit, descActions,
+	for _, d := range []*prometheus.Desc{descTenant, descSessions, descSessionsLimit, descActions, descStorage, descStorageMax,
 		descRateCalls, descRateMax, descRateRatio, descClockTime, descClockScale, descClockMode, descClockPending} {
 		ch <- d
 	}
@@ -120,7 +124,10 @@ func (sc stateCollector) Collect(ch chan<- prometheus.Metric) {
 	now := s.clock.Now()
 	for _, t := range s.store.Tenants() {
 		ch <- prometheus.MustNewConstMetric(descTenant, prometheus.GaugeValue, 1, t.ID, t.Name)
+		ch <- prometheus.MustNewConstMetric(descStorage, prometheus.GaugeValue, float64(t.StorageUsed()), t.ID)
 	}
+	ch <- prometheus.MustNewConstMetric(descStorageMax, prometheus.GaugeValue, state.MaxTenantStorage, "tenant")
+	ch <- prometheus.MustNewConstMetric(descStorageMax, prometheus.GaugeValue, state.MaxStorage, "all")
 	for _, st := range s.store.Stats() {
 		ch <- prometheus.MustNewConstMetric(descSessions, prometheus.GaugeValue, float64(st.Sessions), st.TenantID)
 		for i, status := range state.ActionStatuses {

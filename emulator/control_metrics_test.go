@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/mdelive/mde-emulator/emulator"
 	"github.com/mdelive/mde-emulator/emulator/clock"
+	"github.com/mdelive/mde-emulator/internal/state"
 )
 
 // scrape gets GET /_emulator/metrics and parses it as the Prometheus text
@@ -339,4 +341,41 @@ func TestMetricsClockLag(t *testing.T) {
 	}
 	wantMetric(t, fams, 1, "mde_emulator_clock_mode", "mode", "real")
 	wantMetric(t, fams, 1000, "mde_emulator_clock_scale")
+}
+
+// A tenant's storage is reported, and follows an upload and a delete;
+// the bounds come with it.
+func TestMetricsStorage(t *testing.T) {
+	e := newEnv(t)
+	before, ok := metricValue(e.scrape(), "mde_emulator_storage_bytes", "tenant", tenantID)
+	if !ok || before <= 0 {
+		t.Fatalf("storage of the fixtures' library: %v %v", before, ok)
+	}
+	content := bytes.Repeat([]byte("x"), 5000)
+	if r := e.upload("file", "big.ps1", content, nil); r.status != 200 {
+		t.Fatalf("upload: %d %s", r.status, r.body)
+	}
+	fams := e.scrape()
+	wantMetric(t, fams, before+5000, "mde_emulator_storage_bytes", "tenant", tenantID)
+	wantMetric(t, fams, state.MaxTenantStorage, "mde_emulator_storage_max_bytes", "bound", "tenant")
+	wantMetric(t, fams, state.MaxStorage, "mde_emulator_storage_max_bytes", "bound", "all")
+	if r := e.api("DELETE", "/api/libraryfiles/big.ps1", ""); r.status != 204 {
+		t.Fatalf("delete: %d %s", r.status, r.body)
+	}
+	wantMetric(t, e.scrape(), before, "mde_emulator_storage_bytes", "tenant", tenantID)
+}
+
+// Every metric of the emulator's own is in docs/metrics.md.
+func TestMetricsDocumented(t *testing.T) {
+	doc, err := os.ReadFile("../docs/metrics.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := newEnv(t)
+	e.api("GET", "/api/machines", "") // a request, so that the request counters have a series
+	for name := range e.scrape() {
+		if strings.HasPrefix(name, "mde_emulator_") && !strings.Contains(string(doc), "`"+name+"`") {
+			t.Errorf("%s is not in docs/metrics.md", name)
+		}
+	}
 }
