@@ -62,11 +62,8 @@ func TestLongRunMemoryIsFlat(t *testing.T) {
 		if spent := e.srv.Clock().Now().Sub(dayStart); spent < 24*time.Hour {
 			e.advance(24*time.Hour - spent)
 		}
-		heap[day] = liveHeap()
+		heap[day] = sampleHeap(t, day, longRunSettled, longRunDays)
 		goroutines[day] = runtime.NumGoroutine()
-		if p := os.Getenv("MDE_LONGRUN_HEAPPROFILE"); p != "" && (day == longRunSettled || day == longRunDays) {
-			writeHeapProfile(t, fmt.Sprintf("%s.%d", p, day))
-		}
 		if day%5 == 0 {
 			t.Logf("day %d: live heap %.2f MiB", day, float64(heap[day])/(1<<20))
 		}
@@ -98,6 +95,18 @@ func trend(ys []uint64) float64 {
 		sx, sy, sxx, sxy = sx+x, sy+y, sxx+x*x, sxy+x*y
 	}
 	return (n*sxy - sx*sy) / (n*sxx - sx*sx)
+}
+
+// sampleHeap returns the live heap at step i of a long run; at its
+// settled and its last step, with MDE_LONGRUN_HEAPPROFILE=PATH, it also
+// writes the heap profile to PATH.i.
+func sampleHeap(t *testing.T, i, settled, last int) uint64 {
+	t.Helper()
+	n := liveHeap()
+	if p := os.Getenv("MDE_LONGRUN_HEAPPROFILE"); p != "" && (i == settled || i == last) {
+		writeHeapProfile(t, fmt.Sprintf("%s.%d", p, i))
+	}
+	return n
 }
 
 // liveHeap returns the bytes of live heap objects after a full collection.
@@ -275,10 +284,7 @@ func TestReloadsDoNotLeak(t *testing.T) {
 			t.Fatalf("cycle %d: reset: %d %s", cycle, r.status, r.body)
 		}
 		e.longRunDay(cycle)
-		heap[cycle] = liveHeap()
-		if p := os.Getenv("MDE_LONGRUN_HEAPPROFILE"); p != "" && (cycle == reloadSettled || cycle == reloadCycles) {
-			writeHeapProfile(t, fmt.Sprintf("%s.%d", p, cycle))
-		}
+		heap[cycle] = sampleHeap(t, cycle, reloadSettled, reloadCycles)
 	}
 	slope := trend(heap[reloadSettled:])
 	t.Logf("live heap from cycle %d to cycle %d: %.2f → %.2f MiB, trend %+.2f KiB a cycle (bound %d KiB)", reloadSettled, reloadCycles,

@@ -391,8 +391,10 @@ func (s *Server) resetState() {
 	s.faults.Reset()
 	s.cancelScenario() // its pending events went with the clock's timers
 	s.store.Load(s.fixtures.Load())
-	s.authority.ClearFlows() // sign-ins and device codes of the old state, on a clock gone back
-	if created {             // the tenants made on the fly go with the state
+	// Sign-ins and device codes belong to the old state, and the clock
+	// went back: they would not expire when they should.
+	s.authority.ClearFlows()
+	if created { // the tenants made on the fly go with the state
 		s.loadIdentity(s.fixtures.Load())
 	}
 }

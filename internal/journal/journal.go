@@ -182,9 +182,6 @@ func (j *Journal) removeWaiterAt(i int) {
 	j.waiters = j.waiters[:last]
 }
 
-// truncate returns a copy of the first n bytes of s, shortened by up to three
-// bytes when they would cut a valid UTF-8 character in two. s must be longer
-// than n.
 // capField returns s cut to FieldCap bytes, and whether it was cut.
 func capField(s string) (string, bool) {
 	if len(s) <= FieldCap {
@@ -193,6 +190,9 @@ func capField(s string) (string, bool) {
 	return truncate(s, FieldCap), true
 }
 
+// truncate returns a copy of the first n bytes of s, shortened by up to three
+// bytes when they would cut a valid UTF-8 character in two. s must be longer
+// than n.
 func truncate(s string, n int) string {
 	cut := n
 	for i := n; i > 0 && i > n-utf8.UTFMax; i-- {

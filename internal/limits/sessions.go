@@ -106,8 +106,8 @@ func (s *Sessions) Release(tenant string) {
 }
 
 // ForgetTenant drops the counts of tenant and of its users (the tenant's
-// id without case): what a removed tenant leaves behind. Sessions of tenant released afterwards
-// are not counted again.
+// id without case): what a removed tenant leaves behind. Sessions of
+// tenant released afterwards are not counted again.
 func (s *Sessions) ForgetTenant(tenant string) {
 	m := s.counts.Load()
 	prefix := userKey(tenant, "")

@@ -102,10 +102,7 @@ func (q *finishedQueue) add(a *Action, at time.Time) {
 		q.mu.Unlock()
 		return
 	}
-	size := a.footprint()
-	if a != nil {
-		a.kept = int32(min(size, math.MaxInt32)) // read back when it goes, without walking its cold strings again
-	}
+	size := a.keep()
 	q.items = append(q.items, finishedEntry{a: a, at: at.UnixNano()})
 	q.bytes += size
 	q.mu.Unlock()
@@ -237,8 +234,18 @@ func (a *Action) footprint() int64 {
 	return int64(n)
 }
 
-// keptBytes returns the footprint the retention counted for a, set by
-// finishedQueue.add before a was queued (nil: 0).
+// keep returns a's footprint and keeps it in a (kept), so that its going
+// reads it back without walking its cold strings again (keptBytes). The
+// retention calls it when a is queued (finishedQueue.add, restoreFinished).
+func (a *Action) keep() int64 {
+	n := a.footprint()
+	if a != nil {
+		a.kept = int32(min(n, math.MaxInt32))
+	}
+	return n
+}
+
+// keptBytes returns the footprint keep counted for a (nil: 0).
 func (a *Action) keptBytes() int64 {
 	if a == nil {
 		return 0

@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
-	"math"
 	"slices"
 	"strings"
 )
@@ -286,11 +285,7 @@ func (s *Store) restoreFinished(entries []FinishedSnapshot) error {
 	}
 	var bytes int64
 	for _, fe := range items {
-		n := fe.a.footprint()
-		if fe.a != nil {
-			fe.a.kept = int32(min(n, math.MaxInt32))
-		}
-		bytes += n
+		bytes += fe.a.keep()
 	}
 	q.mu.Lock()
 	q.items, q.head, q.bytes = items, 0, bytes

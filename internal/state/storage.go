@@ -39,8 +39,8 @@ const (
 // GetFile of the copy): LibraryFile.listed, holders, whatever the number
 // of holders. Every byte comes from an upload, which the bounds refuse, so
 // what holders keep cannot grow past them by more than the uploads they
-// let in. Its lock is taken after the library's and a
-// machine's files lock, never before.
+// let in. Its lock is taken after the library's, a machine's files lock
+// and the tenant's, never before.
 type storage struct {
 	mu     sync.Mutex
 	used   int64
@@ -78,7 +78,7 @@ func (s *storage) reserveLocked(n int64) bool {
 }
 
 // releaseLocked stops counting v for a holder that let it go: its bytes
-// leave the count when no library lists it and no machine holds it.
+// leave the count when no library lists it and nothing else holds it.
 func (s *storage) releaseLocked(v *LibraryFile) {
 	v.holders--
 	if v.holders == 0 && !v.listed {
