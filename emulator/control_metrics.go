@@ -92,7 +92,7 @@ var (
 	descRateRatio = prometheus.NewDesc(metricsPrefix+"rate_limit_usage_ratio",
 		"The most used of a key's rate-limit windows: calls over the limit (1: the next call is refused with 429).", []string{"tenant", "app", "endpoint"}, nil)
 	descStorage = prometheus.NewDesc(metricsPrefix+"storage_bytes",
-		"Bytes of live response file content a tenant holds: its library, and the copies PutFile left on its machines or kept GetFile results hold that the library no longer has. Uploads past storage_max_bytes are refused.", []string{"tenant"}, nil)
+		"Bytes of live response content a tenant holds: its library, the copies PutFile left on its machines or kept GetFile results hold that the library no longer has, and the outcomes queued on its machines. Uploads and outcomes past storage_max_bytes are refused.", []string{"tenant"}, nil)
 	descStorageMax = prometheus.NewDesc(metricsPrefix+"storage_max_bytes",
 		"The bounds of storage_bytes: a tenant's (bound=\"tenant\") and all tenants' together (bound=\"all\").", []string{"bound"}, nil)
 	descClockTime = prometheus.NewDesc(metricsPrefix+"clock_emulated_time_seconds",

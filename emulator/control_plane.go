@@ -368,7 +368,11 @@ func (s *Server) postNextOutcomes(c echo.Context) error {
 	if err := s.controlChange(func() (string, any, error) {
 		return changeOutcomes, ch, m.QueueOutcomes(req.Outcomes)
 	}); err != nil {
-		return controlChangeError(c, ctlInvalidInput, err)
+		code := ctlInvalidInput
+		if errors.Is(err, state.ErrOutcomesFull) {
+			code = ctlConflict // the queue or the tenant's storage is full until outcomes are used or cleared
+		}
+		return controlChangeError(c, code, err)
 	}
 	return s.writeJSON(c, http.StatusOK, map[string]any{"outcomes": m.Outcomes()})
 }

@@ -87,5 +87,31 @@ func hostileFixtureCases() []hostileCase {
 			status: 400, code: "InvalidFixtures",
 			after: unchanged,
 		},
+		{
+			// A machine's outcome queue took every POST: outcomes no
+			// command matches (GetFile ones on a machine that never
+			// collects) stayed for good, a megabyte each. A machine now
+			// holds 100, and their bytes count in the tenant's storage
+			// (TestQueuedOutcomesBound).
+			name: "a 101st outcome queued on a machine",
+			do: func(e *env) resp {
+				path := "/_emulator/machines/" + winMachine + "/next-outcomes"
+				one := `{"outcomes":[{"type":"GetFile","content":"` + repeat("x", 1000) + `"}]}`
+				for i := range 100 {
+					if r := e.call("POST", path, "", one); r.status != 200 {
+						e.t.Fatalf("outcome %d: %d %s", i, r.status, r.body)
+					}
+				}
+				return e.call("POST", path, "", one)
+			},
+			status: 409, code: "Conflict",
+			after: func(e *env) {
+				var q struct{ Outcomes []struct{ Type string } }
+				e.call("GET", "/_emulator/machines/"+winMachine+"/next-outcomes", "", "").decode(&q)
+				if len(q.Outcomes) != 100 {
+					e.t.Errorf("%d outcomes queued, want 100", len(q.Outcomes))
+				}
+			},
+		},
 	}
 }

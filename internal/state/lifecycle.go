@@ -367,7 +367,7 @@ func (t *Tenant) planOverride(q Outcome, a *Action, c *commandState) (Outcome, *
 	}
 	if c.Type == GetFile && q.Content != nil {
 		path, _ := c.param("Path")
-		result = &Result{file: []byte(*q.Content), path: path}
+		result = &Result{file: []byte(*q.Content), path: path, own: true}
 	}
 	if q.Fail != "" {
 		return Outcome{Duration: o.Duration, Fail: q.Fail}, result, nil

@@ -2,6 +2,7 @@ package state
 
 import (
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -372,15 +373,43 @@ func (m *Machine) SetOnline(online bool) {
 }
 
 // QueueOutcomes adds outcomes for the coming commands of m, in order.
-func (m *Machine) QueueOutcomes(outs []Outcome) error {
+// A machine holds at most MaxQueuedOutcomes, and their bytes count in its
+// tenant's storage (MaxTenantStorage, MaxStorage) until a command uses
+// them or they are cleared: past either bound nothing is queued and the
+// error wraps ErrOutcomesFull.
+func (m *Machine) QueueOutcomes(outs []Outcome) error { return m.queueOutcomes(outs, false) }
+
+// ErrOutcomesFull is what QueueOutcomes's error wraps when the outcomes
+// do not fit the machine's queue or its tenant's storage: the state
+// forbids it until queued outcomes are used or cleared.
+var ErrOutcomesFull = errors.New("queued outcomes full")
+
+// queueOutcomes is QueueOutcomes; restoring (a snapshot's outcomes, which
+// fitted when it was taken) counts their bytes without refusing them.
+func (m *Machine) queueOutcomes(outs []Outcome, restoring bool) error {
+	var n int64
 	for i := range outs {
 		if err := outs[i].validate(); err != nil {
 			return err
 		}
+		n += outs[i].bytes()
 	}
+	acct := m.tenant.storage
 	m.outcomesMu.Lock()
+	defer m.outcomesMu.Unlock()
+	if held := len(m.outcomes); !restoring && held+len(outs) > MaxQueuedOutcomes {
+		return fmt.Errorf("%w: machine %s holds %d queued outcomes and %d more would pass the %d the emulator keeps for a machine; clear them or let commands use them first",
+			ErrOutcomesFull, m.id, held, len(outs), MaxQueuedOutcomes)
+	}
+	acct.mu.Lock()
+	defer acct.mu.Unlock()
+	switch {
+	case restoring:
+		acct.addLocked(n)
+	case !acct.reserveLocked(n):
+		return fmt.Errorf("%w: %s", ErrOutcomesFull, acct.outcomesFull(n))
+	}
 	m.outcomes = append(m.outcomes, outs...)
-	m.outcomesMu.Unlock()
 	return nil
 }
 
@@ -391,11 +420,20 @@ func (m *Machine) Outcomes() []Outcome {
 	return append([]Outcome{}, m.outcomes...)
 }
 
-// ClearOutcomes drops every queued outcome of m.
+// ClearOutcomes drops every queued outcome of m, and their bytes from its
+// tenant's storage.
 func (m *Machine) ClearOutcomes() {
+	acct := m.tenant.storage
 	m.outcomesMu.Lock()
+	defer m.outcomesMu.Unlock()
+	var n int64
+	for i := range m.outcomes {
+		n += m.outcomes[i].bytes()
+	}
 	m.outcomes = nil
-	m.outcomesMu.Unlock()
+	acct.mu.Lock()
+	acct.addLocked(-n)
+	acct.mu.Unlock()
 }
 
 // takeOutcome removes and returns the first queued outcome that applies to
@@ -406,6 +444,12 @@ func (m *Machine) takeOutcome(typ, script string) (Outcome, bool) {
 	for i, o := range m.outcomes {
 		if o.Type == typ && (o.Script == "" || strings.EqualFold(o.Script, script)) {
 			m.outcomes = append(m.outcomes[:i:i], m.outcomes[i+1:]...)
+			// Its bytes leave the storage: what the command keeps of them
+			// counts in its action's footprint (Retention.MaxBytes).
+			acct := m.tenant.storage
+			acct.mu.Lock()
+			acct.addLocked(-o.bytes())
+			acct.mu.Unlock()
 			return o, true
 		}
 	}

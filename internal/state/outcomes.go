@@ -51,3 +51,13 @@ func (o *Outcome) validate() error {
 	}
 	return nil
 }
+
+// bytes returns what o holds that its machine's tenant counts in its
+// storage while o is queued: its strings and content.
+func (o *Outcome) bytes() int64 {
+	n := len(o.Type) + len(o.Script) + len(o.Output) + len(o.Errors) + len(o.Fail)
+	if o.Content != nil {
+		n += len(*o.Content)
+	}
+	return int64(n)
+}

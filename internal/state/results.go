@@ -29,6 +29,11 @@ type Result struct {
 	// is forgotten. nil: the bytes are the fixture's or a snapshot's. A
 	// snapshot does not keep it: a restored result holds nothing.
 	held *LibraryFile
+	// own says file's bytes are this result's alone (a queued outcome's
+	// content, not a file the fixtures or the library hold): they count
+	// in its action's footprint (Retention.MaxBytes). A restored result
+	// is not own: a snapshot shares its contents.
+	own bool
 }
 
 // ScriptResult is the JSON file a RunScript produces.

@@ -203,9 +203,10 @@ const actionOverhead = 1 << 10
 
 // footprint returns about how many bytes of heap a finished action holds:
 // actionOverhead, its comment, its commands' parameters and errors, and
-// its scripts' results. The bytes of a file a GetFile collected are not
-// its own: they are the fixture's machine file, or a library file the
-// tenant's storage counts (Result.held). A finished action does not
+// its scripts' results, and the content a queued outcome gave a GetFile
+// (Result.own). The bytes of a file a GetFile collected from the machine
+// are not its own: they are the fixture's machine file, or a library file
+// the tenant's storage counts (Result.held). A finished action does not
 // change, so the answer does not either; nil (an action of a removed
 // tenant, restored) holds nothing here.
 func (a *Action) footprint() int64 {
@@ -229,6 +230,9 @@ func (a *Action) footprint() int64 {
 		n += len(c.fail)
 		if r := c.result; r != nil && r.script != nil {
 			n += len(r.script.ScriptName) + len(r.script.ScriptOutput) + len(r.script.ScriptErrors)
+		}
+		if r := c.result; r != nil && r.own {
+			n += len(r.file)
 		}
 	}
 	return int64(n)

@@ -94,11 +94,6 @@ func (t *Tenant) restore(snap *Snapshot, ts *TenantSnapshot, steps []restoredSte
 		}
 		g.setRemediationLevel(gs.RemediationLevel)
 	}
-	for i := range ts.Machines {
-		if err := t.restoreMachine(snap, &ts.Machines[i]); err != nil {
-			return steps, err
-		}
-	}
 	files := make(map[string]*LibraryFile, len(ts.Library))
 	for _, f := range ts.Library {
 		if f == nil || f.FileName == "" {
@@ -112,7 +107,14 @@ func (t *Tenant) restore(snap *Snapshot, ts *TenantSnapshot, steps []restoredSte
 	t.library.mu.Lock()
 	t.library.files = files
 	t.library.mu.Unlock()
+	// The library is counted afresh before the machines, whose queued
+	// outcomes count on top of it.
 	t.recountStorage()
+	for i := range ts.Machines {
+		if err := t.restoreMachine(snap, &ts.Machines[i]); err != nil {
+			return steps, err
+		}
+	}
 
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -179,7 +181,7 @@ func (t *Tenant) restoreMachine(snap *Snapshot, ms *MachineSnapshot) error {
 	m.filesMu.Unlock()
 	m.ClearOutcomes()
 	if len(ms.Outcomes) > 0 {
-		return m.QueueOutcomes(slices.Clone(ms.Outcomes))
+		return m.queueOutcomes(slices.Clone(ms.Outcomes), true)
 	}
 	return nil
 }

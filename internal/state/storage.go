@@ -1,6 +1,7 @@
 package state
 
 import (
+	"fmt"
 	"sync"
 	"sync/atomic"
 
@@ -30,6 +31,12 @@ const (
 	// machine: one more drops the one put first, as a working folder
 	// that is cleaned up.
 	MaxPutFilesPerMachine = 16
+	// MaxQueuedOutcomes is how many outcomes a machine holds queued for
+	// its coming commands (Machine.QueueOutcomes): as many as one
+	// scenario event may queue. An outcome no command matches (a GetFile
+	// one on a machine that never collects) would otherwise stay for
+	// good, and a test suite that queues them run after run adds more.
+	MaxQueuedOutcomes = 100
 )
 
 // storage counts the bytes of file content a tenant holds against
@@ -39,7 +46,9 @@ const (
 // GetFile of the copy): LibraryFile.listed, holders, whatever the number
 // of holders. Every byte comes from an upload, which the bounds refuse, so
 // what holders keep cannot grow past them by more than the uploads they
-// let in. Its lock is taken after the library's, a machine's files lock
+// let in. The outcomes queued on its machines count too (Outcome.bytes),
+// from when they are queued until a command uses them or they are
+// cleared. Its lock is taken after the library's, a machine's files lock
 // and the tenant's, never before.
 type storage struct {
 	mu     sync.Mutex
@@ -157,5 +166,15 @@ func (s *storage) storageFull(n int64) error {
 	}
 	return apierr.New(apierr.BadRequest,
 		"The live response files of all tenants hold %d bytes of the %d the emulator keeps; this file of %d bytes does not fit. Delete library files first.",
+		s.total.Load(), MaxStorage, n)
+}
+
+// outcomesFull says why outcomes of n bytes were not queued.
+func (s *storage) outcomesFull(n int64) string {
+	if s.used+n > MaxTenantStorage {
+		return fmt.Sprintf("the tenant's live response content (its library, files PutFile copied to its machines, queued outcomes) holds %d bytes of the %d the emulator keeps for a tenant; these outcomes of %d bytes do not fit",
+			s.used, MaxTenantStorage, n)
+	}
+	return fmt.Sprintf("the live response content of all tenants holds %d bytes of the %d the emulator keeps; these outcomes of %d bytes do not fit",
 		s.total.Load(), MaxStorage, n)
 }

@@ -1,6 +1,7 @@
 package state
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"sync/atomic"
@@ -189,3 +190,105 @@ func TestStorageOfRemovedTenant(t *testing.T) {
 		t.Errorf("world total %d after the removal of a tenant holding %d, want %d", got, held, want)
 	}
 }
+
+// A machine holds at most MaxQueuedOutcomes; their bytes count in its
+// tenant's storage until a command uses them or they are cleared, and
+// past the tenant's bound nothing is queued.
+func TestQueuedOutcomesBound(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	m := e.machine(t, win1)
+	used := e.ten.StorageUsed()
+	one := []Outcome{{Type: GetFile, Content: ptr(strings.Repeat("c", 1000))}}
+	for i := range MaxQueuedOutcomes {
+		if err := m.QueueOutcomes(one); err != nil {
+			t.Fatalf("outcome %d: %v", i, err)
+		}
+	}
+	per := one[0].bytes() // "GetFile" and the content
+	if got, want := e.ten.StorageUsed(), used+MaxQueuedOutcomes*per; got != want {
+		t.Fatalf("StorageUsed = %d with %d outcomes queued, want %d", got, MaxQueuedOutcomes, want)
+	}
+	err := m.QueueOutcomes([]Outcome{{Output: "one more"}})
+	if !errors.Is(err, ErrOutcomesFull) || !strings.Contains(err.Error(), fmt.Sprintf("the %d the emulator keeps for a machine", MaxQueuedOutcomes)) {
+		t.Fatalf("outcome %d: %v, want ErrOutcomesFull naming the bound", MaxQueuedOutcomes+1, err)
+	}
+	if n := len(m.Outcomes()); n != MaxQueuedOutcomes {
+		t.Fatalf("%d outcomes queued after a refusal, want %d", n, MaxQueuedOutcomes)
+	}
+
+	// A GetFile uses one up: its bytes leave the storage, and the action
+	// that keeps the content counts it in its footprint.
+	g := e.submit(t, win1, getFile(reportPath))
+	e.at(time.Minute)
+	if got := e.result(t, g.ID, 0); len(got) != 1000 {
+		t.Fatalf("the GetFile collected %d bytes, want the outcome's 1000", len(got))
+	}
+	if got, want := e.ten.StorageUsed(), used+(MaxQueuedOutcomes-1)*per; got != want {
+		t.Errorf("StorageUsed = %d after a command used an outcome, want %d", got, want)
+	}
+	a, err := e.ten.Action(g.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fp := a.footprint(); fp < actionOverhead+1000 {
+		t.Errorf("footprint of an action whose GetFile kept 1000 bytes of an outcome: %d, want at least %d", fp, actionOverhead+1000)
+	}
+	m.ClearOutcomes()
+	if got := e.ten.StorageUsed(); got != used {
+		t.Errorf("StorageUsed = %d after the queue was cleared, want %d", got, used)
+	}
+
+	// The tenant's bytes bound: a library near full leaves no room.
+	lib := e.ten.Library()
+	big := make([]byte, MaxLibraryFileSize)
+	for i := 0; e.ten.StorageUsed()+MaxLibraryFileSize <= MaxTenantStorage; i++ {
+		if _, err := lib.Put(Upload{FileName: fmt.Sprintf("big%02d.bin", i), Content: big}, start); err != nil {
+			t.Fatalf("file %d: %v", i, err)
+		}
+	}
+	room := MaxTenantStorage - e.ten.StorageUsed()
+	huge := strings.Repeat("o", int(room))
+	err = m.QueueOutcomes([]Outcome{{Output: huge}})
+	if !errors.Is(err, ErrOutcomesFull) || !strings.Contains(err.Error(), "for a tenant") {
+		t.Fatalf("outcomes past the tenant's storage: %v, want ErrOutcomesFull naming the tenant's bound", err)
+	}
+	if err := m.QueueOutcomes([]Outcome{{Output: huge[:room-int64(len(RunScript))]}}); err != nil {
+		t.Errorf("outcomes that just fit: %v", err)
+	}
+	if got := e.ten.StorageUsed(); got != MaxTenantStorage {
+		t.Errorf("StorageUsed = %d, want the bound %d", got, MaxTenantStorage)
+	}
+}
+
+// A snapshot's queued outcomes count in the restored tenant's storage,
+// on top of its library, as they did before.
+func TestQueuedOutcomesRestoredCount(t *testing.T) {
+	t.Parallel()
+	set := parseFixture(t, contosoYAML)
+	e := newEnvWith(t, set, profile(t, "default"))
+	outs := []Outcome{{Output: strings.Repeat("x", 5000)}, {Type: GetFile, Content: ptr("evidence")}}
+	if err := e.machine(t, "win1").QueueOutcomes(outs); err != nil {
+		t.Fatal(err)
+	}
+	want := e.ten.StorageUsed()
+	snap, err := e.s.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := newEnvWith(t, set, profile(t, "default"))
+	r.clk.AdvanceTo(snap.At)
+	if err := r.s.Restore(snap); err != nil {
+		t.Fatal(err)
+	}
+	if got := r.ten.StorageUsed(); got != want {
+		t.Errorf("restored StorageUsed = %d, want %d (the library and the queued outcomes)", got, want)
+	}
+	r.machine(t, "win1").ClearOutcomes()
+	if got, lib := r.ten.StorageUsed(), want-outs[0].bytes()-outs[1].bytes(); got != lib {
+		t.Errorf("restored StorageUsed = %d once the outcomes were cleared, want %d", got, lib)
+	}
+}
+
+// ptr returns a pointer to a copy of v.
+func ptr[T any](v T) *T { return &v }
