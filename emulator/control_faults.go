@@ -27,7 +27,11 @@ func (s *Server) addFault(c echo.Context) error {
 	}
 	r, err := s.addFaultRule(b)
 	if err != nil {
-		return controlChangeError(c, ctlInvalidInput, err)
+		code := ctlInvalidInput
+		if errors.Is(err, faults.ErrTooManyRules) {
+			code = ctlConflict // until rules are removed
+		}
+		return controlChangeError(c, code, err)
 	}
 	return s.writeJSON(c, http.StatusCreated, r)
 }

@@ -93,6 +93,35 @@ func hostileFixtureCases() []hostileCase {
 			// collects) stayed for good, a megabyte each. A machine now
 			// holds 100, and their bytes count in the tenant's storage
 			// (TestQueuedOutcomesBound).
+			// Fault rules were kept without a bound, and every API call
+			// walks them: a suite adding one per test slowed every call.
+			name: "a 1,001st fault rule",
+			do: func(e *env) resp {
+				rule := `{"match":{"path":"/api/nothing/*"},"calls":{"next":1},"effect":{"status":503}}`
+				for i := range 1000 {
+					if r := e.call("POST", "/_emulator/faults", "", rule); r.status != 201 {
+						e.t.Fatalf("rule %d: %d %s", i+1, r.status, r.body)
+					}
+				}
+				return e.call("POST", "/_emulator/faults", "", rule)
+			},
+			status: 409, code: "Conflict",
+			after: func(e *env) {
+				var l struct{ Rules []struct{ ID string } }
+				e.call("GET", "/_emulator/faults", "", "").decode(&l)
+				if len(l.Rules) != 1000 {
+					e.t.Errorf("%d rules in force, want 1000", len(l.Rules))
+				}
+			},
+		},
+		{
+			name: "a fault rule with a 5,000-byte path",
+			do: func(e *env) resp {
+				return e.call("POST", "/_emulator/faults", "", `{"match":{"path":"/`+repeat("a", 5000)+`"},"effect":{"status":503}}`)
+			},
+			status: 400, code: "InvalidInput",
+		},
+		{
 			name: "a 101st outcome queued on a machine",
 			do: func(e *env) resp {
 				path := "/_emulator/machines/" + winMachine + "/next-outcomes"

@@ -1,6 +1,7 @@
 package faults
 
 import (
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"strconv"
@@ -60,13 +61,18 @@ type entry struct {
 	src   *rand.PCG  // rng's source, whose state Counts keeps
 }
 
+// ErrTooManyRules is what Add's error wraps when MaxRules rules are in
+// force already.
+var ErrTooManyRules = errors.New("faults: too many rules")
+
 // New returns an Injector without rules.
 func New() *Injector { return &Injector{} }
 
 // Add validates r, fills in its defaults, gives it the next ID ("f1",
 // "f2", ... in the order of Add; IDs are not reused after Remove or Clear)
 // and appends it to the rules. The ID, Fired and Seen of r are ignored. It
-// returns the stored rule, or a *RuleError.
+// returns the stored rule, a *RuleError, or, with MaxRules rules in
+// force, an error wrapping ErrTooManyRules.
 func (in *Injector) Add(r Rule) (Rule, error) { return in.add(r, 0) }
 
 // AddAs is Add giving r the ID id ("f<n>", one Add gave), for a rule
@@ -110,6 +116,9 @@ func (in *Injector) add(r Rule, n int) (Rule, error) {
 
 	in.mu.Lock()
 	defer in.mu.Unlock()
+	if held := len(in.load()); held >= MaxRules {
+		return Rule{}, fmt.Errorf("%w: %d rules are in force, the most the emulator keeps; remove rules first", ErrTooManyRules, held)
+	}
 	if n == 0 {
 		n = in.lastID + 1
 	}

@@ -98,6 +98,15 @@ const (
 	NotFoundPath = "/api/machineactions/*"
 	// MaxLatency bounds Latency and LatencyMax: a longer delay is a mistake.
 	MaxLatency = 24 * time.Hour
+	// MaxText bounds each text of a rule (its name, the match's method,
+	// path, tenant and app, the effect's code and message), in bytes:
+	// every API call compares itself with the match, and the journal
+	// keeps 2 KiB of a path.
+	MaxText = 4096
+	// MaxRules is how many rules an Injector holds: every API call walks
+	// them, and a suite that adds a rule per test and never removes it
+	// would otherwise slow every call down without end.
+	MaxRules = 1000
 )
 
 // FieldError is one problem with a rule: the JSON path of the field
@@ -196,6 +205,19 @@ func defaultMessage(code string) string {
 func normalize(r Rule) (Rule, error) {
 	var p problems
 	m, c, e := &r.Match, &r.Calls, &r.Effect
+
+	// Texts, first: the checks below quote them.
+	for _, f := range [...]struct{ field, text string }{
+		{"name", r.Name}, {"match.method", m.Method}, {"match.path", m.Path}, {"match.tenantId", m.TenantID},
+		{"match.appId", m.AppID}, {"effect.code", e.Code}, {"effect.message", e.Message},
+	} {
+		if len(f.text) > MaxText {
+			p.add(f.field, "must be at most %d bytes, got %d", MaxText, len(f.text))
+		}
+	}
+	if len(p) > 0 {
+		return r, p.err()
+	}
 
 	// Match.
 	if m.Method == "*" {

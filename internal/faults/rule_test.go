@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"math"
+	"strings"
 	"testing"
 	"time"
 
@@ -85,6 +86,13 @@ func TestAddValidation(t *testing.T) {
 		{"path without slash", Rule{Match: Match{Path: "api/machines"}, Effect: e429}, []string{"match.path"}},
 		{"path starting with star", Rule{Match: Match{Path: "*/runliveresponse"}, Effect: e429}, nil},
 		{"several problems", Rule{Calls: Calls{Next: -1}, Effect: Effect{Status: 200, RetryAfter: ms(1)}}, []string{"calls.next", "effect.status", "effect.retryAfter"}},
+		{"path of MaxText bytes", Rule{Match: Match{Path: "/" + strings.Repeat("a", MaxText-1)}, Effect: e429}, nil},
+		{"path over MaxText", Rule{Match: Match{Path: "/" + strings.Repeat("a", MaxText)}, Effect: e429}, []string{"match.path"}},
+		{"texts over MaxText", Rule{
+			Name:   strings.Repeat("n", MaxText+1),
+			Match:  Match{Method: strings.Repeat("M", MaxText+1), TenantID: strings.Repeat("t", MaxText+1), AppID: strings.Repeat("a", MaxText+1)},
+			Effect: Effect{Status: 400, Code: strings.Repeat("C", MaxText+1), Message: strings.Repeat("m", MaxText+1)},
+		}, []string{"name", "match.method", "match.tenantId", "match.appId", "effect.code", "effect.message"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -220,5 +228,37 @@ func TestRuleJSON(t *testing.T) {
 	}
 	if diff := cmp.Diff(r, back); diff != "" {
 		t.Errorf("round trip (-want +got):\n%s", diff)
+	}
+}
+
+// An Injector holds at most MaxRules rules; a removal makes room.
+func TestAddPastMaxRules(t *testing.T) {
+	t.Parallel()
+	in := New()
+	r := Rule{Calls: Calls{Next: 1}, Effect: Effect{Status: 503}}
+	var first Rule
+	for i := range MaxRules {
+		got, err := in.Add(r)
+		if err != nil {
+			t.Fatalf("rule %d: %v", i+1, err)
+		}
+		if i == 0 {
+			first = got
+		}
+	}
+	if _, err := in.Add(r); !errors.Is(err, ErrTooManyRules) {
+		t.Fatalf("rule %d: %v, want ErrTooManyRules", MaxRules+1, err)
+	}
+	if _, err := in.AddAs(r, "f5000"); !errors.Is(err, ErrTooManyRules) {
+		t.Fatalf("AddAs past the bound: %v, want ErrTooManyRules", err)
+	}
+	if n := len(in.List()); n != MaxRules {
+		t.Fatalf("%d rules after the refusals, want %d", n, MaxRules)
+	}
+	if !in.Remove(first.ID) {
+		t.Fatal("Remove of the first rule")
+	}
+	if _, err := in.Add(r); err != nil {
+		t.Errorf("after a removal: %v", err)
 	}
 }
