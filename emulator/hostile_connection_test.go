@@ -273,6 +273,69 @@ func hostileConnectionCases() []hostileCase {
 			status: 200, within: 2 * time.Second,
 		},
 		{
+			// Connections were accepted without a bound, and opening one
+			// needs no credentials: each costs a goroutine and buffers.
+			name: "a connection past the bound, every connection busy, is closed at once",
+			do: func(e *env) resp {
+				addr := serve(e, emulator.ServerLimits{MaxConnections: 2})
+				var busy []net.Conn
+				for range 2 {
+					conn := dial(e, addr)
+					fmt.Fprintf(conn, "GET /_emulator/health HTTP/1.1\r\n") // the rest of its headers never comes
+					busy = append(busy, conn)
+				}
+				time.Sleep(100 * time.Millisecond) // both read by the server: active
+				third := dial(e, addr)
+				fmt.Fprintf(third, "GET /_emulator/health HTTP/1.1\r\nHost: x\r\n\r\n")
+				_ = third.SetReadDeadline(time.Now().Add(3 * time.Second))
+				if n, err := third.Read(make([]byte, 1)); n > 0 || !(errors.Is(err, io.EOF) || isReset(err)) {
+					return resp{t: e.t, body: fmt.Appendf(nil, "the third connection was not closed: %d bytes, %v", n, err)}
+				}
+				// Once the busy ones are gone, a connection is served again.
+				for _, c := range busy {
+					c.Close()
+				}
+				time.Sleep(100 * time.Millisecond)
+				again := dial(e, addr)
+				fmt.Fprintf(again, "GET /_emulator/health HTTP/1.1\r\nHost: x\r\n\r\n")
+				return readResp(e, bufio.NewReader(again))
+			},
+			status: 200, within: 2 * time.Second,
+		},
+		{
+			name: "a connection past the bound takes an idle keep-alive connection's place",
+			do: func(e *env) resp {
+				addr := serve(e, emulator.ServerLimits{MaxConnections: 2})
+				var idle []*bufio.Reader
+				for range 2 {
+					conn := dial(e, addr)
+					fmt.Fprintf(conn, "GET /_emulator/health HTTP/1.1\r\nHost: x\r\n\r\n")
+					br := bufio.NewReader(conn)
+					if r := readResp(e, br); r.status != 200 {
+						return r
+					}
+					_ = conn.SetReadDeadline(time.Now().Add(3 * time.Second))
+					idle = append(idle, br)
+				}
+				third := dial(e, addr)
+				fmt.Fprintf(third, "GET /_emulator/health HTTP/1.1\r\nHost: x\r\n\r\n")
+				r := readResp(e, bufio.NewReader(third))
+				// One of the idle two was closed to make room; the other stays.
+				closed := make(chan error, 2)
+				for _, br := range idle {
+					go func() { _, err := br.ReadByte(); closed <- err }()
+				}
+				if err := <-closed; !(errors.Is(err, io.EOF) || isReset(err)) {
+					return resp{t: e.t, body: fmt.Appendf(nil, "no idle connection was closed: %v", err)}
+				}
+				if err := <-closed; errors.Is(err, io.EOF) || isReset(err) {
+					return resp{t: e.t, body: fmt.Appendf(nil, "both idle connections were closed: %v", err)}
+				}
+				return r
+			},
+			status: 200, within: 5 * time.Second,
+		},
+		{
 			name: "request headers over the header limit",
 			do: func(e *env) resp {
 				conn := dial(e, serve(e, emulator.ServerLimits{MaxHeaderBytes: 8 << 10}))

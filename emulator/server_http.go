@@ -2,7 +2,10 @@ package emulator
 
 import (
 	"context"
+	"net"
 	"net/http"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -34,6 +37,14 @@ type ServerLimits struct {
 	// MaxHeaderBytes bounds the request line and headers; larger ones get
 	// 431. Default 64 KiB.
 	MaxHeaderBytes int
+	// MaxConnections bounds the connections the server holds open at once:
+	// each costs a goroutine and its buffers, and opening them needs no
+	// credentials. Past it a new connection takes the place of an idle
+	// keep-alive one, which is closed (a client opens another when it
+	// needs one, as after the idle timeout); with none idle, the new
+	// connection is closed at once, as a server at its limit does.
+	// Default 4,096; negative: no bound.
+	MaxConnections int
 }
 
 // DefaultServerLimits returns the limits the emulator serves with unless
@@ -45,6 +56,7 @@ func DefaultServerLimits() ServerLimits {
 		WriteTimeout:      60 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    64 << 10,
+		MaxConnections:    4096,
 	}
 }
 
@@ -67,6 +79,12 @@ func (l ServerLimits) withDefaults() ServerLimits {
 	if l.MaxHeaderBytes <= 0 {
 		l.MaxHeaderBytes = d.MaxHeaderBytes
 	}
+	switch {
+	case l.MaxConnections == 0:
+		l.MaxConnections = d.MaxConnections
+	case l.MaxConnections < 0:
+		l.MaxConnections = 0 // no bound
+	}
 	return l
 }
 
@@ -76,7 +94,7 @@ func (l ServerLimits) withDefaults() ServerLimits {
 // alike. The caller gives it a listener (Serve) and shuts it down.
 func NewHTTPServer(handler http.Handler, limits ServerLimits) *http.Server {
 	l := limits.withDefaults()
-	return &http.Server{
+	hs := &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: l.ReadHeaderTimeout,
 		ReadTimeout:       l.ReadTimeout,
@@ -84,6 +102,68 @@ func NewHTTPServer(handler http.Handler, limits ServerLimits) *http.Server {
 		IdleTimeout:       l.IdleTimeout,
 		MaxHeaderBytes:    l.MaxHeaderBytes,
 	}
+	if l.MaxConnections > 0 {
+		hs.ConnState = newConnLimit(l.MaxConnections).track
+	}
+	return hs
+}
+
+// connLimit holds an http.Server's connections to at most max open at
+// once (ServerLimits.MaxConnections), through the server's ConnState
+// hook: net/http calls it with StateNew on the goroutine that accepts,
+// before the connection is served, so a connection over the bound is
+// dealt with before it costs anything more. A request's own transitions
+// (active, then idle) take no lock: each connection's state is an atomic
+// in a sync.Map; only a connection over the bound walks them for an idle
+// one. The connections are kept in a set, not counted on their states'
+// word alone: an HTTP/2 connection reports StateClosed twice.
+type connLimit struct {
+	max  int64
+	n    atomic.Int64 // len(open)
+	open sync.Map     // net.Conn → *atomic.Bool: idle (keep-alive, waiting for a request)
+}
+
+func newConnLimit(max int) *connLimit { return &connLimit{max: int64(max)} }
+
+// track is the server's ConnState hook.
+func (l *connLimit) track(c net.Conn, st http.ConnState) {
+	switch st {
+	case http.StateNew:
+		if _, loaded := l.open.LoadOrStore(c, new(atomic.Bool)); !loaded && l.n.Add(1) > l.max {
+			l.makeRoom(c)
+		}
+	case http.StateIdle, http.StateActive:
+		if v, ok := l.open.Load(c); ok {
+			v.(*atomic.Bool).Store(st == http.StateIdle)
+		}
+	case http.StateClosed, http.StateHijacked:
+		if _, ok := l.open.LoadAndDelete(c); ok {
+			l.n.Add(-1)
+		}
+	}
+}
+
+// makeRoom closes an idle connection for the new one, c, or, with none
+// idle, c itself. A closed connection reports StateClosed when its
+// serving goroutine sees it, which takes it out of the set.
+func (l *connLimit) makeRoom(c net.Conn) {
+	var evict net.Conn
+	l.open.Range(func(k, v any) bool {
+		// CompareAndSwap: a connection two new ones both chose is closed
+		// once, and one that turned active meanwhile is left alone.
+		if k != c && v.(*atomic.Bool).CompareAndSwap(true, false) {
+			evict = k.(net.Conn)
+			return false
+		}
+		return true
+	})
+	if evict != nil {
+		// Not on the accepting goroutine: a TLS connection's Close
+		// writes its close_notify, which may wait.
+		go evict.Close()
+		return
+	}
+	_ = c.Close() // not served yet: a TLS one has not shaken hands, Close writes nothing
 }
 
 // extendDeadlines gives a request that will knowingly wait d (a long-poll,

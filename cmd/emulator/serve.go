@@ -36,18 +36,22 @@ func addServerFlags(fs *flag.FlagSet) *serverFlags {
 	fs.DurationVar(&f.limits.WriteTimeout, "write-timeout", d.WriteTimeout, "how long a response may take, from the end of the request's headers; journal/wait long-polls and injected latency come on top (0: no limit)")
 	fs.DurationVar(&f.limits.IdleTimeout, "idle-timeout", d.IdleTimeout, "how long an idle keep-alive connection stays open (0: as --read-timeout)")
 	fs.IntVar(&f.limits.MaxHeaderBytes, "max-header-bytes", d.MaxHeaderBytes, "the largest request line and headers accepted; larger ones get 431")
+	fs.IntVar(&f.limits.MaxConnections, "max-connections", d.MaxConnections, "the most connections open at once, per listener; past it a new one takes an idle keep-alive connection's place, or is closed when none is idle (0: no limit)")
 	fs.DurationVar(&f.grace, "shutdown-grace", 10*time.Second, "on SIGINT or SIGTERM, how long requests in flight may take to finish before they are cut")
 	return f
 }
 
 // serverLimits returns the limits the flags give: on the command line 0
-// means no limit, in emulator.ServerLimits a negative duration does.
+// means no limit, in emulator.ServerLimits a negative value does.
 func (f *serverFlags) serverLimits() emulator.ServerLimits {
 	l := f.limits
 	for _, d := range []*time.Duration{&l.ReadHeaderTimeout, &l.ReadTimeout, &l.WriteTimeout, &l.IdleTimeout} {
 		if *d == 0 {
 			*d = -1
 		}
+	}
+	if l.MaxConnections == 0 {
+		l.MaxConnections = -1
 	}
 	return l
 }

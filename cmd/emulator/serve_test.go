@@ -158,11 +158,11 @@ func TestServerFlags(t *testing.T) {
 	if got, want := f.serverLimits(), emulator.DefaultServerLimits(); got != want || f.grace != 10*time.Second {
 		t.Errorf("defaults: %+v, grace %s; want %+v, 10s", got, f.grace, want)
 	}
-	if err := fs.Parse([]string{"--read-timeout", "0", "--write-timeout", "5s", "--idle-timeout", "1m", "--max-header-bytes", "4096", "--shutdown-grace", "1s"}); err != nil {
+	if err := fs.Parse([]string{"--read-timeout", "0", "--write-timeout", "5s", "--idle-timeout", "1m", "--max-header-bytes", "4096", "--max-connections", "0", "--shutdown-grace", "1s"}); err != nil {
 		t.Fatal(err)
 	}
 	l := f.serverLimits()
-	if l.ReadTimeout != -1 || l.WriteTimeout != 5*time.Second || l.IdleTimeout != time.Minute || l.MaxHeaderBytes != 4096 || f.grace != time.Second {
+	if l.ReadTimeout != -1 || l.WriteTimeout != 5*time.Second || l.IdleTimeout != time.Minute || l.MaxHeaderBytes != 4096 || l.MaxConnections != -1 || f.grace != time.Second {
 		t.Errorf("parsed: %+v, grace %s", l, f.grace)
 	}
 	hs := emulator.NewHTTPServer(http.NotFoundHandler(), l)
