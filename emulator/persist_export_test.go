@@ -30,6 +30,10 @@ func (s *Server) CompactStore() error {
 	return err
 }
 
+// StoreInUse returns how many bytes of its file the store uses
+// (persist.Store.InUse).
+func (s *Server) StoreInUse() (int64, error) { return s.rec.store.InUse() }
+
 // StoreLog returns how many records the store's current log holds on
 // disk, and whether a compaction runs.
 func (s *Server) StoreLog() (records int, compacting bool, err error) {

@@ -220,6 +220,19 @@ func (s *Store) LogLen() (int, error) {
 	return n, err
 }
 
+// InUse returns how many bytes of the store's file bbolt uses: its
+// high-water mark, below which the pages freed by earlier transactions
+// are reused. The file itself is larger: bbolt grows it in doublings (in
+// steps of 16 MiB past 16 MiB) and never shrinks it.
+func (s *Store) InUse() (int64, error) {
+	var n int64
+	err := s.view(func(tx *bolt.Tx) error {
+		n = tx.Size()
+		return nil
+	})
+	return n, err
+}
+
 // FailWrites makes every later write fail with err, as a full disk or an
 // I/O error would: for tests of what a failed write does.
 func (s *Store) FailWrites(err error) {
