@@ -10,6 +10,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -51,6 +53,35 @@ func TestDashboardPage(t *testing.T) {
 	}
 	if r.header.Get("Cache-Control") != "no-store" {
 		t.Errorf("Cache-Control = %q, want no-store", r.header.Get("Cache-Control"))
+	}
+}
+
+// The limits section shows each tenant's live response content against
+// the emulator's bound for a tenant: an upload moves it.
+func TestDashboardStorage(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	storeRe := regexp.MustCompile(`<tr class="store[^"]*"[^>]*><td title="tenant ` + tenantID + `">tenant [^<]*</td>\s*<td><div class="meter"><span style="width:([0-9.]+)%"></span></div>([0-9.]+) MiB of 128.0 MiB</td>`)
+	held := func() (pct, mib float64) {
+		t.Helper()
+		m := storeRe.FindSubmatch(e.call("GET", "/_emulator/ui", "", "").body)
+		if m == nil {
+			t.Fatal("the limits section has no storage row for the tenant")
+		}
+		pct, _ = strconv.ParseFloat(string(m[1]), 64)
+		mib, _ = strconv.ParseFloat(string(m[2]), 64)
+		return pct, mib
+	}
+	_, before := held()
+	if r := e.upload("file", "Evidence.bin", bytes.Repeat([]byte("e"), 8<<20), nil); r.status != http.StatusOK {
+		t.Fatalf("upload: %d %s", r.status, r.body)
+	}
+	pct, after := held()
+	if d := after - before; d < 7.9 || d > 8.1 {
+		t.Errorf("held %.1f MiB before an 8 MiB upload and %.1f after", before, after)
+	}
+	if want := after / 128 * 100; pct < want-0.1 || pct > want+0.1 {
+		t.Errorf("meter at %.2f%% for %.1f of 128 MiB, want %.2f%%", pct, after, want)
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -147,6 +148,7 @@ type limitsPanel struct {
 	Profile  limits.Profile
 	Rates    []rateRow
 	Sessions []sessionRow
+	Storage  []storageRow
 }
 
 // rateRow is how much of one rate limit one app of one tenant has used.
@@ -165,6 +167,26 @@ type sessionRow struct {
 	Used, Cap   int
 	Percent     float64
 	Full        bool
+}
+
+// storageRow is how much live response content a tenant holds (its
+// library, files PutFile left, queued outcomes) against the emulator's
+// bound for a tenant (state.MaxTenantStorage): past it uploads and
+// outcomes are refused.
+type storageRow struct {
+	Tenant, Name string
+	Used, Cap    string // in MiB
+	Percent      float64
+	Full         bool
+}
+
+// storageUse is t's storage row. Full: the tenant's room is below the
+// largest library file, so a large upload no longer fits.
+func storageUse(t *state.Tenant) storageRow {
+	used := t.StorageUsed()
+	mib := func(n int64) string { return strconv.FormatFloat(float64(n)/(1<<20), 'f', 1, 64) + " MiB" }
+	return storageRow{Tenant: t.ID, Name: t.Name, Used: mib(used), Cap: mib(state.MaxTenantStorage),
+		Percent: min(float64(used)/state.MaxTenantStorage*100, 100), Full: state.MaxTenantStorage-used < state.MaxLibraryFileSize}
 }
 
 // journalRow is one journal entry.
@@ -213,6 +235,7 @@ func (s *Server) dashboardSnapshot(f dashboardFilter, withJournal bool) dashboar
 		}
 		p := s.store.Profile()
 		v.Limits.Sessions = append(v.Limits.Sessions, sessionUse(t.ID, "tenant "+t.Name, t.Sessions(), p.Sessions))
+		v.Limits.Storage = append(v.Limits.Storage, storageUse(t))
 		for _, ft := range s.fixtures.Load().Tenants {
 			if !strings.EqualFold(ft.ID, t.ID) {
 				continue
