@@ -355,8 +355,22 @@ func TestMetricsStorage(t *testing.T) {
 	if r := e.upload("file", "big.ps1", content, nil); r.status != 200 {
 		t.Fatalf("upload: %d %s", r.status, r.body)
 	}
+	var list struct {
+		Value []struct{ FileName, CreatedBy string }
+	}
+	e.api("GET", "/api/libraryfiles", "").decode(&list)
+	createdBy := ""
+	for _, f := range list.Value {
+		if f.FileName == "big.ps1" {
+			createdBy = f.CreatedBy
+		}
+	}
+	if createdBy == "" {
+		t.Fatalf("big.ps1 is not listed with its creator: %+v", list.Value)
+	}
 	fams := e.scrape()
-	wantMetric(t, fams, before+5000, "mde_emulator_storage_bytes", "tenant", tenantID)
+	// The content and the texts: its name and creator.
+	wantMetric(t, fams, before+float64(5000+len("big.ps1")+len(createdBy)), "mde_emulator_storage_bytes", "tenant", tenantID)
 	wantMetric(t, fams, state.MaxTenantStorage, "mde_emulator_storage_max_bytes", "bound", "tenant")
 	wantMetric(t, fams, state.MaxStorage, "mde_emulator_storage_max_bytes", "bound", "all")
 	if r := e.api("DELETE", "/api/libraryfiles/big.ps1", ""); r.status != 204 {

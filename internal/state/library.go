@@ -77,6 +77,14 @@ type LibraryFile struct {
 	holders int32
 }
 
+// storageBytes is what a version of f counts in its tenant's storage:
+// its content and the texts an upload gives it (its name, descriptions
+// and creator; each form field may be 64 KiB, and a library holds 1,000
+// files).
+func (f *LibraryFile) storageBytes() int64 {
+	return int64(len(f.Content) + len(f.FileName) + len(f.Description) + len(f.ParametersDescription) + len(f.CreatedBy))
+}
+
 // behaviorFor returns what a RunScript of f with args does: its declared
 // behaviour, or undeclared with its placeholders expanded for f and args
 // when the fixture does not declare f.
@@ -220,12 +228,12 @@ func (l *Library) account(old, f *LibraryFile) error {
 	s := l.acct
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	need := int64(len(f.Content))
+	need := f.storageBytes()
 	if old != nil && old.holders == 0 {
-		need -= int64(len(old.Content)) // old leaves the count with the library
+		need -= old.storageBytes() // old leaves the count with the library
 	}
 	if !s.reserveLocked(need) {
-		return s.storageFull(int64(len(f.Content)))
+		return s.storageFull(f.storageBytes())
 	}
 	if old != nil {
 		old.listed = false
@@ -251,7 +259,7 @@ func (l *Library) Delete(name string) error {
 	l.acct.mu.Lock()
 	f.listed = false
 	if f.holders == 0 {
-		l.acct.addLocked(-int64(len(f.Content)))
+		l.acct.addLocked(-f.storageBytes())
 	}
 	l.acct.mu.Unlock()
 	return nil

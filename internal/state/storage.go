@@ -17,10 +17,12 @@ import (
 const (
 	// MaxLibraryFiles is how many files a tenant's library holds.
 	MaxLibraryFiles = 1000
-	// MaxTenantStorage is how many bytes of file content a tenant holds:
-	// its library, and the files PutFile copied to its machines or a kept
+	// MaxTenantStorage is how many bytes of live response content a
+	// tenant holds: its library (each file's content, name, descriptions
+	// and creator), the files PutFile copied to its machines or a kept
 	// GetFile collected that its library no longer has (deleted or
-	// replaced since). Six files of the API's largest.
+	// replaced since), and the outcomes queued on its machines. Six files
+	// of the API's largest.
 	MaxTenantStorage = 128 << 20
 	// MaxStorage is the same over every tenant of the emulator: with the
 	// kept actions (at most 400 MB by default, Retention.MaxBytes) and a
@@ -39,8 +41,8 @@ const (
 	MaxQueuedOutcomes = 100
 )
 
-// storage counts the bytes of file content a tenant holds against
-// MaxTenantStorage, and its share of its world's total against
+// storage counts the bytes of live response content a tenant holds
+// (LibraryFile.storageBytes) against MaxTenantStorage, and its share of its world's total against
 // MaxStorage. A library file version counts once while its library lists
 // it, a machine holds it (PutFile) or a kept action's result holds it (a
 // GetFile of the copy): LibraryFile.listed, holders, whatever the number
@@ -91,7 +93,7 @@ func (s *storage) reserveLocked(n int64) bool {
 func (s *storage) releaseLocked(v *LibraryFile) {
 	v.holders--
 	if v.holders == 0 && !v.listed {
-		s.addLocked(-int64(len(v.Content)))
+		s.addLocked(-v.storageBytes())
 	}
 }
 
@@ -111,7 +113,7 @@ func (s *storage) release(v *LibraryFile) {
 // holdLocked counts v for one more holder.
 func (s *storage) holdLocked(v *LibraryFile) {
 	if v.holders == 0 && !v.listed {
-		s.addLocked(int64(len(v.Content))) // deleted while a PutFile of it ran
+		s.addLocked(v.storageBytes()) // deleted while a PutFile of it ran
 	}
 	v.holders++
 }
@@ -126,8 +128,8 @@ func (s *storage) close() {
 	}
 }
 
-// StorageUsed returns the bytes of file content the tenant holds
-// (MaxTenantStorage).
+// StorageUsed returns the bytes of live response content the tenant
+// holds (MaxTenantStorage).
 func (t *Tenant) StorageUsed() int64 {
 	t.storage.mu.Lock()
 	defer t.storage.mu.Unlock()
@@ -146,7 +148,7 @@ func (t *Tenant) recountStorage() {
 	var n int64
 	for _, f := range t.library.files {
 		f.listed = true
-		n += int64(len(f.Content))
+		n += f.storageBytes()
 	}
 	s.addLocked(n - s.used)
 }

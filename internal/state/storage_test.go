@@ -44,12 +44,13 @@ func TestLibraryBytesBound(t *testing.T) {
 	used := e.ten.StorageUsed()
 	big := make([]byte, MaxLibraryFileSize)
 	n := int((MaxTenantStorage - used) / MaxLibraryFileSize)
+	each := int64(MaxLibraryFileSize + len("big00.bin")) // the content and the name
 	for i := range n {
 		if _, err := lib.Put(Upload{FileName: fmt.Sprintf("big%02d.bin", i), Content: big}, start); err != nil {
 			t.Fatalf("file %d of %d: %v", i, n, err)
 		}
 	}
-	if got, want := e.ten.StorageUsed(), used+int64(n)*MaxLibraryFileSize; got != want {
+	if got, want := e.ten.StorageUsed(), used+int64(n)*each; got != want {
 		t.Fatalf("StorageUsed = %d, want %d", got, want)
 	}
 	_, err := lib.Put(Upload{FileName: "one-more.bin", Content: big}, start)
@@ -64,7 +65,7 @@ func TestLibraryBytesBound(t *testing.T) {
 	if _, err := lib.Put(Upload{FileName: "one-more.bin", Content: big}, start); err != nil {
 		t.Errorf("after a delete: %v", err)
 	}
-	if got, want := e.ten.StorageUsed(), used+int64(n)*MaxLibraryFileSize; got != want {
+	if got, want := e.ten.StorageUsed(), used+int64(n)*each+int64(len("one-more.bin")-len("big01.bin")); got != want {
 		t.Errorf("StorageUsed = %d after the delete and the upload, want %d", got, want)
 	}
 }
@@ -114,6 +115,11 @@ func TestStorageCountsPutFiles(t *testing.T) {
 		t.Fatal(err)
 	}
 	used := e.ten.StorageUsed()
+	v, ok := lib.Get("tool.exe")
+	if !ok {
+		t.Fatal("no tool.exe in the library")
+	}
+	tool := v.storageBytes() // what the version deleted below counts
 	a := e.submit(t, win1, putFile("tool.exe"))
 	e.at(time.Minute)
 	if v := e.view(t, a.ID); v.Status != StatusSucceeded {
@@ -141,14 +147,14 @@ func TestStorageCountsPutFiles(t *testing.T) {
 		}
 		cmds = append(cmds, putFile(name))
 	}
-	listed := e.ten.StorageUsed() - int64(len(content)) // what the library holds
+	listed := e.ten.StorageUsed() - tool // what the library holds
 	p := e.submit(t, win1, cmds...)
 	e.at(10 * time.Minute)
 	if v := e.view(t, p.ID); v.Status != StatusSucceeded {
 		t.Fatalf("the %d PutFiles: %s", MaxPutFilesPerMachine, v.Status)
 	}
-	if got := e.ten.StorageUsed(); got != listed+int64(len(content)) {
-		t.Errorf("StorageUsed = %d once the machine dropped the deleted file, want %d (the library's, and the GetFile result's copy)", got, listed+int64(len(content)))
+	if got := e.ten.StorageUsed(); got != listed+tool {
+		t.Errorf("StorageUsed = %d once the machine dropped the deleted file, want %d (the library's, and the GetFile result's copy)", got, listed+tool)
 	}
 	g2 := e.submit(t, win1, getFile(winPutPath))
 	e.at(12 * time.Minute)
@@ -179,14 +185,15 @@ func TestStorageOfRemovedTenant(t *testing.T) {
 	if _, err := ten.Library().Put(Upload{FileName: "mine.bin", Content: make([]byte, 1000)}, start); err != nil {
 		t.Fatal(err)
 	}
-	if got := total.Load(); got != before+1000 {
-		t.Fatalf("world total %d after the upload, want %d", got, before+1000)
+	const upload = int64(1000 + len("mine.bin")) // the content and the name
+	if got := total.Load(); got != before+upload {
+		t.Fatalf("world total %d after the upload, want %d", got, before+upload)
 	}
 	held := ten.StorageUsed() // its template's library and the upload
 	if _, err := e.s.RemoveTenant(ft.ID); err != nil {
 		t.Fatal(err)
 	}
-	if got, want := total.Load(), before+1000-held; got != want || held <= 1000 {
+	if got, want := total.Load(), before+upload-held; got != want || held <= upload {
 		t.Errorf("world total %d after the removal of a tenant holding %d, want %d", got, held, want)
 	}
 }
@@ -292,3 +299,26 @@ func TestQueuedOutcomesRestoredCount(t *testing.T) {
 
 // ptr returns a pointer to a copy of v.
 func ptr[T any](v T) *T { return &v }
+
+// A library file counts its texts with its content: an upload's form
+// fields may be 64 KiB each, and a library holds 1,000 files.
+func TestStorageCountsLibraryTexts(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	used := e.ten.StorageUsed()
+	u := Upload{FileName: "notes.ps1", Content: []byte("Get-Date"), Description: strings.Repeat("d", 60_000),
+		ParametersDescription: strings.Repeat("p", 50_000), CreatedBy: "analyst@contoso.com"}
+	if _, err := e.ten.Library().Put(u, start); err != nil {
+		t.Fatal(err)
+	}
+	want := used + int64(len(u.FileName)+len(u.Content)+len(u.Description)+len(u.ParametersDescription)+len(u.CreatedBy))
+	if got := e.ten.StorageUsed(); got != want {
+		t.Errorf("StorageUsed = %d after an upload with long descriptions, want %d", got, want)
+	}
+	if err := e.ten.Library().Delete("notes.ps1"); err != nil {
+		t.Fatal(err)
+	}
+	if got := e.ten.StorageUsed(); got != used {
+		t.Errorf("StorageUsed = %d after the delete, want %d", got, used)
+	}
+}

@@ -92,7 +92,7 @@ func newTenant(s *Store, w *world, gen uint64, ft *fixture.Tenant) *Tenant {
 		f := libraryFileFrom(lf)
 		f.listed = true
 		t.library.files[strings.ToLower(lf.FileName)] = f
-		t.storage.addLocked(int64(len(f.Content))) // not shared yet: no lock needed
+		t.storage.addLocked(f.storageBytes()) // not shared yet: no lock needed
 	}
 	return t
 }
