@@ -71,11 +71,17 @@ func closeIfBodyUnread(c echo.Context) {
 	}
 	// Outside the journaled routes only echo's own 404 and 405 get here,
 	// before any handler read the body.
+	closeUnread(c)
+}
+
+// closeUnread makes the answer to a request whose body is left unread
+// end its connection: Connection: close, and, since after the response
+// net/http still reads up to 256 KiB of the body before closing, a read
+// deadline refusalLinger away, so that a client that sends none (it waits
+// for 100 Continue) or sends it slowly holds the connection that long at
+// most, not the whole read timeout.
+func closeUnread(c echo.Context) {
 	c.Response().Header().Set(echo.HeaderConnection, "close")
-	// After the response net/http still reads up to 256 KiB of the body
-	// before closing; a client that sends none (it waits for 100
-	// Continue) or sends it slowly holds the connection refusalLinger at
-	// most, not the whole read timeout.
 	_ = http.NewResponseController(c.Response()).SetReadDeadline(clock.Wall().Add(refusalLinger))
 }
 

@@ -8,8 +8,10 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
+	"fmt"
 	"io"
 	"log/slog"
+	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -270,6 +272,46 @@ func hostileAuthCases() []hostileCase {
 			status: 200,
 		},
 		{
+			// The identity endpoints read a form of any size, without
+			// credentials: net/http's 10 MB, or as multipart a file part
+			// of any size, which echo wrote to a temporary file.
+			name: "a 20 MB multipart form to the token endpoint",
+			do: func(e *env) resp {
+				var body bytes.Buffer
+				mw := multipart.NewWriter(&body)
+				fw, _ := mw.CreateFormFile("x", "x.bin")
+				_, _ = fw.Write(bytes.Repeat([]byte("x"), 20<<20))
+				_ = mw.WriteField("grant_type", "client_credentials")
+				_ = mw.Close()
+				req, _ := http.NewRequest("POST", testBase+"/"+tenantID+"/oauth2/v2.0/token", &body)
+				req.Header.Set("Content-Type", mw.FormDataContentType())
+				return oauthResp(e.send(req))
+			},
+			status: 413, code: "invalid_request",
+		},
+		{
+			name: "a chunked form of 100 KB to the device code endpoint",
+			do: func(e *env) resp {
+				form := "client_id=" + lrClientID + "&scope=" + strings.Repeat("s", 100<<10)
+				req, _ := http.NewRequest("POST", testBase+"/"+tenantID+"/oauth2/v2.0/devicecode", io.MultiReader(strings.NewReader(form)))
+				req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+				req.ContentLength = -1 // no length declared: found over the bound while read
+				return oauthResp(e.send(req))
+			},
+			status: 413, code: "invalid_request",
+		},
+		{
+			name: "a token request of 60 KB is read",
+			do: func(e *env) resp {
+				form := url.Values{"grant_type": {"client_credentials"}, "client_id": {soarClientID}, "client_secret": {defaultSecret},
+					"scope": {identity.DefaultAudience + "/.default"}, "padding": {strings.Repeat("p", 60<<10)}}
+				req, _ := http.NewRequest("POST", testBase+"/"+tenantID+"/oauth2/v2.0/token", strings.NewReader(form.Encode()))
+				req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+				return e.send(req)
+			},
+			status: 200,
+		},
+		{
 			name: "secrets in token requests and links reach neither the journal nor the log",
 			do: func(e *env) resp {
 				var logs bytes.Buffer
@@ -324,4 +366,14 @@ func hostileAuthCases() []hostileCase {
 			status: 200,
 		},
 	}
+}
+
+// oauthResp returns r with the identity platform's error code ("error",
+// a string) where errorCode reads the API's (error.code).
+func oauthResp(r resp) resp {
+	var b struct{ Error string }
+	if json.Unmarshal(r.body, &b) == nil && b.Error != "" {
+		r.body = fmt.Appendf(nil, `{"error":{"code":%q},"oauth":%s}`, b.Error, r.body)
+	}
+	return r
 }

@@ -239,6 +239,20 @@ func hostileConnectionCases() []hostileCase {
 			status: 404, code: "NotFound", within: 4 * time.Second,
 		},
 		{
+			name: "a token form declared over 64 KiB, with Expect: 100-continue, is refused at once",
+			do: func(e *env) resp {
+				conn := dial(e, serve(e, fast))
+				sent := time.Now()
+				fmt.Fprintf(conn, "POST /%s/oauth2/v2.0/token HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 100000\r\nExpect: 100-continue\r\n\r\n", tenantID)
+				r := mustClose(e, conn, bufio.NewReader(conn), sent)
+				if r.status == http.StatusRequestEntityTooLarge && !strings.Contains(string(r.body), `"error":"invalid_request"`) {
+					return resp{t: e.t, body: r.body}
+				}
+				return r
+			},
+			status: 413, within: 4 * time.Second,
+		},
+		{
 			name: "a slow body is cut by the read timeout",
 			do: func(e *env) resp {
 				conn := dial(e, serve(e, emulator.ServerLimits{ReadTimeout: 300 * time.Millisecond}))

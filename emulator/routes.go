@@ -51,14 +51,17 @@ func (s *Server) routes() (main, control *echo.Echo) {
 	api.RouteNotFound("/*", notFound)
 
 	idp := e.Group("/:tenant", s.metered, s.journaled, s.injectFaults)
-	idp.POST("/oauth2/token", s.tokenV1)
-	idp.POST("/oauth2/v2.0/token", s.tokenV2)
-	idp.POST("/oauth2/devicecode", s.deviceCodeV1)
-	idp.POST("/oauth2/v2.0/devicecode", s.deviceCodeV2)
+	// Its forms are read within maxIdentityForm (boundedForm): on the
+	// routes that take one, not the group, whose middleware also runs
+	// for the paths under it that no route matches (their 404).
+	idp.POST("/oauth2/token", s.tokenV1, s.boundedForm)
+	idp.POST("/oauth2/v2.0/token", s.tokenV2, s.boundedForm)
+	idp.POST("/oauth2/devicecode", s.deviceCodeV1, s.boundedForm)
+	idp.POST("/oauth2/v2.0/devicecode", s.deviceCodeV2, s.boundedForm)
 	idp.GET("/oauth2/authorize", s.authorizeV1)
-	idp.POST("/oauth2/authorize", s.authorizeAnswer)
+	idp.POST("/oauth2/authorize", s.authorizeAnswer, s.boundedForm)
 	idp.GET("/oauth2/v2.0/authorize", s.authorizeV2)
-	idp.POST("/oauth2/v2.0/authorize", s.authorizeAnswer)
+	idp.POST("/oauth2/v2.0/authorize", s.authorizeAnswer, s.boundedForm)
 	idp.GET("/discovery/keys", s.jwks)
 	idp.GET("/discovery/v2.0/keys", s.jwks)
 	idp.GET("/.well-known/openid-configuration", s.openIDConfigurationV1)

@@ -125,6 +125,14 @@ func (a *Authority) newOAuthError(status int, errCode string, aadsts int, msg st
 	}
 }
 
+// BodyTooLarge is the answer to a request whose form is over limit
+// bytes: 413 invalid_request. The identity platform documents no bound
+// nor its answer; AADSTS90013 is its "invalid input received" code.
+func (a *Authority) BodyTooLarge(limit int) *OAuthError {
+	return a.newOAuthError(http.StatusRequestEntityTooLarge, "invalid_request", 90013,
+		fmt.Sprintf("The request body is larger than %d bytes, the most the emulator reads at an identity endpoint.", limit))
+}
+
 // oidcScopes may accompany a /.default scope and are ignored.
 var oidcScopes = map[string]bool{"openid": true, "profile": true, "email": true, "offline_access": true}
 
