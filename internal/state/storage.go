@@ -42,11 +42,11 @@ const (
 )
 
 // storage counts the bytes of live response content a tenant holds
-// (LibraryFile.storageBytes) against MaxTenantStorage, and its share of its world's total against
-// MaxStorage. A library file version counts once while its library lists
-// it, a machine holds it (PutFile) or a kept action's result holds it (a
-// GetFile of the copy): LibraryFile.listed, holders, whatever the number
-// of holders. Every byte comes from an upload, which the bounds refuse, so
+// against MaxTenantStorage, and its share of its world's total against
+// MaxStorage. A library file version (LibraryFile.storageBytes) counts
+// once while its library lists it, a machine holds it (PutFile) or a kept
+// action's result holds it (a GetFile of the copy): LibraryFile.listed,
+// holders, whatever the number of holders. Every byte comes from an upload, which the bounds refuse, so
 // what holders keep cannot grow past them by more than the uploads they
 // let in. The outcomes queued on its machines count too (Outcome.bytes),
 // from when they are queued until a command uses them or they are
@@ -163,11 +163,11 @@ func libraryFull() error {
 func (s *storage) storageFull(n int64) error {
 	if s.used+n > MaxTenantStorage {
 		return apierr.New(apierr.BadRequest,
-			"The tenant's live response files (its library, and files PutFile copied to its machines that the library no longer has) hold %d bytes of the %d the emulator keeps for a tenant; this file of %d bytes does not fit. Delete library files first.",
+			"The tenant's live response content (its library, files PutFile copied to its machines that the library no longer has, and outcomes queued on them) holds %d bytes of the %d the emulator keeps for a tenant; this file of %d bytes does not fit. Delete library files first.",
 			s.used, MaxTenantStorage, n)
 	}
 	return apierr.New(apierr.BadRequest,
-		"The live response files of all tenants hold %d bytes of the %d the emulator keeps; this file of %d bytes does not fit. Delete library files first.",
+		"The live response content of all tenants holds %d bytes of the %d the emulator keeps; this file of %d bytes does not fit. Delete library files first.",
 		s.total.Load(), MaxStorage, n)
 }
 
