@@ -201,8 +201,21 @@ func (q *finishedQueue) kept() int {
 // (docs/performance.md, "A live action in a few objects"), rounded up.
 const actionOverhead = 1 << 10
 
+// commandOverhead and paramOverhead are what each further command and
+// each parameter add besides their strings: a command's state (128
+// bytes) and a share for its result; a parameter's two string headers.
+// A request of 1 MiB may hold some 19,000 short commands (the API
+// documents no bound on their number), whose objects outweigh their
+// strings many times: 2,000 GetFile commands hold 178 bytes of heap each
+// for 12 of strings (TestFootprintOfManyCommands).
+const (
+	commandOverhead = 192
+	paramOverhead   = 32
+)
+
 // footprint returns about how many bytes of heap a finished action holds:
-// actionOverhead, its comment, its commands' parameters and errors, and
+// actionOverhead (commandOverhead for each command past the first), its
+// comment, its commands' parameters and errors, and
 // its scripts' results, and the content a queued outcome gave a GetFile
 // (Result.own). The bytes of a file a GetFile collected from the machine
 // are not its own: they are the fixture's machine file, or a library file
@@ -222,10 +235,11 @@ func (a *Action) footprint() int64 {
 	if a.cancel != nil {
 		n += len(a.cancel.by) + len(a.cancel.note)
 	}
+	n += max(len(a.commands)-1, 0) * commandOverhead
 	for i := range a.commands {
 		c := &a.commands[i]
 		for _, p := range c.Params {
-			n += len(p.Key) + len(p.Value)
+			n += paramOverhead + len(p.Key) + len(p.Value)
 		}
 		n += len(c.fail)
 		if r := c.result; r != nil && r.script != nil {

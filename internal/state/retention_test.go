@@ -452,3 +452,41 @@ func TestBytesFor(t *testing.T) {
 		}
 	}
 }
+
+// An action of many short commands (a 1 MiB request may hold some 19,000)
+// holds several times its strings in objects: its footprint counts them,
+// so that the retention's bytes bound holds for such actions too.
+func TestFootprintOfManyCommands(t *testing.T) {
+	e := generatedEnv(t, 1, profile(t, "unlimited"))
+	m := machinesOf(e.ten)[0].ID()
+	cmds := make([]Command, 2000)
+	for i := range cmds {
+		cmds[i] = Command{Type: GetFile, Params: []Param{{Key: "Path", Value: fmt.Sprintf(`C:\f%04d`, i)}}}
+	}
+	heap := func() uint64 {
+		runtime.GC()
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		return ms.HeapAlloc
+	}
+	before := heap()
+	v, err := e.ten.Submit(caller, m, SubmitRequest{Commands: cmds})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.ten.Cancel(canceller, v.ID, "stop"); err != nil {
+		t.Fatal(err)
+	}
+	held := int64(heap() - before)
+	a, err := e.ten.Action(v.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fp := a.footprint()
+	t.Logf("2,000 GetFile commands: %d bytes of heap held, footprint %d", held, fp)
+	// The heap read moves by some KB between two reads; the footprint
+	// is an estimate, a little over rather than under.
+	if fp < held*3/4 || fp > held*2 {
+		t.Errorf("footprint %d of an action holding %d bytes of heap: want three quarters to twice that", fp, held)
+	}
+}
