@@ -79,6 +79,13 @@ tenants:
 		}
 		return out
 	}
+	recordIDs := func(recs []*actionRecord) []string {
+		out := make([]string, len(recs))
+		for i, r := range recs {
+			out[i] = r.view().ID
+		}
+		return out
+	}
 	indexed := 0
 	for i := range 3000 {
 		v := url.Values{"$filter": {randomActionFilter(rng, ms, start, 3)}}
@@ -91,6 +98,9 @@ tenants:
 		if rng.IntN(3) == 0 {
 			v.Set("$skip", fmt.Sprint(rng.IntN(10)))
 		}
+		if rng.IntN(4) == 0 {
+			v.Set("$count", "true")
+		}
 		q, err := odata.Parse(v, actionSchema, odata.Options{MaxTop: maxPageSize, PageSize: 7})
 		if err != nil {
 			t.Fatalf("%v: %v", v, err)
@@ -98,12 +108,15 @@ tenants:
 		if _, ok := q.Equals("machineId"); ok {
 			indexed++
 		}
-		got := odata.Apply(q, ptrs(actionsFor(ten, cl, q)))
+		// The list as listMachineActions pages it: read as it is asked
+		// for, each action's snapshot taken when read.
+		got := odata.ApplySeq(q, actionRecords(actionsFor(ten, cl, q)))
 		want := odata.Apply(q, ptrs(ten.ActionsFor(cl)))
-		if !slices.Equal(ids(got.Items), ids(want.Items)) || got.Count != want.Count || got.More != want.More ||
+		exactCount := q.Count() || v.Get("$orderby") != ""
+		if !slices.Equal(recordIDs(got.Items), ids(want.Items)) || (exactCount && got.Count != want.Count) || got.More != want.More ||
 			got.NextQuery(v) != want.NextQuery(v) {
 			t.Fatalf("case %d, %v:\n index %v (count %d, more %v)\n scan  %v (count %d, more %v)",
-				i, v, ids(got.Items), got.Count, got.More, ids(want.Items), want.Count, want.More)
+				i, v, recordIDs(got.Items), got.Count, got.More, ids(want.Items), want.Count, want.More)
 		}
 	}
 	if indexed < 300 {

@@ -11,6 +11,8 @@
 //		return apierr.New(apierr.ODataError, "%s", err) // err is an *odata.Error
 //	}
 //	page := odata.Apply(q, actions) // actions in the endpoint's default order
+//	// or odata.ApplySeq(q, seq): records read as they are asked for, and
+//	// no more of them than the page needs unless $count or $orderby does;
 //	// page.Items → "value"; page.Count → "@odata.count" when q.Count();
 //	// page.NextQuery(c.QueryParams()) → the query of "@odata.nextLink" when page.More.
 //

@@ -3,6 +3,7 @@ package odata
 import (
 	"fmt"
 	"net/url"
+	"slices"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -85,6 +86,10 @@ func TestApply(t *testing.T) {
 			result{IDs: []string{"r8", "r5", "r2", "r9", "r6", "r3", "r0", "r7", "r4", "r1"}, Count: 10}},
 		{"filter, orderby and next link together", "$filter=n ge 2&$orderby=N DESC&$count=true&api-version=1", Options{PageSize: 3},
 			result{IDs: []string{"r9", "r8", "r7"}, Count: 8, More: true, NextQuery: "$count=true&$filter=n%20ge%202&$orderby=N%20DESC&$skip=3&api-version=1"}},
+		{"count with skip and top", "$skip=2&$top=3&$count=true", Options{},
+			result{IDs: []string{"r2", "r3", "r4"}, Count: 10}},
+		{"count of a filter, second page", "$filter=n ge 3&$skip=4&$count=true", Options{PageSize: 4},
+			result{IDs: []string{"r7", "r8", "r9"}, Count: 7}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -100,6 +105,11 @@ func TestApply(t *testing.T) {
 			records := pageRecords()
 			p := Apply(q, records)
 			got := result{IDs: ids(p.Items), Count: p.Count, More: p.More, NextQuery: p.NextQuery(values)}
+			if !q.Count() && len(q.orderBy) == 0 {
+				// Count is exact with $count or $orderby only: without
+				// them Apply stops reading once the page is settled.
+				got.Count = tt.want.Count
+			}
 			if diff := cmp.Diff(tt.want, got); diff != "" {
 				t.Errorf("Apply(%q) mismatch (-want +got):\n%s", tt.query, diff)
 			}
@@ -219,5 +229,48 @@ func TestCompare(t *testing.T) {
 				t.Errorf("$orderby=%s: Compare(%v, %v) = %d, want %d", tt.orderBy, tt.b, tt.a, got, -tt.want)
 			}
 		})
+	}
+}
+
+// ApplySeq reads the records only until the page is settled: its own and
+// the next match, which says whether a next link is due; with $count or
+// $orderby it reads them all.
+func TestApplySeqStopsEarly(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		query string
+		opts  Options
+		read  int
+		ids   []string
+		more  bool
+	}{
+		{"$top=3", Options{}, 3, []string{"r0", "r1", "r2"}, false},
+		{"", Options{PageSize: 4}, 5, []string{"r0", "r1", "r2", "r3"}, true},
+		{"$skip=4", Options{PageSize: 4}, 9, []string{"r4", "r5", "r6", "r7"}, true},
+		{"$skip=6", Options{PageSize: 4}, 10, []string{"r6", "r7", "r8", "r9"}, false},
+		{"$top=6", Options{PageSize: 4}, 5, []string{"r0", "r1", "r2", "r3"}, true},
+		{"$filter=n ge 5&$top=2", Options{}, 7, []string{"r5", "r6"}, false},
+		{"$top=3&$count=true", Options{}, 10, []string{"r0", "r1", "r2"}, false},
+		{"$top=0", Options{}, 0, []string{}, false},
+		{"$orderby=n desc&$top=1", Options{}, 10, []string{"r9"}, false},
+	}
+	for _, tt := range tests {
+		values, _ := url.ParseQuery(tt.query)
+		q, err := Parse(values, pageSchema, tt.opts)
+		if err != nil {
+			t.Fatalf("Parse(%q): %v", tt.query, err)
+		}
+		read := 0
+		p := ApplySeq(q, func(yield func(rec) bool) {
+			for _, r := range pageRecords() {
+				read++
+				if !yield(r) {
+					return
+				}
+			}
+		})
+		if read != tt.read || p.Items == nil || !slices.Equal(ids(p.Items), tt.ids) || p.More != tt.more {
+			t.Errorf("ApplySeq(%q): read %d, page %v, more %v; want %d, %v, %v", tt.query, read, ids(p.Items), p.More, tt.read, tt.ids, tt.more)
+		}
 	}
 }

@@ -1,6 +1,7 @@
 package state
 
 import (
+	"cmp"
 	"math"
 	"slices"
 	"sync"
@@ -306,17 +307,12 @@ func (l *actionList) add(a *Action) {
 	l.live++
 }
 
+// bySeq orders a list's entries by seq, for a binary search.
+func bySeq(e listEntry, seq uint64) int { return cmp.Compare(e.seq, seq) }
+
 // remove takes a out of l, reporting whether it was there.
 func (l *actionList) remove(a *Action) bool {
-	i, ok := slices.BinarySearchFunc(l.entries, a.seq, func(e listEntry, seq uint64) int {
-		switch {
-		case e.seq < seq:
-			return -1
-		case e.seq > seq:
-			return 1
-		}
-		return 0
-	})
+	i, ok := slices.BinarySearchFunc(l.entries, a.seq, bySeq)
 	if !ok || l.entries[i].a != a {
 		return false
 	}
@@ -346,6 +342,19 @@ func (l *actionList) remove(a *Action) bool {
 		}
 	}
 	return true
+}
+
+// appendOlderThan appends to out l's actions whose seq is below before,
+// newest first, until out holds cap(out): a reader of the list a chunk
+// at a time goes on from the seq of the last one it was given.
+func (l *actionList) appendOlderThan(out []*Action, before uint64) []*Action {
+	i, _ := slices.BinarySearchFunc(l.entries, before, bySeq) // the first at or above before
+	for i--; i >= 0 && len(out) < cap(out); i-- {
+		if a := l.entries[i].a; a != nil {
+			out = append(out, a)
+		}
+	}
+	return out
 }
 
 // appendNewestFirst appends l's actions to out, newest first.

@@ -239,11 +239,13 @@ func (t *Tenant) Action(id string) (*Action, error) {
 }
 
 // Actions returns snapshots of t's actions, newest first.
-func (t *Tenant) Actions() []ActionView {
+func (t *Tenant) Actions() []ActionView { return views(t.actionRefs()) }
+
+// actionRefs returns the kept actions, newest first.
+func (t *Tenant) actionRefs() []*Action {
 	t.mu.RLock()
-	list := t.actions.appendNewestFirst(make([]*Action, 0, t.actions.live))
-	t.mu.RUnlock()
-	return views(list)
+	defer t.mu.RUnlock()
+	return t.actions.appendNewestFirst(make([]*Action, 0, t.actions.live))
 }
 
 // ActionsOnFor returns snapshots of the actions the caller sees on the
@@ -251,6 +253,13 @@ func (t *Tenant) Actions() []ActionView {
 // newest first: ActionsFor's list restricted to those machines, read from
 // the tenant's index of actions by machine without reading the others.
 func (t *Tenant) ActionsOnFor(c Caller, ids []string) []ActionView {
+	return views(t.ActionRefsOnFor(c, ids))
+}
+
+// ActionRefsOnFor is ActionsOnFor's list, the actions themselves: a
+// caller that reads only some of them (a page) takes a snapshot of those
+// (Action.View) and of no other.
+func (t *Tenant) ActionRefsOnFor(c Caller, ids []string) []*Action {
 	var ms []*Machine
 	for _, id := range ids {
 		m := t.machineWithID(id, false)
@@ -267,7 +276,7 @@ func (t *Tenant) ActionsOnFor(c Caller, ids []string) []ActionView {
 	if len(ms) > 1 {
 		slices.SortFunc(list, func(a, b *Action) int { return cmp.Compare(b.seq, a.seq) })
 	}
-	return views(list)
+	return list
 }
 
 // views returns the snapshots of list, in its order.

@@ -2,6 +2,8 @@ package state
 
 import (
 	"iter"
+	"math"
+	"slices"
 	"strings"
 
 	"github.com/mdelive/mde-emulator/emulator/fixture"
@@ -96,18 +98,40 @@ func (t *Tenant) ActionFor(c Caller, id string) (*Action, error) {
 // ActionsFor returns snapshots of the actions the caller sees, newest
 // first.
 func (t *Tenant) ActionsFor(c Caller) []ActionView {
-	all := t.Actions()
-	if c.User == nil || c.User.groups == nil {
-		return all
-	}
-	out := all[:0]
-	for _, v := range all {
-		if m := t.machineWithID(v.MachineID, false); m != nil && c.sees(m) {
-			out = append(out, v)
+	return views(slices.Collect(t.ActionRefsFor(c)))
+}
+
+// ActionRefsFor is ActionsFor's list, the actions themselves, read as
+// they are yielded: the tenant's list a chunk of listChunk at a time
+// under its lock, so that a reader that stops early (a page of the list)
+// reads no more of it, and takes a snapshot (Action.View) of the actions
+// it keeps and of no other. An action made while it reads is not
+// yielded; one forgotten before its chunk is read is not either.
+func (t *Tenant) ActionRefsFor(c Caller) iter.Seq[*Action] {
+	everyMachine := c.User == nil || c.User.groups == nil
+	return func(yield func(*Action) bool) {
+		chunk := make([]*Action, 0, listChunk)
+		before := uint64(math.MaxUint64)
+		for {
+			t.mu.RLock()
+			chunk = t.actions.appendOlderThan(chunk[:0], before)
+			t.mu.RUnlock()
+			for _, a := range chunk {
+				if (everyMachine || c.sees(a.machine)) && !yield(a) {
+					return
+				}
+			}
+			if len(chunk) < listChunk {
+				return
+			}
+			before = chunk[len(chunk)-1].seq // set when the action was made, never written again
 		}
 	}
-	return out
 }
+
+// listChunk is how many actions ActionRefsFor reads under one hold of
+// the tenant's lock.
+const listChunk = 256
 
 // RequireViewData refuses a user whose role lacks View data, which every
 // read of machines and actions needs (403 Forbidden).
