@@ -207,8 +207,19 @@ func (a *Action) View() ActionView {
 	return a.viewLocked()
 }
 
-func (a *Action) viewLocked() ActionView {
-	v := ActionView{
+// Field returns the value of an OData-filterable property of the action
+// now (ActionView.Field), without a snapshot of its commands: what a
+// list's $filter reads of each action it passes over.
+func (a *Action) Field(name string) any {
+	a.mu.Lock()
+	h := a.headLocked()
+	a.mu.Unlock()
+	return h.Field(name)
+}
+
+// headLocked is the action's view without its commands and cancellation.
+func (a *Action) headLocked() ActionView {
+	return ActionView{
 		ID:                    a.id,
 		Type:                  "LiveResponse",
 		Requestor:             a.requestor,
@@ -219,8 +230,12 @@ func (a *Action) viewLocked() ActionView {
 		CreationDateTimeUtc:   Stamp(a.created),
 		LastUpdateDateTimeUtc: Stamp(a.lastUpdate),
 		RequestSource:         "PublicApi",
-		Commands:              make([]CommandView, len(a.commands)),
 	}
+}
+
+func (a *Action) viewLocked() ActionView {
+	v := a.headLocked()
+	v.Commands = make([]CommandView, len(a.commands))
 	if c := a.cancel; c != nil {
 		// Copies: the view is the caller's.
 		by, note, at := c.by, c.note, Stamp(c.at)
