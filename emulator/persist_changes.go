@@ -380,7 +380,7 @@ func (s *Server) applyFaultChange(kind string, ch faultChange) error {
 func applyMachineChange(kind string, m *state.Machine, ch machineChange) error {
 	switch kind {
 	case changeOutcomes:
-		return m.QueueOutcomes(ch.Outcomes)
+		return m.ReplayOutcomes(ch.Outcomes)
 	case changeOutcomesClear:
 		m.ClearOutcomes()
 		return nil

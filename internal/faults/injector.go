@@ -77,7 +77,10 @@ func (in *Injector) Add(r Rule) (Rule, error) { return in.add(r, 0) }
 
 // AddAs is Add giving r the ID id ("f<n>", one Add gave), for a rule
 // restored from a store: its counts start from zero, and later Adds go
-// on past n (and past LastID's). It fails when the ID is malformed.
+// on past n (and past LastID's). It fails when the ID is malformed; it is
+// not refused for MaxRules, since the rule was in force (a store of a
+// build with a larger bound comes back whole, and Add refuses new rules
+// until enough are removed).
 func (in *Injector) AddAs(r Rule, id string) (Rule, error) {
 	n, err := strconv.Atoi(strings.TrimPrefix(id, "f"))
 	if !strings.HasPrefix(id, "f") || err != nil || n < 1 {
@@ -116,7 +119,7 @@ func (in *Injector) add(r Rule, n int) (Rule, error) {
 
 	in.mu.Lock()
 	defer in.mu.Unlock()
-	if held := len(in.load()); held >= MaxRules {
+	if held := len(in.load()); n == 0 && held >= MaxRules {
 		return Rule{}, fmt.Errorf("%w: %d rules are in force, the most the emulator keeps; remove rules first", ErrTooManyRules, held)
 	}
 	if n == 0 {

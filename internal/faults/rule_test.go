@@ -249,16 +249,24 @@ func TestAddPastMaxRules(t *testing.T) {
 	if _, err := in.Add(r); !errors.Is(err, ErrTooManyRules) {
 		t.Fatalf("rule %d: %v, want ErrTooManyRules", MaxRules+1, err)
 	}
-	if _, err := in.AddAs(r, "f5000"); !errors.Is(err, ErrTooManyRules) {
-		t.Fatalf("AddAs past the bound: %v, want ErrTooManyRules", err)
-	}
 	if n := len(in.List()); n != MaxRules {
-		t.Fatalf("%d rules after the refusals, want %d", n, MaxRules)
+		t.Fatalf("%d rules after the refusal, want %d", n, MaxRules)
 	}
 	if !in.Remove(first.ID) {
 		t.Fatal("Remove of the first rule")
 	}
 	if _, err := in.Add(r); err != nil {
 		t.Errorf("after a removal: %v", err)
+	}
+	// A restored rule was in force: it comes back past the bound, and Add
+	// refuses new ones until enough are removed.
+	if _, err := in.AddAs(r, "f5000"); err != nil {
+		t.Fatalf("AddAs past the bound: %v", err)
+	}
+	if !in.Remove(first.ID) && !in.Remove("f2") {
+		t.Fatal("Remove of a rule")
+	}
+	if _, err := in.Add(r); !errors.Is(err, ErrTooManyRules) {
+		t.Errorf("Add with %d rules in force: %v, want ErrTooManyRules", len(in.List()), err)
 	}
 }

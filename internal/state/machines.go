@@ -379,13 +379,20 @@ func (m *Machine) SetOnline(online bool) {
 // error wraps ErrOutcomesFull.
 func (m *Machine) QueueOutcomes(outs []Outcome) error { return m.queueOutcomes(outs, false) }
 
+// ReplayOutcomes is QueueOutcomes for outcomes a store recorded as
+// queued: they are checked, and counted in the tenant's storage, but not
+// refused for the bounds they fitted when they were queued (a store of a
+// build with larger bounds comes back whole).
+func (m *Machine) ReplayOutcomes(outs []Outcome) error { return m.queueOutcomes(outs, true) }
+
 // ErrOutcomesFull is what QueueOutcomes's error wraps when the outcomes
 // do not fit the machine's queue or its tenant's storage: the state
 // forbids it until queued outcomes are used or cleared.
 var ErrOutcomesFull = errors.New("queued outcomes full")
 
-// queueOutcomes is QueueOutcomes; restoring (a snapshot's outcomes, which
-// fitted when it was taken) counts their bytes without refusing them.
+// queueOutcomes is QueueOutcomes; restoring (a snapshot's or a replayed
+// change's outcomes, which fitted when they were queued) counts their
+// bytes without refusing them.
 func (m *Machine) queueOutcomes(outs []Outcome, restoring bool) error {
 	var n int64
 	for i := range outs {

@@ -322,3 +322,28 @@ func TestStorageCountsLibraryTexts(t *testing.T) {
 		t.Errorf("StorageUsed = %d after the delete, want %d", got, used)
 	}
 }
+
+// Outcomes a store recorded as queued come back past the bounds they
+// fitted when queued, counted; new ones are refused until there is room.
+func TestReplayedOutcomesPastTheBound(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	m := e.machine(t, win1)
+	outs := make([]Outcome, MaxQueuedOutcomes+5)
+	for i := range outs {
+		outs[i] = Outcome{Output: "replayed"}
+	}
+	used := e.ten.StorageUsed()
+	if err := m.ReplayOutcomes(outs); err != nil {
+		t.Fatalf("ReplayOutcomes of %d: %v", len(outs), err)
+	}
+	if got, want := e.ten.StorageUsed(), used+int64(len(outs))*outs[0].bytes(); got != want {
+		t.Errorf("StorageUsed = %d after the replay, want %d", got, want)
+	}
+	if err := m.QueueOutcomes([]Outcome{{Output: "new"}}); !errors.Is(err, ErrOutcomesFull) {
+		t.Errorf("a new outcome with %d replayed: %v, want ErrOutcomesFull", len(outs), err)
+	}
+	if err := m.ReplayOutcomes([]Outcome{{Type: "Nope"}}); err == nil {
+		t.Error("a replayed outcome of an unknown type was queued")
+	}
+}
