@@ -44,6 +44,9 @@ func BenchmarkListByMachine(b *testing.B) {
 	b.Run("status", func(b *testing.B) {
 		run(b, func(int) string { return filter("status eq 'Pending'") + "&$top=50" })
 	})
+	b.Run("orderby", func(b *testing.B) {
+		run(b, func(int) string { return "$orderby=" + url.QueryEscape("lastUpdateDateTimeUtc desc") + "&$top=50" })
+	})
 	b.Run("eq-and-status", func(b *testing.B) {
 		run(b, func(i int) string {
 			return filter(fmt.Sprintf("status eq 'Succeeded' and machineId eq '%s'", ids[i*7919%len(ids)]))

@@ -1,6 +1,7 @@
 package odata
 
 import (
+	"cmp"
 	"iter"
 	"net/url"
 	"slices"
@@ -57,7 +58,7 @@ func ApplySeq[R Record](q *Query, records iter.Seq[R]) Page[R] {
 			}
 		}
 		if len(q.orderBy) > 0 {
-			slices.SortStableFunc(items, func(a, b R) int { return q.Compare(a, b) })
+			items = sorted(q, items)
 		}
 		return page(q, items[min(q.skip, len(items)):], len(items))
 	}
@@ -88,6 +89,34 @@ func ApplySeq[R Record](q *Query, records iter.Seq[R]) Page[R] {
 		}
 	}
 	return page(q, items, matched)
+}
+
+// sorted returns items in $orderby's order, stably: each record's keys
+// are read once (Query.sortKeys), not at each of the sort's comparisons
+// (a Field of a list's record may take its action's lock).
+func sorted[R Record](q *Query, items []R) []R {
+	n := len(q.orderBy)
+	keys := make([]scalar, 0, len(items)*n)
+	for _, r := range items {
+		keys = q.sortKeys(r, keys)
+	}
+	order := make([]int, len(items))
+	for i := range order {
+		order[i] = i
+	}
+	// Ties keep the default order: the places break them, so a sort that
+	// is not stable (and faster) will do.
+	slices.SortFunc(order, func(x, y int) int {
+		if c := q.compareKeys(keys[x*n:(x+1)*n], keys[y*n:(y+1)*n]); c != 0 {
+			return c
+		}
+		return cmp.Compare(x, y)
+	})
+	out := make([]R, len(items))
+	for i, j := range order {
+		out[i] = items[j]
+	}
+	return out
 }
 
 // page cuts the page out of items, the matches from $skip on (all of

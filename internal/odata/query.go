@@ -228,9 +228,22 @@ func (q *Query) Match(r Record) bool {
 // Records equal on every key, or every pair without $orderby, compare 0, so
 // a stable sort keeps the endpoint's default order among them.
 func (q *Query) Compare(a, b Record) int {
+	return q.compareKeys(q.sortKeys(a, nil), q.sortKeys(b, nil))
+}
+
+// sortKeys appends r's $orderby keys to into: what Compare reads of it,
+// read once for a sort that compares r many times.
+func (q *Query) sortKeys(r Record, into []scalar) []scalar {
 	for _, k := range q.orderBy {
-		va := toScalar(k.field.Name, k.field.Type, a.Field(k.field.Name))
-		vb := toScalar(k.field.Name, k.field.Type, b.Field(k.field.Name))
+		into = append(into, toScalar(k.field.Name, k.field.Type, r.Field(k.field.Name)))
+	}
+	return into
+}
+
+// compareKeys is Compare over the keys sortKeys read of two records.
+func (q *Query) compareKeys(a, b []scalar) int {
+	for i, k := range q.orderBy {
+		va, vb := a[i], b[i]
 		var c int
 		switch {
 		case va.null && vb.null:
