@@ -205,11 +205,11 @@ func actionRecords(actions iter.Seq[*state.Action]) iter.Seq[*actionRecord] {
 
 // actionRecord is an action of the list as an OData record: its snapshot
 // (Action.View) is taken when it is on the page, and for no other action
-// (the filter reads the fields it needs of the action itself). With the list read as it is paged
-// (state.Tenant.ActionRefsFor, odata.ApplySeq), a page of an unfiltered
-// list reads its own actions and one more: it took a snapshot of every
-// kept action, 90 MB and 150 ms a request with 200,000 of them, whatever
-// its $top (BenchmarkListByMachine/top-50).
+// (the filter reads the fields it needs of the action itself). With the
+// list read as it is paged (state.Tenant.ActionRefsFor, odata.ApplySeq),
+// a page of an unfiltered list reads its own actions and one more: it
+// took a snapshot of every kept action, 90 MB and 150 ms a request with
+// 200,000 of them, whatever its $top (BenchmarkListByMachine/top-50).
 type actionRecord struct {
 	a *state.Action
 	v *state.ActionView // nil: not taken yet

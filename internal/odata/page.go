@@ -91,9 +91,9 @@ func ApplySeq[R Record](q *Query, records iter.Seq[R]) Page[R] {
 	return page(q, items, matched)
 }
 
-// sorted returns items in $orderby's order, stably: each record's keys
-// are read once (Query.sortKeys), not at each of the sort's comparisons
-// (a Field of a list's record may take its action's lock).
+// sorted returns items in $orderby's order, equals in their own: each
+// record's keys are read once (Query.sortKeys), not at each of the sort's
+// comparisons (a Field of a list's record may take its action's lock).
 func sorted[R Record](q *Query, items []R) []R {
 	n := len(q.orderBy)
 	keys := make([]scalar, 0, len(items)*n)
