@@ -1,7 +1,6 @@
 package odata
 
 import (
-	"cmp"
 	"iter"
 	"net/url"
 	"slices"
@@ -50,29 +49,19 @@ func Apply[R Record](q *Query, records []R) Page[R] {
 // time reads 51 of them, not all; the others are never matched, nor
 // their snapshots taken.
 func ApplySeq[R Record](q *Query, records iter.Seq[R]) Page[R] {
-	if len(q.orderBy) > 0 || q.count {
+	if len(q.orderBy) > 0 {
+		return orderedPage(q, records)
+	}
+	if q.count {
 		var items []R
 		for r := range records {
 			if q.Match(r) {
 				items = append(items, r)
 			}
 		}
-		if len(q.orderBy) > 0 {
-			items = sorted(q, items)
-		}
 		return page(q, items[min(q.skip, len(items)):], len(items))
 	}
-	// The page is items[skip : skip+n] of the matches, and a next link is
-	// due when one more matches within $top: so at most skip+n+1 are
-	// matched, of which the first skip are not kept.
-	n := q.pageSize
-	if q.top >= 0 {
-		n = min(n, q.top)
-	}
-	need := q.skip + n
-	if q.top < 0 || q.top > n {
-		need++ // one more, if there is one, sets More
-	}
+	need := pageNeeds(q)
 	var items []R
 	matched := 0
 	if need > 0 {
@@ -91,32 +80,106 @@ func ApplySeq[R Record](q *Query, records iter.Seq[R]) Page[R] {
 	return page(q, items, matched)
 }
 
-// sorted returns items in $orderby's order, equals in their own: each
-// record's keys are read once (Query.sortKeys), not at each of the sort's
-// comparisons (a Field of a list's record may take its action's lock).
-func sorted[R Record](q *Query, items []R) []R {
-	n := len(q.orderBy)
-	keys := make([]scalar, 0, len(items)*n)
-	for _, r := range items {
-		keys = q.sortKeys(r, keys)
+// pageNeeds is how many matches, in order, a page needs: its own from
+// $skip on, and one more when a next link may be due (within $top), whose
+// presence says it is.
+func pageNeeds(q *Query) int {
+	n := q.pageSize
+	if q.top >= 0 {
+		n = min(n, q.top)
 	}
-	order := make([]int, len(items))
-	for i := range order {
-		order[i] = i
+	need := q.skip + n
+	if q.top < 0 || q.top > n {
+		need++ // one more, if there is one, sets More
 	}
-	// Ties keep the default order: the places break them, so a sort that
-	// is not stable (and faster) will do.
-	slices.SortFunc(order, func(x, y int) int {
-		if c := q.compareKeys(keys[x*n:(x+1)*n], keys[y*n:(y+1)*n]); c != 0 {
-			return c
+	return need
+}
+
+// ranked is a match of an ordered list: the record, its $orderby keys
+// (read once, Query.sortKeys, not at each comparison: a Field of a list's
+// record may take its action's lock) and its place in the default order,
+// which breaks ties.
+type ranked[R Record] struct {
+	r     R
+	keys  []scalar
+	place int
+}
+
+// orderedPage is ApplySeq with $orderby: every record is matched and
+// counted, but only the first of them in the order that the page needs
+// are kept (pageNeeds; a heap whose root is the last kept), so a page of
+// 50 of 200,000 matches keeps 51, not 200,000.
+func orderedPage[R Record](q *Query, records iter.Seq[R]) Page[R] {
+	keep := pageNeeds(q)
+	before := func(a, b *ranked[R]) bool { // a comes before b
+		if c := q.compareKeys(a.keys, b.keys); c != 0 {
+			return c < 0
 		}
-		return cmp.Compare(x, y)
-	})
-	out := make([]R, len(items))
-	for i, j := range order {
-		out[i] = items[j]
+		return a.place < b.place
 	}
-	return out
+	var kept []ranked[R] // a heap: kept[0] is the last of them in the order
+	scratch := make([]scalar, 0, len(q.orderBy))
+	count := 0
+	for r := range records {
+		if !q.Match(r) {
+			continue
+		}
+		m := ranked[R]{r: r, place: count}
+		count++
+		if len(kept) == keep {
+			if keep == 0 {
+				continue
+			}
+			m.keys = q.sortKeys(r, scratch[:0]) // a copy only if kept
+			if !before(&m, &kept[0]) {
+				continue
+			}
+			m.keys = slices.Clone(m.keys)
+			kept[0] = m
+			siftDown(kept, 0, before)
+			continue
+		}
+		m.keys = q.sortKeys(r, make([]scalar, 0, len(q.orderBy)))
+		kept = append(kept, m)
+		for i := len(kept) - 1; i > 0; { // sift up
+			parent := (i - 1) / 2
+			if !before(&kept[parent], &kept[i]) {
+				break
+			}
+			kept[i], kept[parent] = kept[parent], kept[i]
+			i = parent
+		}
+	}
+	slices.SortFunc(kept, func(a, b ranked[R]) int {
+		if before(&a, &b) {
+			return -1
+		}
+		return 1 // places differ: never equal
+	})
+	items := make([]R, 0, len(kept))
+	for _, m := range kept[min(q.skip, len(kept)):] {
+		items = append(items, m.r)
+	}
+	return page(q, items, count)
+}
+
+// siftDown restores the heap of kept below i, the last in the order at
+// the root.
+func siftDown[R Record](kept []ranked[R], i int, before func(a, b *ranked[R]) bool) {
+	for {
+		last, l, r := i, 2*i+1, 2*i+2
+		if l < len(kept) && before(&kept[last], &kept[l]) {
+			last = l
+		}
+		if r < len(kept) && before(&kept[last], &kept[r]) {
+			last = r
+		}
+		if last == i {
+			return
+		}
+		kept[i], kept[last] = kept[last], kept[i]
+		i = last
+	}
 }
 
 // page cuts the page out of items, the matches from $skip on (all of

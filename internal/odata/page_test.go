@@ -2,9 +2,11 @@ package odata
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"net/url"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -271,6 +273,63 @@ func TestApplySeqStopsEarly(t *testing.T) {
 		})
 		if read != tt.read || p.Items == nil || !slices.Equal(ids(p.Items), tt.ids) || p.More != tt.more {
 			t.Errorf("ApplySeq(%q): read %d, page %v, more %v; want %d, %v, %v", tt.query, read, ids(p.Items), p.More, tt.read, tt.ids, tt.more)
+		}
+	}
+}
+
+// An ordered page keeps only the matches it needs (orderedPage): it
+// agrees with sorting every match and cutting the page out of them, on
+// random records (ties, case, nulls) and random queries.
+func TestOrderedPageMatchesFullSort(t *testing.T) {
+	t.Parallel()
+	rng := rand.New(rand.NewPCG(7, 8))
+	groups := []any{"a", "A", "b", "c", nil}
+	orders := []string{"n", "n desc", "group", "group desc,n", "group,n desc", "seen desc"}
+	for i := range 2000 {
+		recs := make([]rec, rng.IntN(40))
+		for j := range recs {
+			recs[j] = rec{"id": fmt.Sprintf("r%d", j), "n": int64(rng.IntN(6)), "group": groups[rng.IntN(len(groups))]}
+			if rng.IntN(4) > 0 {
+				recs[j]["seen"] = time.Date(2026, 1, 1, 0, rng.IntN(5), 0, 0, time.UTC)
+			}
+		}
+		v := url.Values{"$orderby": {orders[rng.IntN(len(orders))]}}
+		if rng.IntN(2) == 0 {
+			v.Set("$top", fmt.Sprint(rng.IntN(12)))
+		}
+		if rng.IntN(2) == 0 {
+			v.Set("$skip", fmt.Sprint(rng.IntN(12)))
+		}
+		if rng.IntN(3) == 0 {
+			v.Set("$filter", fmt.Sprintf("n ge %d", rng.IntN(4)))
+		}
+		q, err := Parse(v, pageSchema, Options{PageSize: 1 + rng.IntN(6)})
+		if err != nil {
+			t.Fatalf("%v: %v", v, err)
+		}
+		got := ApplySeq(q, slices.Values(recs))
+
+		// The reference: every match, sorted stably, the page cut out.
+		var all []rec
+		for _, r := range recs {
+			if q.Match(r) {
+				all = append(all, r)
+			}
+		}
+		slices.SortStableFunc(all, func(a, b rec) int { return q.Compare(a, b) })
+		start := min(q.skip, len(all))
+		want := len(all) - start
+		if q.top >= 0 {
+			want = min(want, q.top)
+		}
+		n := min(want, q.pageSize)
+		rest := len(all) - start - n
+		if q.top >= 0 {
+			rest = min(rest, q.top-n)
+		}
+		if !slices.Equal(ids(got.Items), ids(all[start:start+n])) || got.Count != len(all) || got.More != (rest > 0) {
+			t.Fatalf("case %d, %v (page size %d): got %v count %d more %v; want %v count %d more %v",
+				i, v, q.pageSize, ids(got.Items), got.Count, got.More, ids(all[start:start+n]), len(all), rest > 0)
 		}
 	}
 }
