@@ -47,32 +47,26 @@ func Apply[R Record](q *Query, records []R) Page[R] {
 // settled: its records are read and the next one that matches (whether
 // a next link is due) is found. A list of 100,000 actions paged 50 at a
 // time reads 51 of them, not all; the others are never matched, nor
-// their snapshots taken.
+// their snapshots taken. With $count or $orderby it reads them all, and
+// keeps those the page needs.
 func ApplySeq[R Record](q *Query, records iter.Seq[R]) Page[R] {
 	if len(q.orderBy) > 0 {
 		return orderedPage(q, records)
 	}
-	if q.count {
-		var items []R
-		for r := range records {
-			if q.Match(r) {
-				items = append(items, r)
-			}
-		}
-		return page(q, items[min(q.skip, len(items)):], len(items))
-	}
+	// The matches the page needs are kept; with $count the others are
+	// counted, else the reading stops at the last needed.
 	need := pageNeeds(q)
 	var items []R
 	matched := 0
-	if need > 0 {
+	if need > 0 || q.count {
 		for r := range records {
 			if !q.Match(r) {
 				continue
 			}
-			if matched >= q.skip {
+			if matched >= q.skip && matched < need {
 				items = append(items, r)
 			}
-			if matched++; matched == need {
+			if matched++; matched == need && !q.count {
 				break
 			}
 		}
