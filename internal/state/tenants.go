@@ -268,11 +268,12 @@ func (s *Store) CreatedTenants() int {
 }
 
 // LiveActions returns how many of t's actions have not reached a final
-// status.
+// status. It reads each kept action's status, not a snapshot of it: the
+// control plane's tenant list asks it of every tenant.
 func (t *Tenant) LiveActions() int {
 	n := 0
-	for _, v := range t.Actions() {
-		if !isFinal(v.Status) {
+	for _, a := range t.actionRefs() {
+		if !a.final() {
 			n++
 		}
 	}
@@ -284,11 +285,11 @@ func (t *Tenant) LiveActions() int {
 func (t *Tenant) CancelLive(who, comment string) int {
 	n := 0
 	c := Caller{TenantID: t.ID, Name: who}
-	for _, v := range t.Actions() {
-		if isFinal(v.Status) {
+	for _, a := range t.actionRefs() {
+		if a.final() {
 			continue
 		}
-		if _, err := t.Cancel(c, v.ID, comment); err == nil {
+		if _, err := t.Cancel(c, a.id, comment); err == nil {
 			n++
 		}
 	}
