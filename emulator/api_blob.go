@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"sync/atomic"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -28,11 +29,47 @@ func (s *Server) downloadBlob(c echo.Context) error {
 	if berr != nil {
 		return s.writeBlobError(c, berr)
 	}
+	n := b.result.SizeHint()
+	if !s.blobs.take(n) {
+		c.Response().Header().Set("Retry-After", "1")
+		return s.writeBlobError(c, &blobError{Status: http.StatusServiceUnavailable, Code: "ServerBusy",
+			Message: "The server is currently unable to receive requests. Please retry your request."})
+	}
+	defer s.blobs.give(n)
 	h := c.Response().Header()
 	h.Set("x-ms-blob-type", "BlockBlob")
 	h.Set("Last-Modified", s.clock.Now().UTC().Format(http.TimeFormat))
-	return c.Blob(http.StatusOK, b.ContentType, b.Content)
+	return c.Blob(http.StatusOK, b.ContentType(), b.Content())
 }
+
+// maxBlobBytes bounds the bytes of result files the emulator holds for
+// the downloads in flight. A download makes its file before it sends it
+// (a GetFile's gzipped: up to a library file's 20 MB, or a fixture's
+// file), and a link may be fetched by any number of connections at once,
+// each holding its copy until the client has read it. Past the bound a
+// download is answered 503 ServerBusy with Retry-After: 1, as Azure
+// Storage answers a busy account; a file larger than the bound is still
+// served when no other download is in flight.
+const maxBlobBytes = 256 << 20
+
+// blobBudget counts the bytes of the downloads in flight against max.
+type blobBudget struct {
+	max  int64
+	used atomic.Int64
+}
+
+// take counts n more bytes and reports whether they fit; past the bound
+// it counts nothing, unless nothing else is in flight.
+func (b *blobBudget) take(n int64) bool {
+	if u := b.used.Add(n); u > b.max && u != n {
+		b.used.Add(-n)
+		return false
+	}
+	return true
+}
+
+// give stops counting n bytes a download held.
+func (b *blobBudget) give(n int64) { b.used.Add(-n) }
 
 // writeBlobError answers with an error of the blob store in Azure
 // Storage's terms: its XML error body, x-ms-error-code and x-ms-request-id.

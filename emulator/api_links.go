@@ -111,11 +111,19 @@ func (l *links) verify(t *state.Tenant, path, se, sig string) (time.Time, bool) 
 	return time.Unix(0, int64(binary.BigEndian.Uint64(b[:8]))).UTC(), true
 }
 
-// blob is a downloaded result: its bytes and content type.
+// blob is a result a link opened: its file is made when it is sent
+// (Content), so that a download can be refused for the bytes in flight
+// before they are made (downloadBlob).
 type blob struct {
-	Content     []byte
-	ContentType string
+	result *state.Result
+	at     time.Time // the instant of the download: a GetFile's gzip header has it
 }
+
+// Content returns the result's file.
+func (b blob) Content() []byte { return b.result.Content(b.at) }
+
+// ContentType returns the result's media type.
+func (b blob) ContentType() string { return b.result.ContentType() }
 
 // blobPath is what a result blob's path names.
 type blobPath struct {
@@ -176,7 +184,7 @@ func (l *links) open(path string, q url.Values) (blob, *blobError) {
 	if err != nil {
 		return blob{}, notFound
 	}
-	return blob{Content: r.Content(now), ContentType: r.ContentType()}, nil
+	return blob{result: r, at: now}, nil
 }
 
 // blobBaseURL returns where a request's result links point: the blob host

@@ -209,8 +209,8 @@ func TestBlobScriptResult(t *testing.T) {
 	want := regexp.MustCompile(`^\{"script_name":"ok.ps1","exit_code":0,"script_output":"` +
 		`Transcript started, output file is C:\\\\ProgramData\\\\Microsoft\\\\Windows Defender Advanced Threat Protection\\\\Temp\\\\PSScriptOutputs\\\\PSScript_Transcript_[0-9a-f-]{36}\.txt` +
 		`\\ndone\\n\\u0000\\u0000\\u0000","script_errors":""\}$`)
-	if !want.Match(b.Content) || b.ContentType != "application/json" {
-		t.Errorf("blob %s (%s), want %s (application/json)", b.Content, b.ContentType, want)
+	if !want.Match(b.Content()) || b.ContentType() != "application/json" {
+		t.Errorf("blob %s (%s), want %s (application/json)", b.Content(), b.ContentType(), want)
 	}
 }
 
@@ -222,10 +222,10 @@ func TestBlobGetFileResult(t *testing.T) {
 	if berr != nil {
 		t.Fatal(berr)
 	}
-	if b.ContentType != "application/gzip" {
-		t.Errorf("content type %s, want application/gzip", b.ContentType)
+	if b.ContentType() != "application/gzip" {
+		t.Errorf("content type %s, want application/gzip", b.ContentType())
 	}
-	zr, err := gzip.NewReader(bytes.NewReader(b.Content))
+	zr, err := gzip.NewReader(bytes.NewReader(b.Content()))
 	if err != nil {
 		t.Fatalf("not gzip: %v", err)
 	}
@@ -355,8 +355,8 @@ func TestBlobOtherTenant(t *testing.T) {
 	e.at(2 * time.Minute)
 	fu := e.link(t, fab, fa.ID, 0)
 	b, berr := e.l.open(fu.Path, fu.Query())
-	if berr != nil || !strings.Contains(string(b.Content), `.txt\nfabrikam\n\u0000\u0000\u0000"`) {
-		t.Fatalf("Fabrikam's own link: %s, %v", b.Content, berr)
+	if berr != nil || !strings.Contains(string(b.Content()), `.txt\nfabrikam\n\u0000\u0000\u0000"`) {
+		t.Fatalf("Fabrikam's own link: %s, %v", b.Content(), berr)
 	}
 
 	// Contoso's link moved to Fabrikam's path: the signature breaks.
@@ -421,5 +421,25 @@ func TestBlobBaseURL(t *testing.T) {
 		if got := blobBaseURL(echo.New().NewContext(r, httptest.NewRecorder())); got != tc.want {
 			t.Errorf("blobBaseURL(%s, tls %v) = %s, want %s", tc.host, tc.tls, got, tc.want)
 		}
+	}
+}
+
+// A download takes its bytes while they fit the bound, or when it is the
+// only one in flight, whatever its size; a refused one takes nothing.
+func TestBlobBudget(t *testing.T) {
+	b := blobBudget{max: 100}
+	if !b.take(60) || b.take(60) || b.used.Load() != 60 {
+		t.Fatalf("60 then 60 of 100: used %d", b.used.Load())
+	}
+	b.give(60)
+	if !b.take(500) {
+		t.Fatal("a download over the bound alone was refused")
+	}
+	if b.take(1) {
+		t.Error("a download beside one over the bound was taken")
+	}
+	b.give(500)
+	if b.used.Load() != 0 {
+		t.Errorf("used %d after every download ended", b.used.Load())
 	}
 }

@@ -135,6 +135,7 @@ type Server struct {
 	startScale float64
 	store      *state.Store
 	links      *links                      // result download links
+	blobs      blobBudget                  // the bytes of the downloads in flight (maxBlobBytes)
 	fixtures   atomic.Pointer[fixture.Set] // the last loaded
 	initial    *fixture.Set                // the ones the emulator started with
 	authority  *identity.Authority
@@ -246,6 +247,7 @@ func New(opts Options) (*Server, error) {
 	s.store = state.New(clk, profile, set)
 	s.store.SetRetention(retentionFor(opts))
 	s.links = newLinks(s.store, clk)
+	s.blobs.max = maxBlobBytes
 	s.journal = journal.New(opts.JournalSize, opts.JournalBodyCap)
 	s.faults = faults.New()
 	s.limiter = limits.NewLimiter(s.store) // the store holds the profile

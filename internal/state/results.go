@@ -121,6 +121,17 @@ func (r *Result) ContentType() string {
 	return "application/gzip"
 }
 
+// SizeHint returns about how many bytes Content will hold: the
+// GetFile's file (gzip at its fastest adds little to what it cannot
+// shrink), or the script's output and errors with the JSON and a
+// transcript's wrapping around them.
+func (r *Result) SizeHint() int64 {
+	if s := r.script; s != nil {
+		return int64(len(s.ScriptName)+len(s.ScriptOutput)+len(s.ScriptErrors)) + 1<<10
+	}
+	return int64(len(r.file)) + 1<<10
+}
+
 // Content returns the result's file: a RunScript's result as JSON, a
 // GetFile's file gzipped under its base name, with modTime in the gzip
 // header.
