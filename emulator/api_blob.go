@@ -32,8 +32,7 @@ func (s *Server) downloadBlob(c echo.Context) error {
 	n := b.result.SizeHint()
 	if !s.blobs.take(n) {
 		c.Response().Header().Set("Retry-After", "1")
-		return s.writeBlobError(c, &blobError{Status: http.StatusServiceUnavailable, Code: "ServerBusy",
-			Message: "The server is currently unable to receive requests. Please retry your request."})
+		return s.writeBlobError(c, blobFault(http.StatusServiceUnavailable, "", "", false, r.URL.Query())) // ServerBusy
 	}
 	defer s.blobs.give(n)
 	h := c.Response().Header()

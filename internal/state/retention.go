@@ -216,9 +216,8 @@ const (
 
 // footprint returns about how many bytes of heap a finished action holds:
 // actionOverhead (commandOverhead for each command past the first), its
-// comment, its commands' parameters and errors, and
-// its scripts' results, and the content a queued outcome gave a GetFile
-// (Result.own). The bytes of a file a GetFile collected from the machine
+// comment, its commands' parameters and errors, its scripts' results, and
+// the content a queued outcome gave a GetFile (Result.own). The bytes of a file a GetFile collected from the machine
 // are not its own: they are the fixture's machine file, or a library file
 // the tenant's storage counts (Result.held). A finished action does not
 // change, so the answer does not either; nil (an action of a removed
