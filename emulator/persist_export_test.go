@@ -43,10 +43,3 @@ func (s *Server) StoreLog() (records int, compacting bool, err error) {
 	records, err = s.rec.store.LogLen()
 	return records, compacting, err
 }
-
-// HoldBlobBytes counts n bytes of downloads in flight (maxBlobBytes), as
-// downloads the clients have not read yet would, until release.
-func (s *Server) HoldBlobBytes(n int64) (release func()) {
-	s.blobs.used.Add(n)
-	return func() { s.blobs.used.Add(-n) }
-}

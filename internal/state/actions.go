@@ -207,13 +207,6 @@ func (a *Action) View() ActionView {
 	return a.viewLocked()
 }
 
-// final reports whether the action has reached a final status.
-func (a *Action) final() bool {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return isFinal(a.status)
-}
-
 // Field returns the value of an OData-filterable property of the action
 // now (ActionView.Field), without a snapshot of its commands: what a
 // list's $filter reads of each action it passes over.

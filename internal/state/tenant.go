@@ -239,14 +239,7 @@ func (t *Tenant) Action(id string) (*Action, error) {
 }
 
 // Actions returns snapshots of t's actions, newest first.
-func (t *Tenant) Actions() []ActionView { return views(t.actionRefs()) }
-
-// actionRefs returns the kept actions, newest first.
-func (t *Tenant) actionRefs() []*Action {
-	t.mu.RLock()
-	defer t.mu.RUnlock()
-	return t.actions.appendNewestFirst(make([]*Action, 0, t.actions.live))
-}
+func (t *Tenant) Actions() []ActionView { return t.ActionsFor(Caller{}) }
 
 // ActionsOnFor returns snapshots of the actions the caller sees on the
 // machines whose ids are, ignoring case as $filter does, one of ids,

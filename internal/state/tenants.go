@@ -272,8 +272,8 @@ func (s *Store) CreatedTenants() int {
 // control plane's tenant list asks it of every tenant.
 func (t *Tenant) LiveActions() int {
 	n := 0
-	for _, a := range t.actionRefs() {
-		if !a.final() {
+	for a := range t.ActionRefsFor(Caller{}) {
+		if !a.Final() {
 			n++
 		}
 	}
@@ -285,8 +285,8 @@ func (t *Tenant) LiveActions() int {
 func (t *Tenant) CancelLive(who, comment string) int {
 	n := 0
 	c := Caller{TenantID: t.ID, Name: who}
-	for _, a := range t.actionRefs() {
-		if a.final() {
+	for a := range t.ActionRefsFor(Caller{}) {
+		if a.Final() {
 			continue
 		}
 		if _, err := t.Cancel(c, a.id, comment); err == nil {
