@@ -16,7 +16,6 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
-	"runtime/debug"
 	"strings"
 	"syscall"
 	"time"
@@ -224,15 +223,10 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		hs := servers[i]
 		go func() { errc <- hs.Serve(ln) }()
 	}
-	// Parsing a large fixture leaves garbage several times its size; give
-	// it back to the system once serving, after the first requests (a
-	// forced collection on the way to the first answer costs start-up
-	// several milliseconds).
-	go func() {
-		if clock.SleepWall(ctx, time.Second) == nil {
-			debug.FreeOSMemory()
-		}
-	}()
+	// Start-up's garbage (a large fixture's parse leaves several times its
+	// size) and the binary's pages only start-up ran go back to the
+	// system once serving, and again after each quiet spell.
+	go releaseWhenIdle(ctx, startupSettle, quietPeriod, quietChecks, track.activity, func() { releaseMemory(opts.Logger) })
 	servers = append(servers, tunnels) // shut down with the others
 	select {
 	case err := <-errc:

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/mdelive/mde-emulator/emulator"
@@ -59,8 +60,9 @@ func (f *serverFlags) serverLimits() emulator.ServerLimits {
 // inflight knows the requests being served, to say which ones a shutdown
 // cut.
 type inflight struct {
-	mu   sync.Mutex
-	reqs map[*http.Request]request
+	mu    sync.Mutex
+	reqs  map[*http.Request]request
+	began atomic.Uint64 // requests begun since the start
 }
 
 type request struct {
@@ -74,6 +76,7 @@ func newInflight() *inflight { return &inflight{reqs: map[*http.Request]request{
 func (t *inflight) wrap(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		// The method and path now: handlers may rewrite r.URL.
+		t.began.Add(1)
 		t.mu.Lock()
 		t.reqs[r] = request{method: r.Method, path: r.URL.Path, began: clock.Wall()}
 		t.mu.Unlock()
@@ -84,6 +87,14 @@ func (t *inflight) wrap(h http.Handler) http.Handler {
 		}()
 		h.ServeHTTP(w, r)
 	})
+}
+
+// activity returns how many requests have begun and how many are being
+// served now (an activity).
+func (t *inflight) activity() (began uint64, serving int) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.began.Load(), len(t.reqs)
 }
 
 // list describes the requests being served, oldest first.
