@@ -58,7 +58,7 @@ func (f *serverFlags) serverLimits() emulator.ServerLimits {
 }
 
 // inflight knows the requests being served, to say which ones a shutdown
-// cut.
+// cut and whether the emulator is idle (releaseWhenIdle).
 type inflight struct {
 	mu    sync.Mutex
 	reqs  map[*http.Request]request
@@ -75,8 +75,8 @@ func newInflight() *inflight { return &inflight{reqs: map[*http.Request]request{
 // wrap returns h, keeping track of the requests it serves.
 func (t *inflight) wrap(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		// The method and path now: handlers may rewrite r.URL.
 		t.began.Add(1)
+		// The method and path now: handlers may rewrite r.URL.
 		t.mu.Lock()
 		t.reqs[r] = request{method: r.Method, path: r.URL.Path, began: clock.Wall()}
 		t.mu.Unlock()
@@ -90,7 +90,7 @@ func (t *inflight) wrap(h http.Handler) http.Handler {
 }
 
 // activity returns how many requests have begun and how many are being
-// served now (an activity).
+// served now: the emulator's activity for releaseWhenIdle.
 func (t *inflight) activity() (began uint64, serving int) {
 	t.mu.Lock()
 	defer t.mu.Unlock()

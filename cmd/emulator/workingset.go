@@ -17,15 +17,17 @@ import (
 //     Left to itself, the runtime keeps what the last collection found in
 //     use, and with GOGC=400 (collector.go) an idle emulator that has just
 //     served a burst holds it until the collection the runtime forces every
-//     two minutes, then gives it back over minutes more: 330 MB for three
-//     minutes after the API conformance suite, whose live heap is 19 MB.
+//     two minutes, then gives it back over minutes more: after the API
+//     conformance suite, whose live heap is 19 MB, 331 MiB for two minutes
+//     and 93 MiB a minute later.
 //   - The binary's pages: start-up runs a little of nearly every 64 KiB of
 //     the 27 MB binary (every package's initialization, the document's
 //     loading), and the kernel maps each such neighbourhood whole: 16 MiB
 //     of the 18 MiB resident at idle. trimBinaryPages drops them from the
-//     process's page tables; serving maps back the part it runs. They stay in the page cache: a request that needs one again
-//     maps it back without reading the disk (a few milliseconds for the
-//     first request after a release, about a hundred minor faults).
+//     process's page tables. They stay in the page cache: serving maps back
+//     the part it runs without reading the disk (a few milliseconds more
+//     for the first request after a release, about a hundred minor
+//     faults).
 //
 // Neither happens while a request is being served: the cost falls on the
 // first request after a quiet spell, never on one in flight.
@@ -98,10 +100,11 @@ func (w *quietWatch) quiet(now time.Time, began uint64, serving int) bool {
 }
 
 // releaseMemory returns the free heap and the binary's idle pages to the
-// system, and says what it gave at debug level.
+// system, and says so at debug level (-v).
 func releaseMemory(log *slog.Logger) {
 	debug.FreeOSMemory()
-	if n := trimBinaryPages(); n > 0 && log != nil {
-		log.Debug("memory given back while idle", "binary pages unmapped (bytes)", n)
+	n := trimBinaryPages()
+	if log != nil {
+		log.Debug("emulator: idle: memory given back", "binary_pages_kib", n>>10)
 	}
 }
