@@ -65,14 +65,15 @@ func hostileConnectionCases() []hostileCase {
 	// server may end a connection with unread input.
 	isReset := func(err error) bool { return err != nil && strings.Contains(err.Error(), "connection reset") }
 	// mustClose reads a response from br and turns it into status 0
-	// unless it came within a second of sent and the server ends the
-	// connection after it (what a refusal before the body does).
+	// unless it came within a second of sent (raceSlowdown seconds under
+	// the race detector) and the server ends the connection after it (what
+	// a refusal before the body does).
 	mustClose := func(e *env, conn net.Conn, br *bufio.Reader, sent time.Time) resp {
 		r := readResp(e, br)
 		if r.status == 0 {
 			return r
 		}
-		if took := time.Since(sent); took > time.Second {
+		if took := time.Since(sent); took > raceSlowdown*time.Second {
 			return resp{t: e.t, body: fmt.Appendf(nil, "answered %d after %s, not at once", r.status, took)}
 		}
 		if !strings.EqualFold(r.header.Get("Connection"), "close") {
