@@ -362,9 +362,13 @@ func hostileConnectionCases() []hostileCase {
 		{
 			name: "a journal/wait long-poll outlives the write timeout",
 			do: func(e *env) resp {
-				addr := serve(e, emulator.ServerLimits{WriteTimeout: 200 * time.Millisecond})
+				// The answer is owed by the write timeout after the wait:
+				// 200 ms left no room for a race-detector run on a loaded
+				// machine (it came 460 ms late once), so both stretch.
+				write, wait := raceSlowdown*200*time.Millisecond, raceSlowdown*700*time.Millisecond
+				addr := serve(e, emulator.ServerLimits{WriteTimeout: write})
 				res, err := http.Post("http://"+addr+"/_emulator/journal/wait", "application/json",
-					strings.NewReader(`{"filter":{"path":"/nothing"},"count":1,"timeout":"700ms"}`))
+					strings.NewReader(fmt.Sprintf(`{"filter":{"path":"/nothing"},"count":1,"timeout":%q}`, wait)))
 				if err != nil {
 					return resp{t: e.t, body: []byte(err.Error())}
 				}
