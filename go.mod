@@ -11,6 +11,7 @@ require (
 	github.com/prometheus/client_golang v1.25.0
 	github.com/prometheus/client_model v0.6.3
 	github.com/prometheus/common v0.74.0
+	golang.org/x/exp v0.0.0-20261113113407-e3970619a1a4
 	gopkg.in/yaml.v3 v3.0.1
 )
 

@@ -24,6 +24,7 @@ import (
 	"github.com/mdelive/mde-emulator/emulator"
 	"github.com/mdelive/mde-emulator/emulator/clock"
 	"github.com/mdelive/mde-emulator/emulator/fixture"
+	"github.com/mdelive/mde-emulator/internal/state"
 )
 
 // heapInUse returns the heap in use and the memory the runtime holds from
@@ -35,10 +36,27 @@ func heapInUse() (inUse, sys uint64) {
 	return m.HeapInuse, m.Sys - m.HeapReleased
 }
 
+// collectionTime returns the least wall time of five full collections
+// on one processor: with nothing else running, the time the collector
+// takes to mark the live heap. A pinned emulator under load gives it a
+// quarter of its processor for four times as long, in stretches that grow
+// with it (docs/performance.md, "The fractional mark worker").
+func collectionTime() time.Duration {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	least := time.Duration(1<<63 - 1)
+	for range 5 {
+		t0 := clock.Wall()
+		runtime.GC()
+		least = min(least, clock.Wall().Sub(t0))
+	}
+	return least
+}
+
 // BenchmarkMillionActions holds 1,000,000 finished actions (100,000
 // generated machines, 10 RunScripts each, retention without bound) and
 // reports what they cost (issue 14: ≤ 1 GiB): heap in use per action and
-// in all, and the runtime's memory from the system, after a collection.
+// in all, the runtime's memory from the system, after a collection, and
+// how long a collection takes on one processor (collectionTime).
 // Its sub-benchmark times GET /api/machineactions?$filter=machineId eq '…'
 // through the handler with them held, and reports the p99 of the
 // requests' times beside ns/op (issue 14: p99 ≤ 5 ms). Run it with
@@ -49,6 +67,7 @@ func BenchmarkMillionActions(b *testing.B) {
 	before, _ := heapInUse()
 	srv, tok, ids := benchActions(b, machines, rounds)
 	after, sys := heapInUse()
+	mark := collectionTime()
 	writeHeapProfile(b, os.Getenv("MDE_HEAP_PROFILE"))
 	debug.FreeOSMemory()
 	rss := vmRSS(b, os.Getpid())
@@ -62,6 +81,7 @@ func BenchmarkMillionActions(b *testing.B) {
 		b.ReportMetric(float64(after)/(1<<20), "heap-MiB")
 		b.ReportMetric(float64(sys)/(1<<20), "sys-MiB")
 		b.ReportMetric(float64(rss)/(1<<20), "rss-MiB")
+		b.ReportMetric(float64(mark.Microseconds())/1000, "gc-ms")
 	})
 
 	h := srv.Handler()
@@ -86,6 +106,60 @@ func BenchmarkMillionActions(b *testing.B) {
 		b.ReportMetric(float64(took[len(took)/2].Nanoseconds()), "p50-ns")
 	})
 	runtime.KeepAlive(srv)
+}
+
+// BenchmarkCollection reports how long a full collection takes on one
+// processor (collectionTime) and the heap in use, with the state bench/run
+// leaves before its GET load, and with its parts alone: a 400,000-machine
+// generated fleet, some of whose machines took a live response (each then
+// kept as a *Machine), with the finished actions the retention keeps. The
+// collector's time goes as the live heap it marks; under load on one
+// processor, so does the latency tail (issue 14, item 3). Run it with
+// -benchtime 1x: the setup is the measure.
+func BenchmarkCollection(b *testing.B) {
+	cases := []struct {
+		name            string
+		touched, retain int
+	}{
+		{"fleet", 0, 100_000},
+		{"fleet+250k-touched", 250_000, 1},
+		{"fleet+100k-touched+100k-kept", 100_000, 100_000},
+		{"fleet+250k-touched+100k-kept", 250_000, 100_000}, // bench/run's, after its POST load
+	}
+	for _, c := range cases {
+		b.Run(c.name, func(b *testing.B) {
+			srv, err := emulator.New(emulator.Options{Fixtures: benchFleet(b, 400_000), Clock: clock.Manual, RetainActions: c.retain})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer srv.Close()
+			ten := srv.Store().Tenants()[0]
+			caller := state.Caller{TenantID: ten.ID, AppID: "0120a4f9-196a-4f9e-b9f5-23f31f914da7", Name: "Bench"}
+			req := state.SubmitRequest{Commands: []state.Command{{Type: "RunScript", Params: []state.Param{{Key: "ScriptName", Value: "minidump.ps1"}}}}}
+			n := 0
+			for m := range ten.Machines() {
+				if n == c.touched {
+					break
+				}
+				if _, err := ten.Submit(caller, m.ID(), req); err != nil {
+					b.Fatal(err)
+				}
+				if n++; n%10_000 == 0 {
+					srv.Clock().Advance(time.Minute) // they finish, and the retention forgets the oldest
+				}
+			}
+			srv.Clock().Advance(time.Minute)
+			if kept := len(ten.Actions()); kept != min(c.touched, c.retain) {
+				b.Fatalf("%d actions kept, want %d", kept, min(c.touched, c.retain))
+			}
+			inUse, _ := heapInUse()
+			took := collectionTime()
+			for b.Loop() {
+			}
+			b.ReportMetric(float64(took.Microseconds())/1000, "gc-ms")
+			b.ReportMetric(float64(inUse)/(1<<20), "heap-MiB")
+		})
+	}
 }
 
 // BenchmarkGeneratedMillionMachines parses a fixture with
