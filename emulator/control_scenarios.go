@@ -300,12 +300,11 @@ func (s *Server) startScenarioAction(sa *scenario.StartAction, id string) error 
 	if err != nil {
 		return err
 	}
+	// By id, not by looking the machine up again: a generated machine may
+	// be given back to its number, and made anew, between two lookups.
 	var tenant *state.Tenant
 	for _, t := range s.store.Tenants() {
-		if sa.TenantID != "" && t.ID != sa.TenantID {
-			continue
-		}
-		if tm, err := t.Machine(sa.Machine); err == nil && tm == m {
+		if t.ID == m.TenantID() {
 			tenant = t
 			break
 		}

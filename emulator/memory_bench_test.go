@@ -111,11 +111,12 @@ func BenchmarkMillionActions(b *testing.B) {
 // BenchmarkCollection reports how long a full collection takes on one
 // processor (collectionTime) and the heap in use, with the state bench/run
 // leaves before its GET load, and with its parts alone: a 400,000-machine
-// generated fleet, some of whose machines took a live response (each then
-// kept as a *Machine), with the finished actions the retention keeps. The
-// collector's time goes as the live heap it marks; under load on one
-// processor, so does the latency tail (issue 14, item 3). Run it with
-// -benchtime 1x: the setup is the measure.
+// generated fleet, some of whose machines took a live response (a
+// *Machine while the retention keeps an action of theirs, given back to
+// their number after), with the finished actions the retention keeps. On
+// one processor under load, the collector's marking is a share of the
+// latency tail (issue 14, item 3; docs/performance.md, "The fractional
+// mark worker"). Run it with -benchtime 1x: the setup is the measure.
 func BenchmarkCollection(b *testing.B) {
 	cases := []struct {
 		name            string

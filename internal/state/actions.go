@@ -317,10 +317,16 @@ func (t *Tenant) SubmitWithID(c Caller, machineKey string, req SubmitRequest, id
 		id = guid.New()
 	}
 	a := newAction(req.Commands)
-	a.id, a.machine, a.requestor, a.comment = id, m, c.Requestor(), req.Comment
+	a.id, a.requestor, a.comment = id, c.Requestor(), req.Comment
 	a.created, a.status, a.lastUpdate = now, StatusPending, now
 
 	m.mu.Lock()
+	for m.gone { // given back since it was looked up: the fleet's machine now
+		m.mu.Unlock()
+		m = m.current()
+		m.mu.Lock()
+	}
+	a.machine = m
 	if m.active != nil && !m.active.Final() {
 		m.mu.Unlock()
 		return ActionView{}, apierr.New(apierr.ActiveRequestAlreadyExists, "Action is already in progress")

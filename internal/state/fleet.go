@@ -119,6 +119,49 @@ func (f *fleet) fill(m *Machine, t *Tenant, i int) *Machine {
 	return m
 }
 
+// giveBack forgets m, a machine f made, when it is as the fixture makes
+// it again: no action kept (the retention forgot them), none active,
+// online and never taken offline, no file and no queued outcome. The
+// fleet then holds nothing for its number, as for a machine never
+// touched, and makes a new one when something next needs it. Without
+// this, every generated machine that ever took a live response would
+// stay a *Machine (~316 bytes in two objects) for the collector to mark
+// on every cycle: 250,000 of them were 40% of the marking after
+// bench/run's POST load (docs/performance.md, "The fractional mark
+// worker"). A caller that looked m up before it was given back changes
+// the new one instead (Machine.gone). Call it with no lock held.
+func (f *fleet) giveBack(m *Machine) {
+	if m.num == 0 || f.made[m.num-1].Load() != m {
+		return
+	}
+	// mu then the tenant's mu, as a submit takes them: no submit adds an
+	// action while mu is held, and none is added any other way.
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.gone || m.active != nil || !m.online.Load() || m.offlineSince != 0 {
+		return
+	}
+	t := m.tenant
+	t.mu.RLock()
+	kept := m.actions.live
+	t.mu.RUnlock()
+	if kept > 0 {
+		return
+	}
+	m.filesMu.Lock()
+	defer m.filesMu.Unlock()
+	if len(m.files) > 0 || len(m.puts) > 0 {
+		return
+	}
+	m.outcomesMu.Lock()
+	defer m.outcomesMu.Unlock()
+	if len(m.outcomes) > 0 {
+		return
+	}
+	m.gone = true
+	f.made[m.num-1].CompareAndSwap(m, nil)
+}
+
 // fixture returns the fixture of f's machine number i.
 func (f *fleet) fixture(i int) fixture.Machine { return f.tenant.GeneratedMachine(i) }
 

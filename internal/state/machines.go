@@ -61,7 +61,7 @@ type Machine struct {
 	offlineSince int64   // when SetOnline(false) last ran, Unix nanoseconds (0: never); 16 B less than a time.Time, a million times over
 	active       *Action // the live response action Pending or InProgress here
 
-	filesMu sync.Mutex // never held with mu
+	filesMu sync.Mutex // never held with mu, but by fleet.giveBack (mu first)
 	files   map[string]machineFile
 	// puts are the keys of the files PutFile left, first put first
 	// (MaxPutFilesPerMachine). A snapshot keeps the files, not this
@@ -69,8 +69,40 @@ type Machine struct {
 	// is nil), and stay.
 	puts []string
 
-	outcomesMu sync.Mutex // never held with mu
+	outcomesMu sync.Mutex // never held with mu, but by fleet.giveBack (mu, then filesMu, first)
 	outcomes   []Outcome  // queued by tests, used up by coming commands
+
+	// gone says the fleet gave this generated machine back to its number
+	// (fleet.giveBack): it was as the fixture makes it again, and the
+	// fleet makes a new *Machine when something next needs one. Set once,
+	// with mu, filesMu and outcomesMu all held, so any of them is enough
+	// to read it. A method that changes a machine checks it under its lock
+	// and hands the change to the machine the fleet holds now (current):
+	// a caller that looked a machine up just before it was given back
+	// changes the machine, not a copy nothing reads. A snapshot does not
+	// keep it: it writes the machines the fleet holds, and one given back
+	// was as the fixture makes it, which a snapshot leaves out.
+	gone bool
+}
+
+// current returns the machine that stands for m now: m itself, or, once
+// m was given back (gone), the one its fleet holds for its number, made
+// now if need be.
+func (m *Machine) current() *Machine {
+	if m.num == 0 {
+		return m
+	}
+	return m.tenant.fleet.machine(m.tenant, int(m.num))
+}
+
+// latest returns, for a machine given back (gone), the one its fleet has
+// made since for its number, or nil when it has made none: for reading,
+// where a machine as the fixture makes it reads as m does.
+func (m *Machine) latest() *Machine {
+	if m.num == 0 {
+		return nil
+	}
+	return m.tenant.fleet.madeMachine(int(m.num))
 }
 
 // machineFile is a file on a machine. A file made from a fixture size has
@@ -110,6 +142,9 @@ func newMachine(t *Tenant, fm *fixture.Machine) *Machine {
 
 // ID returns the machine's id (40 hex digits, lower case).
 func (m *Machine) ID() string { return m.id }
+
+// TenantID returns the id of the machine's tenant.
+func (m *Machine) TenantID() string { return m.tenant.ID }
 
 // ComputerDNSName returns the machine's computer name.
 func (m *Machine) ComputerDNSName() string { return m.name }
@@ -224,15 +259,22 @@ const lastSeenLag = 3 * time.Minute
 
 // View returns the machine as the API shows it at now.
 func (m *Machine) View(now time.Time) MachineView {
+	m.mu.Lock()
+	gone, offlineSince := m.gone, m.offlineSince
+	m.mu.Unlock()
+	if gone {
+		// Given back as the fixture makes it, and unchanged since: m reads
+		// as that, unless the fleet made its number anew.
+		if l := m.latest(); l != nil {
+			return l.View(now)
+		}
+	}
 	in := m.info
 	if m.num > 0 {
 		g := m.tenant.fleet.fixture(int(m.num))
 		in = &g
 	}
 	online := m.online.Load()
-	m.mu.Lock()
-	offlineSince := m.offlineSince
-	m.mu.Unlock()
 	firstSeen, lastSeen := in.SeenTimes(m.tenant.start)
 	if online {
 		if t := now.Add(-lastSeenLag).Truncate(time.Second); t.After(lastSeen) {
@@ -354,6 +396,11 @@ func (m *Machine) SetOnline(online bool) {
 	t := m.tenant
 	now := t.store.clock.Now().UTC().Truncate(Tick)
 	m.mu.Lock()
+	if m.gone {
+		m.mu.Unlock()
+		m.current().SetOnline(online)
+		return
+	}
 	defer m.mu.Unlock()
 	if m.online.Load() == online {
 		return
@@ -403,6 +450,10 @@ func (m *Machine) queueOutcomes(outs []Outcome, restoring bool) error {
 	}
 	acct := m.tenant.storage
 	m.outcomesMu.Lock()
+	if m.gone {
+		m.outcomesMu.Unlock()
+		return m.current().queueOutcomes(outs, restoring)
+	}
 	defer m.outcomesMu.Unlock()
 	if held := len(m.outcomes); !restoring && held+len(outs) > MaxQueuedOutcomes {
 		return fmt.Errorf("%w: machine %s holds %d queued outcomes and %d more would pass the %d the emulator keeps for a machine; clear them or let commands use them first",
@@ -423,6 +474,13 @@ func (m *Machine) queueOutcomes(outs []Outcome, restoring bool) error {
 // Outcomes returns the outcomes queued for m and not used yet.
 func (m *Machine) Outcomes() []Outcome {
 	m.outcomesMu.Lock()
+	if m.gone {
+		m.outcomesMu.Unlock()
+		if l := m.latest(); l != nil {
+			return l.Outcomes()
+		}
+		return []Outcome{}
+	}
 	defer m.outcomesMu.Unlock()
 	return append([]Outcome{}, m.outcomes...)
 }
@@ -432,6 +490,13 @@ func (m *Machine) Outcomes() []Outcome {
 func (m *Machine) ClearOutcomes() {
 	acct := m.tenant.storage
 	m.outcomesMu.Lock()
+	if m.gone {
+		m.outcomesMu.Unlock()
+		if l := m.latest(); l != nil {
+			l.ClearOutcomes()
+		}
+		return
+	}
 	defer m.outcomesMu.Unlock()
 	var n int64
 	for i := range m.outcomes {

@@ -22,8 +22,13 @@ func (t *Tenant) RecentActions(n int) []ActionView {
 // with, Pending or InProgress, if there is one.
 func (m *Machine) ActiveAction() (ActionView, bool) {
 	m.mu.Lock()
-	a := m.active
+	a, gone := m.active, m.gone
 	m.mu.Unlock()
+	if gone {
+		if l := m.latest(); l != nil {
+			return l.ActiveAction()
+		}
+	}
 	if a == nil {
 		return ActionView{}, false
 	}

@@ -278,10 +278,12 @@ func evict(victims []*Action) {
 		if a == nil {
 			continue
 		}
-		t := a.machine.tenant
+		m := a.machine
+		t := m.tenant
 		t.mu.Lock()
 		t.removeLocked(a)
 		t.mu.Unlock()
+		t.fleet.giveBack(m) // its last kept action may have gone
 	}
 }
 

@@ -389,7 +389,7 @@ func TestSnapshotCoversFields(t *testing.T) {
 		{pendingStep{}, "kind due index fail timeout result put order"},
 		{nextStep{}, "pendingStep tenant action timer"},
 		{Result{}, "script file path transcriptOf index held own"},
-		{Machine{}, "info id name num group tenant actions online mu offlineSince active filesMu files puts outcomesMu outcomes"},
+		{Machine{}, "info id name num group tenant actions online mu offlineSince active filesMu files puts outcomesMu outcomes gone"},
 		{machineFile{}, "path content size put"},
 		{Tenant{}, "ID Name store gen start sessions machines byName order fleet groups users library storage settings undeclared wrapOutput done origin mu removed seq actions byID"},
 		{DeviceGroup{}, "ID Name mu remediationLevel"},
