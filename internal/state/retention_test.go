@@ -57,13 +57,13 @@ func (e *env) checkIndex(tb testing.TB) {
 		}
 		byMachine += l.live
 		for _, en := range l.entries {
-			if en.a != nil && (en.a.machine != m || t.byID[en.a.id] != en.a) {
+			if en.a != nil && (en.a.machine != m || t.actionLocked(en.a.id) != en.a) {
 				tb.Errorf("machine %s lists %s, which is not its own or not kept", m.ID(), en.a.id)
 			}
 		}
 	}
-	if t.actions.live != len(t.byID) || byMachine != len(t.byID) {
-		tb.Errorf("kept: list %d, ids %d, by machine %d", t.actions.live, len(t.byID), byMachine)
+	if t.actions.live != t.keptLocked() || byMachine != t.keptLocked() {
+		tb.Errorf("kept: list %d, ids %d, by machine %d", t.actions.live, t.keptLocked(), byMachine)
 	}
 }
 

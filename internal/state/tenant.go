@@ -10,6 +10,7 @@ import (
 
 	"github.com/mdelive/mde-emulator/emulator/fixture"
 	"github.com/mdelive/mde-emulator/internal/apierr"
+	"github.com/mdelive/mde-emulator/internal/guid"
 	"github.com/mdelive/mde-emulator/internal/limits"
 )
 
@@ -48,7 +49,15 @@ type Tenant struct {
 	removed bool       // RemoveTenant removed it: no action is made in it any more
 	seq     uint64     // the seq of the last action made
 	actions actionList // every kept action, in creation order
-	byID    map[string]*Action
+	// byID finds a kept action by its id: the seq of the action whose id
+	// is the GUID, then the action by seq in actions. Numbers, not
+	// pointers: the collector neither scans it nor follows 200,000 more
+	// pointers to the actions and their ids on each cycle (a quarter of
+	// the marking 100,000 kept actions cost, docs/performance.md, "The
+	// fractional mark worker"). An id that is not a GUID (none the
+	// emulator makes) is kept in otherIDs, lower case.
+	byID     map[[16]byte]uint64
+	otherIDs map[string]uint64
 }
 
 // newTenant returns the tenant ft of s's Load number gen, in the world w
@@ -67,7 +76,7 @@ func newTenant(s *Store, w *world, gen uint64, ft *fixture.Tenant) *Tenant {
 		groups:   map[int64]*DeviceGroup{},
 		users:    make(map[string]*User, len(ft.Users)),
 		storage:  newStorage(w.storage),
-		byID:     map[string]*Action{},
+		byID:     map[[16]byte]uint64{},
 		settings: ft.LiveResponse,
 
 		undeclared: fixture.DefaultUndeclaredScripts(),
@@ -230,13 +239,57 @@ func (t *Tenant) DeviceGroup(id int64) (*DeviceGroup, bool) {
 // Action returns the action with id.
 func (t *Tenant) Action(id string) (*Action, error) {
 	t.mu.RLock()
-	a, ok := t.byID[strings.ToLower(id)]
+	a := t.actionLocked(id)
 	t.mu.RUnlock()
-	if !ok {
+	if a == nil {
 		return nil, apierr.New(apierr.ResourceNotFound, "Machine action %s was not found", id)
 	}
 	return a, nil
 }
+
+// actionLocked returns the kept action with id (any case), or nil. Call
+// it with t.mu held.
+func (t *Tenant) actionLocked(id string) *Action {
+	var seq uint64
+	var ok bool
+	if key, isGUID := guid.Parse(id); isGUID {
+		seq, ok = t.byID[key]
+	} else {
+		seq, ok = t.otherIDs[strings.ToLower(id)]
+	}
+	if !ok {
+		return nil
+	}
+	if i, found := slices.BinarySearchFunc(t.actions.entries, seq, bySeq); found {
+		return t.actions.entries[i].a
+	}
+	return nil
+}
+
+// indexLocked notes that a, kept in t.actions, has its id; unindexLocked
+// forgets it. Call them with t.mu held.
+func (t *Tenant) indexLocked(a *Action) {
+	if key, ok := guid.Parse(a.id); ok {
+		t.byID[key] = a.seq
+		return
+	}
+	if t.otherIDs == nil {
+		t.otherIDs = map[string]uint64{}
+	}
+	t.otherIDs[a.id] = a.seq
+}
+
+func (t *Tenant) unindexLocked(a *Action) {
+	if key, ok := guid.Parse(a.id); ok {
+		delete(t.byID, key)
+		return
+	}
+	delete(t.otherIDs, a.id)
+}
+
+// keptLocked returns how many actions t's id index holds. Call it with
+// t.mu held.
+func (t *Tenant) keptLocked() int { return len(t.byID) + len(t.otherIDs) }
 
 // Actions returns snapshots of t's actions, newest first.
 func (t *Tenant) Actions() []ActionView { return t.ActionsFor(Caller{}) }
@@ -286,7 +339,7 @@ func (t *Tenant) addLocked(a *Action) {
 	t.seq++
 	a.seq = t.seq
 	t.actions.add(a)
-	t.byID[a.id] = a
+	t.indexLocked(a)
 	a.machine.actions.add(a)
 }
 
@@ -296,7 +349,7 @@ func (t *Tenant) removeLocked(a *Action) {
 	if !t.actions.remove(a) {
 		return
 	}
-	delete(t.byID, a.id)
+	t.unindexLocked(a)
 	a.machine.actions.remove(a)
 	for i := range a.commands {
 		if r := a.commands[i].result; r != nil && r.held != nil {
