@@ -76,7 +76,7 @@ func clients() []gradedClient {
 			manifest: "examples/shell/manifest.json",
 		},
 		{
-			// No retries, ignores Retry-After, polls every 0.2 s, waits only
+			// No retries, ignores Retry-After, polls every 0.1 s, waits only
 			// for Succeeded or Failed, exits 0 whatever happens.
 			name: "naive curl script",
 			command: func(t *testing.T) []string {
