@@ -76,11 +76,10 @@ type finishedQueue struct {
 	store *Store
 
 	mu     sync.Mutex
-	items  []finishedEntry // items[head:] are kept, in finish order
-	head   int
-	bytes  int64        // the footprint of items[head:]; a snapshot does not keep it: restoreFinished counts it
-	timer  *clock.Timer // the pending age sweep, nil: none
-	closed bool         // the world was replaced: keep nothing, schedule nothing
+	items  chunkQueue[finishedEntry] // the kept, in finish order
+	bytes  int64                     // the footprint of items; a snapshot does not keep it: restoreFinished counts it
+	timer  *clock.Timer              // the pending age sweep, nil: none
+	closed bool                      // the world was replaced: keep nothing, schedule nothing
 }
 
 // finishedEntry is a finished action and the emulated instant it
@@ -104,7 +103,7 @@ func (q *finishedQueue) add(a *Action, at time.Time) {
 		return
 	}
 	size := a.keep()
-	q.items = append(q.items, finishedEntry{a: a, at: at.UnixNano()})
+	q.items.push(finishedEntry{a: a, at: at.UnixNano()})
 	q.bytes += size
 	q.mu.Unlock()
 	q.apply(q.store.clock.Now(), false)
@@ -143,9 +142,9 @@ func (q *finishedQueue) sweep(now time.Time) {
 // front of the queue and returns them (nil: none). Call it with q.mu held.
 func (q *finishedQueue) popLocked(r Retention, now time.Time) []*Action {
 	var victims []*Action
-	for q.head < len(q.items) {
-		e := q.items[q.head]
-		overCount := r.MaxActions > 0 && len(q.items)-q.head > r.MaxActions
+	for q.items.len() > 0 {
+		e := q.items.front()
+		overCount := r.MaxActions > 0 && q.items.len() > r.MaxActions
 		overBytes := r.MaxBytes > 0 && q.bytes > r.MaxBytes
 		tooOld := r.MaxAge > 0 && !e.finishedAt().Add(r.MaxAge).After(now)
 		if !overCount && !overBytes && !tooOld {
@@ -153,18 +152,7 @@ func (q *finishedQueue) popLocked(r Retention, now time.Time) []*Action {
 		}
 		q.bytes -= e.a.keptBytes()
 		victims = append(victims, e.a)
-		q.items[q.head] = finishedEntry{} // let the action go
-		q.head++
-	}
-	if q.head == len(q.items) {
-		q.items, q.head = q.items[:0], 0
-	} else if q.head >= 64 && q.head*2 >= len(q.items) {
-		// Move the kept to the front once the popped are at least half:
-		// each entry is copied at most once per pop of another, and the
-		// slice stays within about twice what is kept.
-		n := copy(q.items, q.items[q.head:])
-		clear(q.items[n:])
-		q.items, q.head = q.items[:n], 0
+		q.items.pop() // and lets the action go
 	}
 	return victims
 }
@@ -172,10 +160,10 @@ func (q *finishedQueue) popLocked(r Retention, now time.Time) []*Action {
 // scheduleLocked makes sure an age sweep is pending for the first kept
 // action, when there is one and r bounds the age. Call it with q.mu held.
 func (q *finishedQueue) scheduleLocked(r Retention) {
-	if r.MaxAge <= 0 || q.timer != nil || q.head == len(q.items) {
+	if r.MaxAge <= 0 || q.timer != nil || q.items.len() == 0 {
 		return
 	}
-	q.timer = q.store.clock.AtFunc(q.items[q.head].finishedAt().Add(r.MaxAge), q.sweep)
+	q.timer = q.store.clock.AtFunc(q.items.front().finishedAt().Add(r.MaxAge), q.sweep)
 }
 
 // close forgets the queue: its world was replaced by a Load.
@@ -186,7 +174,7 @@ func (q *finishedQueue) close() {
 		q.timer.Stop()
 		q.timer = nil
 	}
-	q.items, q.head, q.bytes = nil, 0, 0
+	q.items, q.bytes = chunkQueue[finishedEntry]{}, 0
 	q.mu.Unlock()
 }
 
@@ -194,7 +182,7 @@ func (q *finishedQueue) close() {
 func (q *finishedQueue) kept() int {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	return len(q.items) - q.head
+	return q.items.len()
 }
 
 // actionOverhead is what a finished action holds besides its strings:

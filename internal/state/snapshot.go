@@ -263,7 +263,7 @@ func (s *Store) Snapshot() (*Snapshot, error) {
 		snap.Tenants = append(snap.Tenants, t.snapshot(ct))
 	}
 	w.finished.mu.Lock()
-	for _, e := range w.finished.items[w.finished.head:] {
+	for e := range w.finished.items.all() {
 		f := FinishedSnapshot{At: e.finishedAt()}
 		if e.a != nil {
 			if t := e.a.machine.tenant; w.tenants[t.ID] == t {

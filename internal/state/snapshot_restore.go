@@ -269,7 +269,7 @@ func (r *ResultSnapshot) result(snap *Snapshot) (*Result, error) {
 // removed tenant's). The age sweep is scheduled again.
 func (s *Store) restoreFinished(entries []FinishedSnapshot) error {
 	q := s.world.Load().finished
-	items := make([]finishedEntry, 0, len(entries))
+	var items chunkQueue[finishedEntry]
 	for _, e := range entries {
 		fe := finishedEntry{at: e.At.UnixNano()}
 		if e.Tenant != "" {
@@ -283,14 +283,14 @@ func (s *Store) restoreFinished(entries []FinishedSnapshot) error {
 			}
 			fe.a = a
 		}
-		items = append(items, fe)
+		items.push(fe)
 	}
 	var bytes int64
-	for _, fe := range items {
+	for fe := range items.all() {
 		bytes += fe.a.keep()
 	}
 	q.mu.Lock()
-	q.items, q.head, q.bytes = items, 0, bytes
+	q.items, q.bytes = items, bytes
 	q.mu.Unlock()
 	q.apply(s.clock.Now(), true)
 	return nil

@@ -396,7 +396,7 @@ func TestSnapshotCoversFields(t *testing.T) {
 		{LibraryFile{}, "FileName Description HasParameters ParametersDescription CreatedBy CreationTime LastUpdatedTime Content SHA256 Declared Signed Behavior ByArgs listed holders"},
 		{Store{}, "clock profile retention world loads steps writers start"},
 		{world{}, "tenants order sessions finished storage"},
-		{finishedQueue{}, "store mu items head bytes timer closed"},
+		{finishedQueue{}, "store mu items bytes timer closed"},
 		{User{}, "ObjectID UPN DisplayName Role groups"},
 	} {
 		typ := reflect.TypeOf(c.v)
