@@ -38,9 +38,10 @@ func heapInUse() (inUse, sys uint64) {
 
 // collectionTime returns the least wall time of five full collections
 // on one processor: with nothing else running, the time the collector
-// takes to mark the live heap. A pinned emulator under load gives it a
-// quarter of its processor for four times as long, in stretches that grow
-// with it (docs/performance.md, "The fractional mark worker").
+// takes to mark the live heap. A pinned emulator under load spends about
+// that long in turns of the collector's mark worker of up to 10-18 ms,
+// during which no request is served (docs/performance.md, "The fractional
+// mark worker").
 func collectionTime() time.Duration {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
 	least := time.Duration(1<<63 - 1)

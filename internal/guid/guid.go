@@ -16,40 +16,18 @@ func New() string {
 }
 
 // Parse reads a GUID in its canonical text form (8-4-4-4-12 hexadecimal
-// digits, either case) into its 16 bytes, and reports whether s was one.
+// digits, either case) into its 16 bytes, and reports whether s was one:
+// Format's inverse.
 func Parse(s string) (b [16]byte, ok bool) {
 	if len(s) != 36 || s[8] != '-' || s[13] != '-' || s[18] != '-' || s[23] != '-' {
 		return b, false
 	}
-	j := 0
-	for i := 0; i < 36; {
-		if i == 8 || i == 13 || i == 18 || i == 23 {
-			i++
-			continue
-		}
-		hi, ok1 := fromHex(s[i])
-		lo, ok2 := fromHex(s[i+1])
-		if !ok1 || !ok2 {
+	for _, f := range [...]struct{ to, from, end int }{{0, 0, 8}, {4, 9, 13}, {6, 14, 18}, {8, 19, 23}, {10, 24, 36}} {
+		if _, err := hex.Decode(b[f.to:], []byte(s[f.from:f.end])); err != nil {
 			return [16]byte{}, false
 		}
-		b[j] = hi<<4 | lo
-		i += 2
-		j++
 	}
 	return b, true
-}
-
-// fromHex returns the value of the hexadecimal digit c, either case.
-func fromHex(c byte) (byte, bool) {
-	switch {
-	case '0' <= c && c <= '9':
-		return c - '0', true
-	case 'a' <= c && c <= 'f':
-		return c - 'a' + 10, true
-	case 'A' <= c && c <= 'F':
-		return c - 'A' + 10, true
-	}
-	return 0, false
 }
 
 // Format writes 16 bytes in a GUID's canonical text form.

@@ -276,7 +276,7 @@ func (t *Tenant) indexLocked(a *Action) {
 	if t.otherIDs == nil {
 		t.otherIDs = map[string]uint64{}
 	}
-	t.otherIDs[a.id] = a.seq
+	t.otherIDs[strings.ToLower(a.id)] = a.seq
 }
 
 func (t *Tenant) unindexLocked(a *Action) {
@@ -284,7 +284,7 @@ func (t *Tenant) unindexLocked(a *Action) {
 		delete(t.byID, key)
 		return
 	}
-	delete(t.otherIDs, a.id)
+	delete(t.otherIDs, strings.ToLower(a.id))
 }
 
 // keptLocked returns how many actions t's id index holds. Call it with
