@@ -91,12 +91,16 @@ type Action struct {
 	lastUpdate time.Time
 	cancel     *cancellation // nil: not cancelled
 	commands   []commandState
-	settling   bool      // last command done, status not yet settled
-	session    bool      // the action holds one of the tenant's sessions
-	kept       int32     // its footprint, set when the retention takes it (finishedQueue.add); in the padding after the bools
-	user       string    // the object id of the user who started it ("" for an app): their session too
-	next       *nextStep // the next lifecycle step, with its timer; nil once final
-	gen        uint64    // the timer's scheduling of next in force (clock.Timer.Reset); 0: none
+	settling   bool   // last command done, status not yet settled
+	session    bool   // the action holds one of the tenant's sessions
+	kept       int32  // its footprint, set when the retention takes it (finishedQueue.add); in the padding after the bools
+	user       string // the object id of the user who started it ("" for an app): their session too
+
+	// queued is the place in its tenant's stepQueue of the entry that
+	// holds its next lifecycle step, plus one; 0: none (once final, and
+	// while a step runs). Guarded by the queue's mu; it goes from 0 or
+	// to 0 only with mu held as well.
+	queued int32
 }
 
 // cancellation is who cancelled an action, why and when: most actions

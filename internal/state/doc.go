@@ -20,6 +20,9 @@
 // Concurrency: there is no global lock. A tenant's action index has its own
 // short-held lock, each machine and each action has its own mutex (always
 // taken machine first, then action), the library has its own, and session
-// counting is atomic. Lifecycle steps run as clock callbacks, which the
-// clock serializes, so the order of events is deterministic.
+// counting is atomic. Lifecycle steps wait in their tenant's step queue,
+// whose short-held lock comes after an action's; they run from one clock
+// callback a tenant, which the clock serializes, in the order of their
+// due instants and then of their scheduling, so the order of events is
+// deterministic.
 package state

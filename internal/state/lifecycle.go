@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/mdelive/mde-emulator/emulator/clock"
 	"github.com/mdelive/mde-emulator/emulator/fixture"
 )
 
@@ -45,71 +44,49 @@ const (
 // pendingStep is the next lifecycle step of a live action, as data rather
 // than a closure, so that a Snapshot can write it and Restore schedule it
 // again through the same code (at, runStep). A live action has one, in
-// its nextStep; a final one has none (Action.next is nil: finished
-// actions keep no step data).
+// its tenant's stepQueue; a final one has none. Its fields are ordered to
+// leave no padding: the queue holds one for each live action.
 type pendingStep struct {
-	kind stepKind
-	due  time.Time
+	due time.Time
 	// For stepCommandEnd, decided when the command started (plan): the
-	// command's index, its failure text ("" for a success), whether the
-	// failure is the script timeout, the result a success leaves, and
+	// failure text ("" for a success), the result a success leaves, and
 	// the library file a PutFile's success drops on the machine.
-	index   int
-	fail    string
-	timeout bool
-	result  *Result
-	put     *LibraryFile // read only: Library.Put replaces a file, never changes it
+	fail   string
+	result *Result
+	put    *LibraryFile // read only: Library.Put replaces a file, never changes it
 	// order is the store's count of steps scheduled when this one was
 	// (Store.steps): Restore schedules steps due at the same instant in
 	// that order, the order the clock fires them in.
 	order uint64
+	index int32 // stepCommandEnd: the command's index
+	kind  stepKind
+	// timeout says, for stepCommandEnd, that the failure is the script
+	// timeout.
+	timeout bool
 }
-
-// nextStep is a live action's next step with the clock timer that runs
-// it. One is made when an action is created (or restored) and reused for
-// every step until the action is final: each step reschedules the same
-// timer, so a step allocates nothing and a live action is one object
-// more, not three (a step, a timer and a closure), for the collector to
-// mark under load.
-type nextStep struct {
-	pendingStep
-	tenant *Tenant
-	action *Action
-	timer  clock.Timer
-}
-
-// Fire runs the step when the timer comes due (clock.Firer).
-func (n *nextStep) Fire(now time.Time, seq uint64) { n.tenant.fire(n.action, seq, now) }
 
 // at schedules st as a's next step at the emulated instant st.due,
 // replacing any step scheduled before. Call it with a.mu held.
 func (t *Tenant) at(a *Action, st pendingStep) {
-	n := a.next
-	if n == nil {
-		n = &nextStep{tenant: t, action: a}
-		t.store.clock.InitTimer(&n.timer, n)
-		a.next = n
+	st.order = t.store.steps.Add(1)
+	due := st.due
+	if now := t.store.clock.Now(); due.Before(now) {
+		due = now // as a clock timer does: a step due in the past runs now, at now
 	}
-	n.pendingStep = st
-	n.order = t.store.steps.Add(1)
-	a.gen = n.timer.Reset(st.due)
+	t.steps.schedule(a, st, due)
 }
 
-// fire runs a's step scheduled as the timer's scheduling seq, at now,
-// unless another replaced it or the action was unscheduled meanwhile.
-func (t *Tenant) fire(a *Action, seq uint64, now time.Time) {
+// fire runs a's step scheduled as order at now, unless another replaced
+// it or the action was unscheduled meanwhile.
+func (t *Tenant) fire(a *Action, order uint64, now time.Time) {
 	now = now.UTC().Truncate(Tick)
 	a.mu.Lock()
-	if a.gen != seq || a.next == nil {
+	st, ok := t.steps.take(a, order)
+	if !ok {
 		a.mu.Unlock()
 		return
 	}
-	st := a.next.pendingStep
-	a.next.pendingStep = pendingStep{} // kind stepNone until the step schedules the next
 	final := t.runStep(a, st, now)
-	if final {
-		a.next = nil // finished actions keep no step data
-	}
 	a.mu.Unlock()
 	if final {
 		t.finished(a)
@@ -139,11 +116,7 @@ func (t *Tenant) runStep(a *Action, st pendingStep, now time.Time) (final bool) 
 
 // unschedule drops a's next step. Call it with a.mu held.
 func (a *Action) unschedule() {
-	a.gen = 0 // no scheduling is in force: a firing already under way does nothing
-	if n := a.next; n != nil {
-		n.timer.Stop()
-		a.next = nil
-	}
+	a.machine.tenant.steps.drop(a) // a firing already under way then does nothing
 }
 
 // finished frees the machine and the tenant's session of an action that
@@ -237,14 +210,14 @@ func (t *Tenant) startCommand(a *Action, i int, now time.Time) bool {
 		// is to fail) is stopped at the script timeout.
 		after, o.Fail, timeout = limit, fmt.Sprintf(errTimedOut, limit), true
 	}
-	t.at(a, pendingStep{kind: stepCommandEnd, due: now.Add(after), index: i, fail: o.Fail, timeout: timeout, result: result, put: put})
+	t.at(a, pendingStep{kind: stepCommandEnd, due: now.Add(after), index: int32(i), fail: o.Fail, timeout: timeout, result: result, put: put})
 	return false
 }
 
 // endCommand is the step startCommand schedules: command st.index of a
 // ends at now as st says. Call it with a.mu held.
 func (t *Tenant) endCommand(a *Action, st pendingStep, now time.Time) bool {
-	i := st.index
+	i := int(st.index)
 	c := &a.commands[i]
 	c.end = now
 	a.lastUpdate = now

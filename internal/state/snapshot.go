@@ -332,8 +332,8 @@ func (a *Action) snapshot(ct *contentTable) ActionSnapshot {
 		c := &a.commands[i]
 		as.Commands[i] = CommandSnapshot{Command: c.Command, Status: c.status, Start: c.start, End: c.end, Fail: c.fail, Result: c.result.snapshot(ct)}
 	}
-	if p := a.next; p != nil && p.kind != stepNone {
-		st := &StepSnapshot{Kind: stepNames[p.kind], Due: p.due, Order: p.order, Index: p.index, Fail: p.fail, Timeout: p.timeout, Result: p.result.snapshot(ct)}
+	if p, ok := a.machine.tenant.steps.next(a); ok && p.kind != stepNone {
+		st := &StepSnapshot{Kind: stepNames[p.kind], Due: p.due, Order: p.order, Index: int(p.index), Fail: p.fail, Timeout: p.timeout, Result: p.result.snapshot(ct)}
 		if p.put != nil {
 			st.PutFile, st.PutContent = p.put.FileName, ct.ref(p.put.Content)
 		}

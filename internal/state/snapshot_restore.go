@@ -230,9 +230,12 @@ func (t *Tenant) restoreAction(snap *Snapshot, as *ActionSnapshot) (*Action, *pe
 	if err != nil {
 		return nil, nil, fmt.Errorf("step: %w", err)
 	}
-	st := &pendingStep{kind: kind, due: n.Due.UTC(), order: n.Order, index: n.Index, fail: n.Fail, timeout: n.Timeout, result: result}
-	if kind == stepCommandEnd && (n.Index < 0 || n.Index >= len(a.commands)) {
-		return nil, nil, fmt.Errorf("step of command %d, of %d", n.Index, len(a.commands))
+	st := &pendingStep{kind: kind, due: n.Due.UTC(), order: n.Order, fail: n.Fail, timeout: n.Timeout, result: result}
+	if kind == stepCommandEnd {
+		if n.Index < 0 || n.Index >= len(a.commands) {
+			return nil, nil, fmt.Errorf("step of command %d, of %d", n.Index, len(a.commands))
+		}
+		st.index = int32(n.Index) // under len(a.commands), which a request's bounded body keeps far below 2³¹
 	}
 	if n.PutFile != "" {
 		content, err := snap.content(n.PutContent)

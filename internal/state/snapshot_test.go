@@ -223,7 +223,7 @@ func stateOf(tb testing.TB, s *Store) storeState {
 		for _, v := range st.Actions[t.ID] {
 			a, _ := t.Action(v.ID)
 			a.mu.Lock()
-			if p := a.next; p != nil && p.kind != stepNone {
+			if p, ok := t.steps.next(a); ok && p.kind != stepNone {
 				st.Next[v.ID] = fmt.Sprintf("%s at %s", stepNames[p.kind], p.due.Format(time.RFC3339Nano))
 			}
 			a.mu.Unlock()
@@ -384,14 +384,14 @@ func TestSnapshotCoversFields(t *testing.T) {
 		v      any
 		fields string
 	}{
-		{Action{}, "seq id machine requestor comment created mu status lastUpdate cancel commands settling session kept user next gen"},
+		{Action{}, "seq id machine requestor comment created mu status lastUpdate cancel commands settling session kept user queued"},
 		{commandState{}, "Command status start end fail result"},
-		{pendingStep{}, "kind due index fail timeout result put order"},
-		{nextStep{}, "pendingStep tenant action timer"},
+		{pendingStep{}, "due fail result put order index kind timeout"},
+		{stepQueue{}, "tenant timer mu chunks n armed"},
 		{Result{}, "script file path transcriptOf index held own"},
 		{Machine{}, "info id name num group tenant actions online mu offlineSince active filesMu files puts outcomesMu outcomes gone"},
 		{machineFile{}, "path content size put"},
-		{Tenant{}, "ID Name store gen start sessions machines byName order fleet groups users library storage settings undeclared wrapOutput done origin mu removed seq actions byID otherIDs"},
+		{Tenant{}, "ID Name store gen start sessions machines byName order fleet groups users library storage settings undeclared wrapOutput done origin mu removed seq actions byID otherIDs steps"},
 		{DeviceGroup{}, "ID Name mu remediationLevel"},
 		{LibraryFile{}, "FileName Description HasParameters ParametersDescription CreatedBy CreationTime LastUpdatedTime Content SHA256 Declared Signed Behavior ByArgs listed holders"},
 		{Store{}, "clock profile retention world loads steps writers start"},

@@ -58,6 +58,11 @@ type Tenant struct {
 	// emulator makes) is kept in otherIDs, lower case.
 	byID     map[[16]byte]uint64
 	otherIDs map[string]uint64
+
+	// steps are the live actions' pending lifecycle steps. Not in a
+	// Snapshot as such: each live action's step is (Action.step), and
+	// Restore queues them again.
+	steps stepQueue
 }
 
 // newTenant returns the tenant ft of s's Load number gen, in the world w
@@ -83,6 +88,7 @@ func newTenant(s *Store, w *world, gen uint64, ft *fixture.Tenant) *Tenant {
 		wrapOutput: ft.WrapScriptOutput == nil || *ft.WrapScriptOutput,
 	}
 	t.library = newLibrary(t.storage)
+	t.steps.init(t, s.clock)
 	if ft.UndeclaredScripts != nil {
 		t.undeclared = *ft.UndeclaredScripts
 	}

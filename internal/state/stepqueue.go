@@ -1,0 +1,243 @@
+package state
+
+import (
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/mdelive/mde-emulator/emulator/clock"
+)
+
+// stepQueue is a tenant's pending lifecycle steps, earliest first, run by
+// one clock timer set to the earliest. Each live action has one entry,
+// which holds its next step (pendingStep) and which the action knows the
+// place of (Action.queued). Before it, each live action had an object of
+// its own (the step, with its timer) and an entry in the clock's heap:
+// under bench/run's POST load that is 170,000 more objects for the
+// collector to mark (docs/performance.md, "The step queue"). The entries
+// are values in one slice, and a step that is replaced or dropped leaves
+// no stale entry behind: the queue holds exactly the live actions' steps.
+//
+// Lock order: an action's mu, then the queue's.
+type stepQueue struct {
+	tenant *Tenant
+	timer  clock.Timer
+
+	mu sync.Mutex
+	// chunks hold the entries, a binary heap by (due, order), entry i at
+	// chunks[i/stepChunkLen][i%stepChunkLen]: the queue grows and shrinks
+	// a chunk of 22 KiB at a time. One slice of 190,000 entries (bench/run's
+	// POST load) reallocated megabytes as it grew and shrank, which the
+	// clock's goroutine paid for in mark assists of up to 22 ms when it
+	// came during a collection.
+	chunks [][]queuedStep
+	n      int   // entries
+	armed  int64 // the due, Unix nanoseconds, the timer is set to; 0: not set
+}
+
+// stepChunkLen is how many entries a chunk of a stepQueue holds.
+const stepChunkLen = 256
+
+// queuedStep is an action's entry in a stepQueue: its next step, when it
+// is due (Unix nanoseconds, after the clock's time when it was scheduled),
+// and the action.
+type queuedStep struct {
+	due  int64
+	step pendingStep
+	a    *Action
+}
+
+// before orders entries as the clock fires timers: by due, then in the
+// order they were scheduled.
+func (e *queuedStep) before(f *queuedStep) bool {
+	return e.due < f.due || e.due == f.due && e.step.order < f.step.order
+}
+
+// init makes q t's queue on c, stopped until something is scheduled.
+func (q *stepQueue) init(t *Tenant, c *clock.Clock) {
+	q.tenant = t
+	c.InitTimer(&q.timer, q)
+}
+
+// schedule makes st, due at due, a's next step, replacing the one it had.
+// Call it with a.mu held.
+func (q *stepQueue) schedule(a *Action, st pendingStep, due time.Time) {
+	e := queuedStep{due: due.UnixNano(), step: st, a: a}
+	q.mu.Lock()
+	if i := int(a.queued) - 1; i >= 0 {
+		*q.at(i) = e
+		q.fix(i)
+	} else {
+		if q.n == len(q.chunks)*stepChunkLen {
+			q.chunks = append(q.chunks, make([]queuedStep, stepChunkLen))
+		}
+		q.n++
+		*q.at(q.n - 1) = e
+		a.queued = int32(q.n)
+		q.up(q.n - 1)
+	}
+	q.armLocked()
+	q.mu.Unlock()
+}
+
+// drop takes a's next step out of the queue, if it has one. Call it with
+// a.mu held.
+func (q *stepQueue) drop(a *Action) {
+	q.mu.Lock()
+	if i := int(a.queued) - 1; i >= 0 {
+		q.remove(i)
+	}
+	q.mu.Unlock()
+}
+
+// take takes a's next step out of the queue if it is the one scheduled as
+// order, and reports whether it was. Call it with a.mu held.
+func (q *stepQueue) take(a *Action, order uint64) (pendingStep, bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	i := int(a.queued) - 1
+	if i < 0 || q.at(i).step.order != order {
+		return pendingStep{}, false
+	}
+	st := q.at(i).step
+	q.remove(i)
+	return st, true
+}
+
+// next returns a's next step; ok is false when it has none. Call it with
+// a.mu held.
+func (q *stepQueue) next(a *Action) (st pendingStep, ok bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if i := int(a.queued) - 1; i >= 0 {
+		return q.at(i).step, true
+	}
+	return pendingStep{}, false
+}
+
+// armLocked sets the timer to the earliest entry's due, unless it is set
+// to it already. A timer set to a later due is moved; one set to an
+// earlier due fires first and sets it again (Fire).
+func (q *stepQueue) armLocked() {
+	if q.n == 0 {
+		return
+	}
+	due := q.at(0).due
+	if q.armed != 0 && q.armed <= due {
+		return
+	}
+	q.armed = due
+	q.timer.Reset(time.Unix(0, due))
+}
+
+// Fire runs the steps due by now, earliest first, each at its own due
+// (clock.Firer). A step that schedules another due by now runs in the same
+// loop, in its order. Each runs with its action's mu held and the queue's
+// not (Tenant.fire), and leaves the queue then.
+//
+// Between two steps it lets the goroutines waiting for the processor run,
+// as the clock does between two timers: the actions submitted in one Tick
+// are all due at one instant (hundreds under load), and running them in
+// one go held the one processor of bench/run for up to 15 ms.
+func (q *stepQueue) Fire(now time.Time, _ uint64) {
+	limit := now.UnixNano()
+	for ran := false; ; ran = true {
+		if ran {
+			runtime.Gosched()
+		}
+		q.mu.Lock()
+		if q.n == 0 || q.at(0).due > limit {
+			q.armed = 0
+			q.armLocked()
+			q.mu.Unlock()
+			return
+		}
+		e := *q.at(0)
+		q.mu.Unlock()
+		// The entry stays until the step runs: a Snapshot meanwhile
+		// sees it. If another took its place first, the loop finds
+		// what is earliest now.
+		q.tenant.fire(e.a, e.step.order, time.Unix(0, e.due))
+	}
+}
+
+// len returns how many steps are queued.
+func (q *stepQueue) len() int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.n
+}
+
+// at returns entry i. Call it with q.mu held.
+func (q *stepQueue) at(i int) *queuedStep {
+	return &q.chunks[i/stepChunkLen][i%stepChunkLen]
+}
+
+// remove takes entry i out of the heap. Call it with q.mu held.
+func (q *stepQueue) remove(i int) {
+	q.at(i).a.queued = 0
+	last := q.n - 1
+	if i != last {
+		*q.at(i) = *q.at(last)
+		q.at(i).a.queued = int32(i + 1)
+	}
+	*q.at(last) = queuedStep{} // no pointer left behind in a free place
+	q.n--
+	if i != last {
+		q.fix(i)
+	}
+	// Let go of the chunks past the one in use and a spare, so that a
+	// queue going back and forth over a chunk's edge does not allocate.
+	if keep := q.n/stepChunkLen + 2; len(q.chunks) > keep {
+		clear(q.chunks[keep:])
+		q.chunks = q.chunks[:keep]
+	}
+}
+
+// fix restores the heap order around entry i, which changed.
+func (q *stepQueue) fix(i int) {
+	if !q.down(i) {
+		q.up(i)
+	}
+}
+
+// up moves entry i towards the root while it is before its parent.
+func (q *stepQueue) up(i int) {
+	for i > 0 {
+		p := (i - 1) / 2
+		if !q.at(i).before(q.at(p)) {
+			break
+		}
+		q.swap(i, p)
+		i = p
+	}
+}
+
+// down moves entry i towards the leaves while a child is before it, and
+// reports whether it moved.
+func (q *stepQueue) down(i int) bool {
+	start := i
+	for {
+		c := 2*i + 1
+		if c >= q.n {
+			break
+		}
+		if r := c + 1; r < q.n && q.at(r).before(q.at(c)) {
+			c = r
+		}
+		if !q.at(c).before(q.at(i)) {
+			break
+		}
+		q.swap(i, c)
+		i = c
+	}
+	return i != start
+}
+
+// swap exchanges entries i and j and tells their actions.
+func (q *stepQueue) swap(i, j int) {
+	x, y := q.at(i), q.at(j)
+	*x, *y = *y, *x
+	x.a.queued = int32(i + 1)
+	y.a.queued = int32(j + 1)
+}

@@ -1,0 +1,150 @@
+package state
+
+import (
+	"cmp"
+	"maps"
+	"math/rand/v2"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/mdelive/mde-emulator/emulator/clock"
+)
+
+// TestStepQueueAgainstModel drives a stepQueue with random schedulings,
+// replacements, drops and takes of the earliest, and checks it against a
+// plain list after each: the same steps, the earliest first by due then
+// order, every action knowing its entry's place.
+func TestStepQueueAgainstModel(t *testing.T) {
+	clk := clock.New(start, clock.Manual, 1) // never advanced: nothing fires
+	defer clk.Close()
+	var q stepQueue
+	q.init(nil, clk)
+	actions := make([]Action, 1000) // four chunks and more
+	type want struct {
+		a     *Action
+		due   int64
+		order uint64
+	}
+	model := map[*Action]want{}
+	r := rand.New(rand.NewPCG(3, 4))
+	order := uint64(0)
+	for step := range 30_000 {
+		a := &actions[r.IntN(len(actions))]
+		switch op := r.IntN(10); {
+		case op < 5: // schedule, or replace a's step
+			order++
+			due := start.Add(time.Duration(r.IntN(50)) * time.Second) // many alike: order decides
+			q.schedule(a, pendingStep{order: order, kind: stepPickup, due: due}, due)
+			model[a] = want{a, due.UnixNano(), order}
+		case op < 7: // drop
+			q.drop(a)
+			delete(model, a)
+		default: // take the earliest, as Fire does
+			if len(model) == 0 {
+				break
+			}
+			ws := slices.Collect(maps.Values(model))
+			first := slices.MinFunc(ws, func(x, y want) int {
+				return cmp.Or(cmp.Compare(x.due, y.due), cmp.Compare(x.order, y.order))
+			})
+			if got := q.at(0); got.a != first.a || got.step.order != first.order {
+				t.Fatalf("step %d: earliest is order %d, want %d", step, got.step.order, first.order)
+			}
+			if _, ok := q.take(first.a, first.order+1); ok {
+				t.Fatalf("step %d: take of an order not in force succeeded", step)
+			}
+			st, ok := q.take(first.a, first.order)
+			if !ok || st.order != first.order {
+				t.Fatalf("step %d: take = %v, %v", step, st.order, ok)
+			}
+			delete(model, first.a)
+		}
+		if q.len() != len(model) {
+			t.Fatalf("step %d: %d queued, want %d", step, q.len(), len(model))
+		}
+		if most := q.n/stepChunkLen + 2; len(q.chunks) > most {
+			t.Fatalf("step %d: %d chunks for %d entries, want at most %d", step, len(q.chunks), q.n, most)
+		}
+		for i := range q.n {
+			e := q.at(i)
+			if int(e.a.queued) != i+1 {
+				t.Fatalf("step %d: entry %d's action says %d", step, i, e.a.queued-1)
+			}
+			if p := (i - 1) / 2; i > 0 && e.before(q.at(p)) {
+				t.Fatalf("step %d: entry %d is before its parent", step, i)
+			}
+			if w := model[e.a]; w.order != e.step.order || w.due != e.due {
+				t.Fatalf("step %d: entry %d is order %d, want %d", step, i, e.step.order, w.order)
+			}
+		}
+		for i := range actions {
+			if _, ok := model[&actions[i]]; !ok && actions[i].queued != 0 {
+				t.Fatalf("step %d: action %d, not queued, says %d", step, i, actions[i].queued)
+			}
+		}
+	}
+}
+
+// TestStepQueueHoldsOnlyLiveSteps: the queue holds one step for each live
+// action and none once it is final, whether it ended, was cancelled while
+// queued for days, or timed out; so cancelling in a loop leaves nothing
+// behind to wait for its due.
+func TestStepQueueHoldsOnlyLiveSteps(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	live := e.submit(t, win1, runScript("ok.ps1"))
+	if n := e.ten.steps.len(); n != 1 {
+		t.Fatalf("%d steps queued for one live action, want 1", n)
+	}
+	for i := range 50 { // queued on an offline machine for 3 days, cancelled at once
+		a := e.submit(t, off1, runScript("ok.ps1"))
+		if _, err := e.ten.Cancel(caller, a.ID, "again"); err != nil {
+			t.Fatalf("cancel %d: %v", i, err)
+		}
+	}
+	if n := e.ten.steps.len(); n != 1 {
+		t.Fatalf("%d steps queued after 50 cancels, want 1 (the live action's)", n)
+	}
+	e.at(time.Minute)
+	if v := e.view(t, live.ID); v.Status != StatusSucceeded {
+		t.Fatalf("the live action is %s, want Succeeded", v.Status)
+	}
+	if n := e.ten.steps.len(); n != 0 {
+		t.Fatalf("%d steps queued with no live action, want 0", n)
+	}
+	e.submit(t, off1, runScript("ok.ps1")) // times out after 3 days
+	e.at(73 * time.Hour)
+	if n := e.ten.steps.len(); n != 0 {
+		t.Fatalf("%d steps queued after the queue timeout, want 0", n)
+	}
+}
+
+// TestStepQueueSameInstantInOrder: steps due at the same instant run in
+// the order they were scheduled, as the clock fires timers. With two
+// sessions, four actions submitted at one instant are picked up at one
+// instant, and the first two submitted take the sessions, whatever their
+// machines.
+func TestStepQueueSameInstantInOrder(t *testing.T) {
+	t.Parallel()
+	for _, order := range [][]int{{5, 2, 0, 4}, {0, 4, 2, 5}} {
+		p := profile(t, "default")
+		p.Sessions, p.PendingCountsAsSession = 2, false
+		e := generatedEnv(t, 6, p)
+		ms := machinesOf(e.ten)
+		var ids []string
+		for _, i := range order {
+			ids = append(ids, e.submit(t, ms[i].ID(), runScript("ok.ps1")).ID)
+		}
+		e.at(5 * time.Second) // every pickup due now
+		for k, id := range ids {
+			want := StatusPending
+			if k < 2 {
+				want = StatusInProgress
+			}
+			if got := e.view(t, id).Status; got != want {
+				t.Errorf("machines %v: action %d (machine %d) is %s at 5s, want %s", order, k, order[k], got, want)
+			}
+		}
+	}
+}
