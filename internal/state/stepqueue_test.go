@@ -5,6 +5,7 @@ import (
 	"maps"
 	"math/rand/v2"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -146,5 +147,87 @@ func TestStepQueueSameInstantInOrder(t *testing.T) {
 				t.Errorf("machines %v: action %d (machine %d) is %s at 5s, want %s", order, k, order[k], got, want)
 			}
 		}
+	}
+}
+
+// TestStepQueueUnderConcurrency runs submits, cancels, machines going
+// offline and online, and snapshots against a clock that a goroutine
+// moves on meanwhile, so that steps run while others are scheduled,
+// replaced and dropped. Under -race it checks the locking; after, every
+// action is final and the queue is empty.
+func TestStepQueueUnderConcurrency(t *testing.T) {
+	t.Parallel()
+	const machines, workers, rounds = 20, 4, 400
+	e := generatedEnv(t, machines, profile(t, "unlimited"))
+	ms := machinesOf(e.ten)
+	stop := make(chan struct{})
+	var advancing sync.WaitGroup
+	advancing.Add(1)
+	go func() {
+		defer advancing.Done()
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+				e.clk.Advance(700 * time.Millisecond)
+			}
+		}
+	}()
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r := rand.New(rand.NewPCG(uint64(w), 9))
+			var mine []string
+			for range rounds {
+				m := ms[r.IntN(machines)]
+				switch op := r.IntN(10); {
+				case op < 5:
+					cmds := []Command{runScript("ok.ps1")}
+					if r.IntN(3) == 0 {
+						cmds = append(cmds, getFile(reportPath)) // no such file here: Failed
+					}
+					if v, err := e.ten.Submit(caller, m.ID(), SubmitRequest{Commands: cmds}); err == nil {
+						mine = append(mine, v.ID)
+					}
+				case op < 7 && len(mine) > 0:
+					_, _ = e.ten.Cancel(caller, mine[r.IntN(len(mine))], "stop") // may be final already
+				case op < 9:
+					m.SetOnline(r.IntN(2) == 0)
+				default:
+					if _, err := e.s.Snapshot(); err != nil {
+						t.Error(err)
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(stop)
+	advancing.Wait()
+	for _, m := range ms {
+		m.SetOnline(true)
+	}
+	e.clk.Advance(100 * time.Hour)
+	count := map[string]int{}
+	for _, v := range e.ten.Actions() {
+		count[v.Status]++
+		if !isFinal(v.Status) {
+			t.Errorf("action %s is %s after 100 hours", v.ID, v.Status)
+		}
+	}
+	if count[StatusSucceeded] == 0 || count[StatusCancelled] == 0 || len(e.ten.Actions()) < workers*rounds/10 {
+		t.Errorf("statuses %v: the test did not run what it means to", count)
+	}
+	if testing.Verbose() {
+		t.Logf("statuses %v", count)
+	}
+	if n := e.ten.steps.len(); n != 0 {
+		t.Errorf("%d steps queued with every action final, want 0", n)
+	}
+	if n := e.ten.Sessions(); n != 0 {
+		t.Errorf("%d sessions held with every action final, want 0", n)
 	}
 }
