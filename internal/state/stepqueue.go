@@ -15,8 +15,8 @@ import (
 // its own (the step, with its timer) and an entry in the clock's heap:
 // under bench/run's POST load that is 170,000 more objects for the
 // collector to mark (docs/performance.md, "The step queue"). The entries
-// are values in one slice, and a step that is replaced or dropped leaves
-// no stale entry behind: the queue holds exactly the live actions' steps.
+// are values in chunks, and a step that is replaced or dropped leaves no
+// stale entry behind: the queue holds exactly the live actions' steps.
 //
 // Lock order: an action's mu, then the queue's.
 type stepQueue struct {
@@ -136,9 +136,9 @@ func (q *stepQueue) armLocked() {
 // not (Tenant.fire), and leaves the queue then.
 //
 // Between two steps it lets the goroutines waiting for the processor run,
-// as the clock does between two timers: the actions submitted in one Tick
-// are all due at one instant (hundreds under load), and running them in
-// one go held the one processor of bench/run for up to 15 ms.
+// as the clock does between two timers: steps due at one instant (those a
+// Restore finds overdue are all due at once) would otherwise hold a
+// processor for as long as they all take.
 func (q *stepQueue) Fire(now time.Time, _ uint64) {
 	limit := now.UnixNano()
 	for ran := false; ; ran = true {
