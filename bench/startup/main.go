@@ -7,9 +7,12 @@
 //	run 1: 41.3 ms (token after 38.9 ms)
 //
 // then "median N ms (min A, max B)". Time is wall time, read through
-// emulator/clock.
+// emulator/clock, from the exec of CMD itself: --cpu binds CMD to a CPU
+// and --env adds to its environment without a taskset or env exec'd
+// before it (each ~3 ms on a small machine, which would count as the
+// server's start-up).
 //
-//	startup --addr 127.0.0.1:18090 --machine ID [--runs 5] -- CMD [ARGS...]
+//	startup --addr 127.0.0.1:18090 --machine ID [--runs 5] [--cpu 0] [--env GOMAXPROCS=1] -- CMD [ARGS...]
 package main
 
 import (
@@ -24,6 +27,7 @@ import (
 	"os"
 	"os/exec"
 	"slices"
+	"strings"
 	"syscall"
 	"time"
 
@@ -43,7 +47,31 @@ const (
 	maxRuns = 1000
 	// maxTimeout bounds --timeout.
 	maxTimeout = 10 * time.Minute
+	// maxCPU bounds --cpu: the CPUs a Linux CPU set can name.
+	maxCPU = 1024
 )
+
+// launch is how to start the server: its command line, the CPU to bind
+// it to (-1: none) and what to add to its environment.
+type launch struct {
+	cmd []string
+	cpu int
+	env []string
+}
+
+// envList is the repeatable --env flag.
+type envList []string
+
+func (e *envList) String() string { return strings.Join(*e, " ") }
+
+// Set adds one KEY=VALUE.
+func (e *envList) Set(v string) error {
+	if k, _, ok := strings.Cut(v, "="); !ok || k == "" {
+		return fmt.Errorf("want KEY=VALUE, got %q", v)
+	}
+	*e = append(*e, v)
+	return nil
+}
 
 func main() {
 	fs := flag.NewFlagSet("startup", flag.ContinueOnError)
@@ -51,13 +79,16 @@ func main() {
 	machine := fs.String("machine", "", "machine id of the first runliveresponse (required)")
 	runs := fs.Int("runs", 5, "how many times to start the server (1 to 1000)")
 	timeout := fs.Duration("timeout", 2*time.Minute, "give up on a run after this long (at most 10m)")
+	cpu := fs.Int("cpu", -1, "bind CMD to this CPU (Linux; -1: the CPUs this command has)")
+	var env envList
+	fs.Var(&env, "env", "KEY=VALUE added to CMD's environment (repeatable)")
 	if err := fs.Parse(os.Args[1:]); err != nil {
 		os.Exit(2)
 	}
 	cmd := fs.Args()
 	switch {
 	case *addr == "" || *machine == "" || len(cmd) == 0:
-		fmt.Fprintln(os.Stderr, "usage: startup --addr HOST:PORT --machine ID [--runs N] -- CMD [ARGS...]")
+		fmt.Fprintln(os.Stderr, "usage: startup --addr HOST:PORT --machine ID [--runs N] [--cpu N] [--env KEY=VALUE]... -- CMD [ARGS...]")
 		os.Exit(2)
 	case *runs < 1 || *runs > maxRuns:
 		fmt.Fprintf(os.Stderr, "startup: --runs must be 1 to %d\n", maxRuns)
@@ -65,10 +96,14 @@ func main() {
 	case *timeout <= 0 || *timeout > maxTimeout:
 		fmt.Fprintf(os.Stderr, "startup: --timeout must be over 0 and at most %v\n", maxTimeout)
 		os.Exit(2)
+	case *cpu < -1 || *cpu >= maxCPU:
+		fmt.Fprintf(os.Stderr, "startup: --cpu must be -1 to %d\n", maxCPU-1)
+		os.Exit(2)
 	}
+	run := launch{cmd: cmd, cpu: *cpu, env: env}
 	var totals []float64
 	for i := 1; i <= *runs; i++ {
-		r, err := measure(cmd, *addr, *machine, *timeout)
+		r, err := measure(run, *addr, *machine, *timeout)
 		if err != nil {
 			fmt.Fprintf(os.Stderr, "startup: run %d: %v\n", i, err)
 			os.Exit(1)
@@ -83,9 +118,10 @@ func main() {
 // result is one start-up: exec to the token, exec to the first 201.
 type result struct{ token, total time.Duration }
 
-// measure starts cmd, waits for a token and a first 201 from addr, then
-// stops cmd with SIGTERM.
-func measure(cmd []string, addr, machine string, timeout time.Duration) (result, error) {
+// measure starts the server as run says, waits for a token and a first
+// 201 from addr, then stops it with SIGTERM.
+func measure(run launch, addr, machine string, timeout time.Duration) (result, error) {
+	cmd := run.cmd
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	client := &http.Client{Timeout: 5 * time.Second}
@@ -93,8 +129,11 @@ func measure(cmd []string, addr, machine string, timeout time.Duration) (result,
 	c := exec.Command(cmd[0], cmd[1:]...)
 	c.Stdout = io.Discard
 	c.Stderr = &stderr
+	if len(run.env) > 0 {
+		c.Env = append(os.Environ(), run.env...)
+	}
 	start := clock.Wall()
-	if err := c.Start(); err != nil {
+	if err := startOn(c, run.cpu); err != nil {
 		return result{}, err
 	}
 	exited := make(chan error, 1)

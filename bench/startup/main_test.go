@@ -68,7 +68,7 @@ func freeAddr(t *testing.T) string {
 func TestMeasureReference(t *testing.T) {
 	bin := buildReference(t)
 	addr := freeAddr(t)
-	r, err := measure([]string{bin, "--addr", addr}, addr, "1e5bc9d7e413ddd7902c2932e418702b84d0cc07", time.Minute)
+	r, err := measure(launch{cmd: []string{bin, "--addr", addr}, cpu: -1}, addr, "1e5bc9d7e413ddd7902c2932e418702b84d0cc07", time.Minute)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,7 +82,7 @@ func TestMeasureReference(t *testing.T) {
 func TestMeasureNot201(t *testing.T) {
 	bin := buildReference(t)
 	addr := freeAddr(t)
-	_, err := measure([]string{bin, "--addr", addr}, addr, "0000000000000000000000000000000000000000", time.Minute)
+	_, err := measure(launch{cmd: []string{bin, "--addr", addr}, cpu: -1}, addr, "0000000000000000000000000000000000000000", time.Minute)
 	if err == nil || !strings.Contains(err.Error(), "404") {
 		t.Errorf("measure with an unknown machine = %v, want an error naming the 404", err)
 	}
@@ -92,7 +92,7 @@ func TestMeasureNot201(t *testing.T) {
 func TestMeasureExited(t *testing.T) {
 	bin := buildReference(t)
 	addr := freeAddr(t)
-	_, err := measure([]string{bin, "--no-such-flag"}, addr, "1e5bc9d7e413ddd7902c2932e418702b84d0cc07", time.Minute)
+	_, err := measure(launch{cmd: []string{bin, "--no-such-flag"}, cpu: -1}, addr, "1e5bc9d7e413ddd7902c2932e418702b84d0cc07", time.Minute)
 	if err == nil || !strings.Contains(err.Error(), "exited") {
 		t.Errorf("measure of a server that exits = %v, want an error saying it exited", err)
 	}
@@ -105,5 +105,36 @@ func TestMedian(t *testing.T) {
 	}
 	if got := median([]float64{1, 2, 4, 9}); got != 3 {
 		t.Errorf("median(1,2,4,9) = %v", got)
+	}
+}
+
+// TestEnvList takes KEY=VALUE only.
+func TestEnvList(t *testing.T) {
+	var e envList
+	for _, bad := range []string{"", "GOMAXPROCS", "=1"} {
+		if err := e.Set(bad); err == nil {
+			t.Errorf("--env %q accepted, want an error", bad)
+		}
+	}
+	if err := e.Set("GOMAXPROCS=1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Set("GODEBUG=a=1,b=2"); err != nil {
+		t.Fatal(err)
+	}
+	if got := e.String(); got != "GOMAXPROCS=1 GODEBUG=a=1,b=2" {
+		t.Errorf("--env twice = %q", got)
+	}
+}
+
+// TestMeasureWithEnv starts the server with --env added: a GODEBUG the
+// reference prints under (inittrace, on its standard error) shows the
+// variable reached it.
+func TestMeasureWithEnv(t *testing.T) {
+	bin := buildReference(t)
+	addr := freeAddr(t)
+	_, err := measure(launch{cmd: []string{bin, "--addr", addr, "--no-such-flag"}, cpu: -1, env: []string{"GODEBUG=inittrace=1"}}, addr, "1e5bc9d7e413ddd7902c2932e418702b84d0cc07", time.Minute)
+	if err == nil || !strings.Contains(err.Error(), "init net/http @") {
+		t.Errorf("measure with GODEBUG=inittrace=1 of a server that exits = %v, want its init trace in the error", err)
 	}
 }
