@@ -9,7 +9,10 @@ import (
 )
 
 // Spec is the OpenAPI 3.0.3 document of the emulated API, as YAML.
+// NewValidator builds it from document_gen.go, which
+// "go generate ./openapi" writes from it.
 //
+//go:generate go test -run ^TestGeneratedDocument$ -update
 //go:embed mde-api.yaml
 var Spec []byte
 
