@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/mdelive/mde-emulator/emulator/fixture"
 	"github.com/mdelive/mde-emulator/internal/apierr"
 	"github.com/mdelive/mde-emulator/internal/guid"
 )
@@ -79,12 +80,19 @@ type Caller struct {
 
 // Action is a machine action of type LiveResponse and its run state.
 type Action struct {
-	seq       uint64 // its place in its tenant's creation order
-	id        string
-	machine   *Machine
-	requestor string
-	comment   *string
-	created   time.Time
+	seq    uint64 // its place in its tenant's creation order
+	id     string
+	tenant *Tenant // derived: a snapshot does not keep it, nor mid, mname and gen, which its machine's id gives
+	// machine is the action's listed machine; nil when the machine is a
+	// generated one, which is gen, its number. The fleet does not make a
+	// *Machine for a generated machine's actions (fleet, genList): a live
+	// action then costs the collector no machine of its own to mark.
+	// mid and mname are the machine's id and computer name, either way.
+	machine    *Machine
+	mid, mname string
+	requestor  string
+	comment    *string
+	created    time.Time
 
 	mu         sync.Mutex
 	status     string
@@ -94,6 +102,7 @@ type Action struct {
 	settling   bool   // last command done, status not yet settled
 	session    bool   // the action holds one of the tenant's sessions
 	kept       int32  // its footprint, set when the retention takes it (finishedQueue.add); in the padding after the bools
+	gen        uint32 // its generated machine's number (0: machine, a listed one)
 	user       string // the object id of the user who started it ("" for an app): their session too
 
 	// queued is the place in its tenant's stepQueue of the entry that
@@ -129,7 +138,64 @@ func (a *Action) ID() string { return a.id }
 func (a *Action) Created() time.Time { return a.created }
 
 // MachineID returns the id of the action's machine.
-func (a *Action) MachineID() string { return a.machine.id }
+func (a *Action) MachineID() string { return a.mid }
+
+// made returns the action's machine if it is made: its listed machine, or
+// its generated one if the fleet holds a *Machine for it now; nil for a
+// generated machine as the fixture makes it (online, no file, no queued
+// outcome).
+func (a *Action) made() *Machine {
+	if a.gen == 0 {
+		return a.machine
+	}
+	return a.tenant.fleet.madeMachine(int(a.gen))
+}
+
+// peekMachine returns the action's machine for reading: made, or a
+// pristine copy the fleet does not keep.
+func (a *Action) peekMachine() *Machine {
+	if a.gen == 0 {
+		return a.machine
+	}
+	return a.tenant.fleet.peek(a.tenant, int(a.gen))
+}
+
+// toChange returns the action's machine to change: a generated one is
+// made now if it was not.
+func (a *Action) toChange() *Machine {
+	if a.gen == 0 {
+		return a.machine
+	}
+	return a.tenant.fleet.machine(a.tenant, int(a.gen))
+}
+
+// info returns the fixture of the action's machine (a generated machine's
+// is the fleet's shared one, made or not).
+func (a *Action) info() *fixture.Machine {
+	if a.gen == 0 {
+		return a.machine.info
+	}
+	return a.tenant.fleet.shared
+}
+
+// takeOutcome takes the outcome queued on the action's machine for a
+// command of type typ (Machine.takeOutcome); a generated machine not made
+// has none.
+func (a *Action) takeOutcome(typ, script string) (Outcome, bool) {
+	if m := a.made(); m != nil {
+		return m.takeOutcome(typ, script)
+	}
+	return Outcome{}, false
+}
+
+// online reports whether the action's machine is online: a generated
+// machine not made is.
+func (a *Action) online() bool {
+	if m := a.made(); m != nil {
+		return m.Online()
+	}
+	return true
+}
 
 // Result returns the result of command index of a. A command out of range
 // is ResourceNotFound; a PutFile, which has none, and a command that has
@@ -229,8 +295,8 @@ func (a *Action) headLocked() ActionView {
 		Requestor:             a.requestor,
 		RequestorComment:      a.comment,
 		Status:                a.status,
-		MachineID:             a.machine.id,
-		ComputerDNSName:       a.machine.name,
+		MachineID:             a.mid,
+		ComputerDNSName:       a.mname,
 		CreationDateTimeUtc:   Stamp(a.created),
 		LastUpdateDateTimeUtc: Stamp(a.lastUpdate),
 		RequestSource:         "PublicApi",
@@ -302,11 +368,23 @@ func (t *Tenant) SubmitWithID(c Caller, machineKey string, req SubmitRequest, id
 	if err := c.requireLiveResponse(); err != nil {
 		return ActionView{}, err
 	}
-	m, err := t.MachineFor(c, machineKey)
+	m, num, err := t.machineRefFor(c, machineKey)
 	if err != nil {
 		return ActionView{}, err
 	}
-	if err := m.liveResponseReady(); err != nil {
+	var mid, mname string
+	switch {
+	case num == 0:
+		mid, mname = m.id, m.name
+		err = m.liveResponseReady()
+	case m != nil:
+		mid, mname = m.id, m.name
+		err = m.liveResponseReady()
+	default:
+		mid, mname = t.fleet.idName(num)
+		err = liveResponseReady(t, t.fleet.shared, nil, mid)
+	}
+	if err != nil {
 		return ActionView{}, err
 	}
 	if err := c.requireCommands(req.Commands); err != nil {
@@ -321,35 +399,73 @@ func (t *Tenant) SubmitWithID(c Caller, machineKey string, req SubmitRequest, id
 		id = guid.New()
 	}
 	a := newAction(req.Commands)
-	a.id, a.requestor, a.comment = id, c.Requestor(), req.Comment
+	a.id, a.tenant, a.requestor, a.comment = id, t, c.Requestor(), req.Comment
+	a.mid, a.mname = mid, mname
 	a.created, a.status, a.lastUpdate = now, StatusPending, now
+	if c.User != nil {
+		a.user = c.User.ObjectID
+	}
+	if num > 0 {
+		return t.submitGenerated(c, a, num, now)
+	}
 
 	m.mu.Lock()
-	for m.gone { // given back since it was looked up: the fleet's machine now
-		m.mu.Unlock()
-		m = m.current()
-		m.mu.Lock()
-	}
 	a.machine = m
 	if m.active != nil && !m.active.Final() {
 		m.mu.Unlock()
 		return ActionView{}, apierr.New(apierr.ActiveRequestAlreadyExists, "Action is already in progress")
 	}
-	if c.User != nil {
-		a.user = c.User.ObjectID
+	if err := t.admit(c, a); err != nil {
+		m.mu.Unlock()
+		return ActionView{}, err
 	}
-	if s.Profile().PendingCountsAsSession {
+	m.active = a
+	t.addLocked(a)
+	t.mu.Unlock()
+	view := t.begin(a, now)
+	m.mu.Unlock()
+	return view, nil
+}
+
+// submitGenerated keeps a, a new action on the tenant's generated machine
+// number num, and starts it: the number's lock (fleet.lock) holds off
+// another submit and a change of the machine's connection meanwhile, and
+// the machine's kept actions (genList) say whether one is live.
+func (t *Tenant) submitGenerated(c Caller, a *Action, num int, now time.Time) (ActionView, error) {
+	mu := t.fleet.lock(num)
+	mu.Lock()
+	defer mu.Unlock()
+	a.gen = uint32(num)
+	t.mu.RLock()
+	l := t.gens[a.gen]
+	last := t.actions.bySeq(l.newest())
+	t.mu.RUnlock()
+	if last != nil && !last.Final() {
+		return ActionView{}, apierr.New(apierr.ActiveRequestAlreadyExists, "Action is already in progress")
+	}
+	if err := t.admit(c, a); err != nil {
+		return ActionView{}, err
+	}
+	t.addLocked(a)
+	t.mu.Unlock()
+	return t.begin(a, now), nil
+}
+
+// admit takes a session for a when the profile counts a pending action as
+// one, then t.mu, and keeps it held when it returns nil: the action is
+// kept in the tenant before its first step is scheduled, so that it is
+// there when it finishes (and may be forgotten: Retention). Call it with
+// the machine's lock held.
+func (t *Tenant) admit(c Caller, a *Action) error {
+	if t.store.Profile().PendingCountsAsSession {
 		if ok, userCapped := t.acquireSession(a); !ok {
-			m.mu.Unlock()
 			if userCapped {
-				return ActionView{}, t.userSessionsExhausted(c.User)
+				return t.userSessionsExhausted(c.User)
 			}
-			return ActionView{}, t.sessionsExhausted()
+			return t.sessionsExhausted()
 		}
 		a.session = true
 	}
-	// Kept in the tenant before its first step is scheduled, so that it
-	// is there when it finishes (and may be forgotten: Retention).
 	t.mu.Lock()
 	if t.removed {
 		// Removed since the caller found it (a request already past
@@ -358,18 +474,19 @@ func (t *Tenant) SubmitWithID(c Caller, machineKey string, req SubmitRequest, id
 		if a.session {
 			t.releaseSession(a)
 		}
-		m.mu.Unlock()
-		return ActionView{}, apierr.New(apierr.Unauthorized, "The token's tenant %s is not known to this service.", t.ID)
+		return apierr.New(apierr.Unauthorized, "The token's tenant %s is not known to this service.", t.ID)
 	}
-	m.active = a
-	t.addLocked(a)
-	t.mu.Unlock()
+	return nil
+}
+
+// begin schedules the first step of a, a new action, and returns its
+// view.
+func (t *Tenant) begin(a *Action, now time.Time) ActionView {
 	a.mu.Lock()
 	t.schedulePickup(a, now)
 	view := a.viewLocked()
 	a.mu.Unlock()
-	m.mu.Unlock()
-	return view, nil
+	return view
 }
 
 // sessionsExhausted is the error of a submit over the session limit.

@@ -12,9 +12,12 @@ import (
 // numbered 1 to n. A generated machine nothing has happened to is wholly
 // derived from its number (fixture.Tenant.GeneratedMachine), so it is
 // made into a *Machine only when something needs one: a lookup by id or
-// name (a submit, the control plane), a restore. Until then the fleet
-// holds for it an entry in a map and a slice with no pointers, and a nil
-// slot: the collector neither scans nor marks a machine never touched.
+// name of the API or the control plane, a change of its connection,
+// files or outcomes, a restore. Its actions do not: a submit finds the
+// number (Tenant.machineRefFor), and the actions are kept by it
+// (Tenant.gens, Action.gen). Until then the fleet holds for it an entry
+// in a map and a slice with no pointers, and a nil slot: the collector
+// neither scans nor marks a machine never touched.
 // 400,000 generated machines kept as fixture machines were 250 MB of
 // pointer-rich memory marked on every cycle, most of the live heap of a
 // big fleet under load (docs/performance.md).
@@ -26,6 +29,22 @@ type fleet struct {
 	idOf   [][20]byte          // number-1 → id
 	made   []atomic.Pointer[Machine]
 	mu     sync.Mutex // serialises making a machine
+	// locks serialise, by number (lock), a submit on a machine and a
+	// change of its connection: what a made machine's mu does for a
+	// listed one.
+	locks [256]sync.Mutex
+}
+
+// lock returns the lock of f's machine number i.
+func (f *fleet) lock(i int) *sync.Mutex { return &f.locks[uint(i)%uint(len(f.locks))] }
+
+// idName returns the id and the computer name of f's machine number i,
+// cut from one string, as fill gives a made machine.
+func (f *fleet) idName(i int) (id, name string) {
+	var buf [80]byte
+	b := hex.AppendEncode(buf[:0], f.idOf[i-1][:])
+	text := string(fixture.AppendGeneratedName(b, f.domain, i))
+	return text[:40], text[40:]
 }
 
 // newFleet returns the generated machines of ft, or nil when it has none.
@@ -87,15 +106,7 @@ func (f *fleet) machine(t *Tenant, i int) *Machine {
 	if m := slot.Load(); m != nil {
 		return m
 	}
-	// Kept with room for its first action's entry in the same
-	// allocation: a machine the fleet makes is one for which a request
-	// has come, and most have one action at a time.
-	b := new(struct {
-		m     Machine
-		first [1]listEntry
-	})
-	m := f.fill(&b.m, t, i)
-	m.actions.entries = b.first[:0]
+	m := f.fill(new(Machine), t, i)
 	slot.Store(m)
 	return m
 }
@@ -111,41 +122,27 @@ func (f *fleet) pristine(t *Tenant, i int) *Machine { return f.fill(new(Machine)
 func (f *fleet) fill(m *Machine, t *Tenant, i int) *Machine {
 	// The id and the name cut from one string, as fixture.GeneratedIDName
 	// makes them, without its hash.
-	var buf [80]byte
-	b := hex.AppendEncode(buf[:0], f.idOf[i-1][:])
-	text := string(fixture.AppendGeneratedName(b, f.domain, i))
-	m.info, m.id, m.name, m.num, m.tenant = f.shared, text[:40], text[40:], uint32(i), t
+	id, name := f.idName(i)
+	m.info, m.id, m.name, m.num, m.tenant = f.shared, id, name, uint32(i), t
 	m.online.Store(true) // generated machines are online
 	return m
 }
 
 // giveBack forgets m, a machine f made, when it is as the fixture makes
-// it again: no action kept (the retention forgot them), none active,
-// online and never taken offline, no file and no queued outcome. The
-// fleet then holds nothing for its number, as for a machine never
-// touched, and makes a new one when something next needs it. Without
-// this, every generated machine that ever took a live response would
-// stay a *Machine (~316 bytes in two objects) for the collector to mark
-// on every cycle: 250,000 of them were 40% of the marking after
-// bench/run's POST load (docs/performance.md, "The fractional mark
-// worker"). A caller that looked m up before it was given back changes
-// the new one instead (Machine.gone). Call it with no lock held.
+// it again: online and never taken offline, no file and no queued
+// outcome. Its actions do not hold it: a generated machine's actions are
+// by its number (Tenant.gens, Action.gen). The fleet then holds nothing
+// for its number, as for a machine never touched, and makes a new one
+// when something next needs it. A caller that looked m up before it was
+// given back changes the new one instead (Machine.gone). Call it with no
+// lock held.
 func (f *fleet) giveBack(m *Machine) {
 	if m.num == 0 || f.made[m.num-1].Load() != m {
 		return
 	}
-	// mu then the tenant's mu, as a submit takes them: no submit adds an
-	// action while mu is held, and none is added any other way.
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.gone || m.active != nil || !m.online.Load() || m.offlineSince != 0 {
-		return
-	}
-	t := m.tenant
-	t.mu.RLock()
-	kept := m.actions.live
-	t.mu.RUnlock()
-	if kept > 0 {
+	if m.gone || !m.online.Load() || m.offlineSince != 0 {
 		return
 	}
 	m.filesMu.Lock()

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"fmt"
 	"strings"
+
+	"github.com/mdelive/mde-emulator/emulator/fixture"
 )
 
 // The gates a command meets on the device, when it runs: the tenant's
@@ -34,16 +36,16 @@ func (t *Tenant) scriptRefused(f *LibraryFile) string {
 	return fmt.Sprintf("Script %s is not signed, and the tenant does not allow unsigned scripts (advanced feature: live response unsigned script execution).", f.FileName)
 }
 
-// putFileRefused returns why a PutFile of f to m fails, or "": a file over
-// the limit of m's platform (300 MB on Windows, 10 MB elsewhere, unless
+// putFileRefused returns why a PutFile of f to a machine whose fixture is
+// info fails, or "": a file over the limit of its platform (300 MB on Windows, 10 MB elsewhere, unless
 // the fixture says otherwise).
-func (t *Tenant) putFileRefused(m *Machine, f *LibraryFile) string {
-	limit := t.settings.PutFileLimit(m.info.OSPlatform)
+func (t *Tenant) putFileRefused(info *fixture.Machine, f *LibraryFile) string {
+	limit := t.settings.PutFileLimit(info.OSPlatform)
 	if int64(len(f.Content)) <= limit {
 		return ""
 	}
 	kind := "other platforms"
-	if isWindows(m.info.OSPlatform) {
+	if isWindows(info.OSPlatform) {
 		kind = "Windows"
 	}
 	return fmt.Sprintf("File %s is %d bytes, over the PutFile limit of %s on %s.", f.FileName, len(f.Content), formatLimit(limit), kind)

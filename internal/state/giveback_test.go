@@ -25,9 +25,11 @@ func (e *env) forgetAll(tb testing.TB) {
 // made reports whether e's fleet holds a *Machine for machine number i.
 func (e *env) made(i int) bool { return e.ten.fleet.madeMachine(i) != nil }
 
-// TestGiveBack: a generated machine whose last kept action is forgotten
-// is given back to its number, and answers as one never touched; one
-// that differs from the fixture in anything is kept.
+// TestGiveBack: a generated machine made for a request is given back to
+// its number when an action of it is forgotten and it is as the fixture
+// makes it, whatever actions it still has (they are by its number), and
+// answers as one never touched; one that differs from the fixture in
+// anything is kept.
 func TestGiveBack(t *testing.T) {
 	t.Parallel()
 	e := generatedEnv(t, 8, profile(t, "unlimited"))
@@ -55,13 +57,21 @@ func TestGiveBack(t *testing.T) {
 		t.Fatalf("kept %v, want machine 4's live action and %s", got, keep.ID)
 	}
 
-	for i, want := range []bool{false, true, true, true, true, true, true, true} {
+	// 4 had nothing forgotten, so it was not looked at; 5 lost its first
+	// action and is given back though its second is kept.
+	for i, want := range []bool{false, true, true, true, false, true, true, true} {
 		if got := e.made(i + 1); got != want {
 			t.Errorf("machine %d made: %v, want %v", i+1, got, want)
 		}
 	}
-	if !ms[0].gone || ms[1].gone {
-		t.Errorf("gone: machine 1 %v, machine 2 %v; want true, false", ms[0].gone, ms[1].gone)
+	if !ms[0].gone || ms[1].gone || !ms[4].gone {
+		t.Errorf("gone: machine 1 %v, machine 2 %v, machine 5 %v; want true, false, true", ms[0].gone, ms[1].gone, ms[4].gone)
+	}
+	if got := ids(e.ten.ActionsOnFor(caller, []string{ms[4].ID()})); len(got) != 1 || got[0] != keep.ID {
+		t.Errorf("actions on machine 5, given back: %v, want [%s]", got, keep.ID)
+	}
+	if a, ok := ms[3].ActiveAction(); !ok || a.MachineID != ms[3].ID() {
+		t.Errorf("machine 4's active action: %+v %v, want its live one", a, ok)
 	}
 	// Machines 7 and 8 never took an action: given back when nothing was
 	// forgotten for them? No: only a forgetting gives a machine back.

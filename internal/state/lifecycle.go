@@ -116,19 +116,20 @@ func (t *Tenant) runStep(a *Action, st pendingStep, now time.Time) (final bool) 
 
 // unschedule drops a's next step. Call it with a.mu held.
 func (a *Action) unschedule() {
-	a.machine.tenant.steps.drop(a) // a firing already under way then does nothing
+	a.tenant.steps.drop(a) // a firing already under way then does nothing
 }
 
 // finished frees the machine and the tenant's session of an action that
 // has just reached a final status, and hands it to the retention of
 // finished actions. It is called once per action.
 func (t *Tenant) finished(a *Action) {
-	m := a.machine
-	m.mu.Lock()
-	if m.active == a {
-		m.active = nil
+	if m := a.machine; m != nil { // a generated machine's live action is its newest (Tenant.gens)
+		m.mu.Lock()
+		if m.active == a {
+			m.active = nil
+		}
+		m.mu.Unlock()
 	}
-	m.mu.Unlock()
 	a.mu.Lock()
 	held := a.session
 	a.session = false
@@ -143,12 +144,11 @@ func (t *Tenant) finished(a *Action) {
 // schedulePickup makes an online machine pick a up after its pickup delay;
 // an offline machine leaves it queued until the queue timeout.
 func (t *Tenant) schedulePickup(a *Action, now time.Time) {
-	m := a.machine
-	if !m.Online() {
+	if !a.online() {
 		t.scheduleExpiry(a, now)
 		return
 	}
-	delay := time.Duration(m.info.PickupDelay)
+	delay := time.Duration(a.info().PickupDelay)
 	if delay <= 0 {
 		delay = defaultPickupDelay
 	}
@@ -163,7 +163,7 @@ func (t *Tenant) schedulePickupAt(a *Action, when time.Time) {
 
 // pickup is the step schedulePickupAt schedules. Call it with a.mu held.
 func (t *Tenant) pickup(a *Action, now time.Time) bool {
-	if !a.machine.Online() {
+	if !a.online() {
 		t.scheduleExpiry(a, now)
 		return false
 	}
@@ -231,7 +231,7 @@ func (t *Tenant) endCommand(a *Action, st pendingStep, now time.Time) bool {
 		return true
 	}
 	if f := st.put; f != nil {
-		a.machine.putFile(f)
+		a.toChange().putFile(f) // a generated machine is made: it has a file now
 	}
 	c.status = CommandCompleted
 	c.result = st.result
@@ -255,12 +255,12 @@ func (t *Tenant) endCommand(a *Action, st pendingStep, now time.Time) bool {
 func (t *Tenant) plan(a *Action, i int) (o Outcome, result *Result, put *LibraryFile) {
 	c := &a.commands[i]
 	script, _ := c.param("ScriptName")
-	if q, ok := a.machine.takeOutcome(c.Type, script); ok {
+	if q, ok := a.takeOutcome(c.Type, script); ok {
 		o, result, put = t.planOverride(q, a, c)
 	} else {
 		o, result, put = t.planFromFixtures(a, c)
 	}
-	if s := result.scriptResult(); s != nil && t.wrapOutput && transcribes(a.machine.info.OSPlatform, s.ScriptName) {
+	if s := result.scriptResult(); s != nil && t.wrapOutput && transcribes(a.info().OSPlatform, s.ScriptName) {
 		// The service's wrapping, not the script's output: it applies
 		// to what the fixtures and queued outcomes say alike.
 		// Built when the result is read (Result.Content): an action may
@@ -273,7 +273,6 @@ func (t *Tenant) plan(a *Action, i int) (o Outcome, result *Result, put *Library
 // planFromFixtures decides how command c of a ends from the library's
 // declared behaviour and the machine's files.
 func (t *Tenant) planFromFixtures(a *Action, c *commandState) (Outcome, *Result, *LibraryFile) {
-	m := a.machine
 	switch c.Type {
 	case PutFile:
 		name, _ := c.param("FileName")
@@ -281,7 +280,7 @@ func (t *Tenant) planFromFixtures(a *Action, c *commandState) (Outcome, *Result,
 		if !ok {
 			return Outcome{Duration: fixture.Duration(putFileDuration), Fail: fmt.Sprintf("File %s was not found in the live response library.", name)}, nil, nil
 		}
-		if fail := t.putFileRefused(m, f); fail != "" {
+		if fail := t.putFileRefused(a.info(), f); fail != "" {
 			return Outcome{Duration: fixture.Duration(putFileDuration), Fail: fail}, nil, nil
 		}
 		return Outcome{Duration: fixture.Duration(putFileDuration)}, nil, f
@@ -305,7 +304,7 @@ func (t *Tenant) planFromFixtures(a *Action, c *commandState) (Outcome, *Result,
 		}), nil
 	default: // GetFile
 		path, _ := c.param("Path")
-		f, ok := m.file(path)
+		f, ok := a.peekMachine().file(path)
 		switch {
 		case !ok:
 			return Outcome{Duration: fixture.Duration(getFileDuration), Fail: fmt.Sprintf("The file %s was not found on the device.", path)}, nil, nil

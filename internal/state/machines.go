@@ -50,16 +50,17 @@ type Machine struct {
 	group  *DeviceGroup // nil: no group
 	tenant *Tenant
 
-	// actions is the tenant's kept actions of the machine, oldest first.
-	// Guarded by the tenant's mu: kept here rather than in a map of the
-	// tenant, a submit makes no map entry and no list of its own.
+	// actions is the tenant's kept actions of a listed machine, oldest
+	// first (a generated machine's are in Tenant.gens). Guarded by the
+	// tenant's mu: kept here rather than in a map of the tenant, a submit
+	// makes no map entry and no list of its own.
 	actions actionList
 
 	online atomic.Bool
 
 	mu           sync.Mutex
 	offlineSince int64   // when SetOnline(false) last ran, Unix nanoseconds (0: never); 16 B less than a time.Time, a million times over
-	active       *Action // the live response action Pending or InProgress here
+	active       *Action // a listed machine's live response action, Pending or InProgress (a generated one's: activeLocked)
 
 	filesMu sync.Mutex // never held with mu, but by fleet.giveBack (mu first)
 	files   map[string]machineFile
@@ -357,23 +358,29 @@ func orDefault(s, def string) string {
 // a device group with a remediation level. A machine in no group is in
 // the default group, which has one.
 func (m *Machine) liveResponseReady() error {
-	if status := orDefault(m.info.OnboardingStatus, fixture.OnboardingOnboarded); status != fixture.OnboardingOnboarded {
+	return liveResponseReady(m.tenant, m.info, m.group, m.id)
+}
+
+// liveResponseReady is Machine.liveResponseReady of the machine id of t
+// whose fixture is info and whose device group is group (nil: none).
+func liveResponseReady(t *Tenant, info *fixture.Machine, group *DeviceGroup, id string) error {
+	if status := orDefault(info.OnboardingStatus, fixture.OnboardingOnboarded); status != fixture.OnboardingOnboarded {
 		// The service's answer is not documented: a documented choice.
 		return apierr.New(apierr.BadRequest,
-			"Machine %s isn't onboarded to Microsoft Defender for Endpoint (onboardingStatus %s): live response needs an onboarded device.", m.id, status)
+			"Machine %s isn't onboarded to Microsoft Defender for Endpoint (onboardingStatus %s): live response needs an onboarded device.", id, status)
 	}
-	if !fixture.LiveResponseSupported(m.info.OSPlatform) {
+	if !fixture.LiveResponseSupported(info.OSPlatform) {
 		return apierr.New(apierr.OsPlatformNotSupported,
-			"OS Platform %s isn't supported for this action.", m.info.OSPlatform)
+			"OS Platform %s isn't supported for this action.", info.OSPlatform)
 	}
-	if least := m.tenant.settings.MinAgentVersion(m.info.OSPlatform); least != "" {
+	if least := t.settings.MinAgentVersion(info.OSPlatform); least != "" {
 		// An agentVersion that is not a dotted version is not compared.
-		if c, ok := fixture.CompareVersions(m.info.AgentVersion, least); ok && c < 0 {
+		if c, ok := fixture.CompareVersions(info.AgentVersion, least); ok && c < 0 {
 			return apierr.New(apierr.ClientVersionNotSupported,
 				"Live response is supported on client version %s and above.", least)
 		}
 	}
-	if m.group != nil && m.group.RemediationLevel() == "" {
+	if group != nil && group.RemediationLevel() == "" {
 		return apierr.New(apierr.DisallowedOperation,
 			"This device has no automation level assigned to it. You'll need to at least enable the minimum Remediation Level for a given Device Group.")
 	}
@@ -393,12 +400,24 @@ func (m *Machine) SetRemediationLevel(level string) error {
 // SetOnline connects or disconnects m. A machine coming online picks up
 // its queued action after its pickup delay.
 func (m *Machine) SetOnline(online bool) {
+	if m.num > 0 {
+		// As a submit on the number holds it (Tenant.submitGenerated):
+		// a machine coming online sees an action submitted just before.
+		mu := m.tenant.fleet.lock(int(m.num))
+		mu.Lock()
+		defer mu.Unlock()
+	}
+	m.setOnline(online)
+}
+
+// setOnline is SetOnline, with a generated machine's number lock held.
+func (m *Machine) setOnline(online bool) {
 	t := m.tenant
 	now := t.store.clock.Now().UTC().Truncate(Tick)
 	m.mu.Lock()
 	if m.gone {
 		m.mu.Unlock()
-		m.current().SetOnline(online)
+		m.current().setOnline(online)
 		return
 	}
 	defer m.mu.Unlock()
@@ -410,13 +429,29 @@ func (m *Machine) SetOnline(online bool) {
 		m.offlineSince = now.UnixNano()
 		return
 	}
-	if a := m.active; a != nil {
+	if a := m.activeLocked(); a != nil {
 		a.mu.Lock()
 		if a.status == StatusPending {
 			t.schedulePickup(a, now)
 		}
 		a.mu.Unlock()
 	}
+}
+
+// activeLocked returns the action m took last if it may be live (Pending
+// or InProgress: the caller checks), or nil: a listed machine's active
+// one, a generated machine's newest kept one (Tenant.gens), whether the
+// fleet holds m or gave it back. Call it with m.mu held.
+func (m *Machine) activeLocked() *Action {
+	if m.num == 0 {
+		return m.active
+	}
+	t := m.tenant
+	t.mu.RLock()
+	l := t.gens[m.num]
+	a := t.actions.bySeq(l.newest())
+	t.mu.RUnlock()
+	return a
 }
 
 // QueueOutcomes adds outcomes for the coming commands of m, in order.

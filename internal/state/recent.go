@@ -22,13 +22,8 @@ func (t *Tenant) RecentActions(n int) []ActionView {
 // with, Pending or InProgress, if there is one.
 func (m *Machine) ActiveAction() (ActionView, bool) {
 	m.mu.Lock()
-	a, gone := m.active, m.gone
+	a := m.activeLocked() // a generated machine's by its number: made, given back or made again alike
 	m.mu.Unlock()
-	if gone {
-		if l := m.latest(); l != nil {
-			return l.ActiveAction()
-		}
-	}
 	if a == nil {
 		return ActionView{}, false
 	}

@@ -266,12 +266,13 @@ func evict(victims []*Action) {
 		if a == nil {
 			continue
 		}
-		m := a.machine
-		t := m.tenant
+		t := a.tenant
 		t.mu.Lock()
 		t.removeLocked(a)
 		t.mu.Unlock()
-		t.fleet.giveBack(m) // its last kept action may have gone
+		if m := a.made(); m != nil && a.gen > 0 {
+			t.fleet.giveBack(m) // made for its files or outcomes, it may be as the fixture makes it again
+		}
 	}
 }
 
@@ -331,6 +332,103 @@ func (l *actionList) remove(a *Action) bool {
 		}
 	}
 	return true
+}
+
+// genList is a generated machine's kept actions (Tenant.gens), oldest
+// first, by their seq in the tenant's list: numbers, not pointers. A map
+// of pointers would have the collector follow them in the map's order,
+// at random over the heap: with 260,000 live actions that made each
+// collection half again as long as the machines it replaced
+// (docs/performance.md, "Generated machines without a *Machine"). The
+// one seq a machine most often has is in one; a second moves both to
+// more.
+type genList struct {
+	one  uint64   // the seq of the only one, while more is nil (0: none)
+	more []uint64 // every one's seq, once a second came
+}
+
+// add keeps seq, above every seq l has.
+func (l *genList) add(seq uint64) {
+	switch {
+	case l.more != nil:
+		l.more = append(l.more, seq)
+	case l.one == 0:
+		l.one = seq
+	default:
+		l.more = []uint64{l.one, seq}
+		l.one = 0
+	}
+}
+
+// remove forgets seq, reporting whether l had it.
+func (l *genList) remove(seq uint64) bool {
+	if l.more == nil {
+		if l.one != seq || seq == 0 {
+			return false
+		}
+		l.one = 0
+		return true
+	}
+	i, ok := slices.BinarySearch(l.more, seq)
+	if !ok {
+		return false
+	}
+	l.more = slices.Delete(l.more, i, i+1)
+	return true
+}
+
+// live returns how many actions l has.
+func (l *genList) live() int {
+	if l.more != nil {
+		return len(l.more)
+	}
+	if l.one != 0 {
+		return 1
+	}
+	return 0
+}
+
+// newest returns the seq of l's newest action, 0 for none.
+func (l *genList) newest() uint64 {
+	if n := len(l.more); n > 0 {
+		return l.more[n-1]
+	}
+	return l.one
+}
+
+// appendNewestFirst appends to out the actions of l, found by their seq
+// in all (the tenant's list), newest first.
+func (l *genList) appendNewestFirst(out []*Action, all *actionList) []*Action {
+	if l.more == nil {
+		if a := all.bySeq(l.one); a != nil {
+			out = append(out, a)
+		}
+		return out
+	}
+	for i := len(l.more) - 1; i >= 0; i-- {
+		if a := all.bySeq(l.more[i]); a != nil {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// bySeq returns l's action whose seq is seq, nil for none.
+func (l *actionList) bySeq(seq uint64) *Action {
+	if i, found := slices.BinarySearchFunc(l.entries, seq, bySeq); found {
+		return l.entries[i].a
+	}
+	return nil
+}
+
+// newest returns l's newest action, nil for none.
+func (l *actionList) newest() *Action {
+	for i := len(l.entries) - 1; i >= 0; i-- {
+		if a := l.entries[i].a; a != nil {
+			return a
+		}
+	}
+	return nil
 }
 
 // appendOlderThan appends to out l's actions whose seq is below before,

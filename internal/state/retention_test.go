@@ -55,10 +55,28 @@ func (e *env) checkIndex(tb testing.TB) {
 		if l.live == 0 && (len(l.entries) != 0 || cap(l.entries) > 4) {
 			tb.Errorf("machine %s keeps an empty list of %d entries, room for %d", m.ID(), len(l.entries), cap(l.entries))
 		}
+		if m.num > 0 && len(l.entries) > 0 {
+			tb.Errorf("generated machine %s lists actions itself, not in the tenant's gens", m.ID())
+		}
 		byMachine += l.live
 		for _, en := range l.entries {
 			if en.a != nil && (en.a.machine != m || t.actionLocked(en.a.id) != en.a) {
 				tb.Errorf("machine %s lists %s, which is not its own or not kept", m.ID(), en.a.id)
+			}
+		}
+	}
+	for n, l := range t.gens {
+		if l.live() == 0 {
+			tb.Errorf("generated machine %d has an empty list in gens", n)
+		}
+		byMachine += l.live()
+		id, _ := t.fleet.idName(int(n))
+		if got := l.appendNewestFirst(nil, &t.actions); len(got) != l.live() {
+			tb.Errorf("generated machine %d lists %d actions, %d of them kept", n, l.live(), len(got))
+		}
+		for _, a := range l.appendNewestFirst(nil, &t.actions) {
+			if a.gen != n || a.machine != nil || a.mid != id || t.actionLocked(a.id) != a {
+				tb.Errorf("generated machine %d lists %s, which is not its own or not kept", n, a.id)
 			}
 		}
 	}

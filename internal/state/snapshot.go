@@ -266,7 +266,7 @@ func (s *Store) Snapshot() (*Snapshot, error) {
 	for e := range w.finished.items.all() {
 		f := FinishedSnapshot{At: e.finishedAt()}
 		if e.a != nil {
-			if t := e.a.machine.tenant; w.tenants[t.ID] == t {
+			if t := e.a.tenant; w.tenants[t.ID] == t {
 				f.Tenant, f.Action = t.ID, e.a.id
 			}
 		}
@@ -320,7 +320,7 @@ func (a *Action) snapshot(ct *contentTable) ActionSnapshot {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	as := ActionSnapshot{
-		Seq: a.seq, ID: a.id, Machine: a.machine.id, Requestor: a.requestor, Comment: a.comment,
+		Seq: a.seq, ID: a.id, Machine: a.mid, Requestor: a.requestor, Comment: a.comment,
 		Created: a.created, Status: a.status, LastUpdate: a.lastUpdate,
 		Commands: make([]CommandSnapshot, len(a.commands)),
 		Settling: a.settling, Session: a.session, User: a.user,
@@ -332,7 +332,7 @@ func (a *Action) snapshot(ct *contentTable) ActionSnapshot {
 		c := &a.commands[i]
 		as.Commands[i] = CommandSnapshot{Command: c.Command, Status: c.status, Start: c.start, End: c.end, Fail: c.fail, Result: c.result.snapshot(ct)}
 	}
-	if p, ok := a.machine.tenant.steps.next(a); ok && p.kind != stepNone {
+	if p, ok := a.tenant.steps.next(a); ok && p.kind != stepNone {
 		st := &StepSnapshot{Kind: stepNames[p.kind], Due: p.due, Order: p.order, Index: int(p.index), Fail: p.fail, Timeout: p.timeout, Result: p.result.snapshot(ct)}
 		if p.put != nil {
 			st.PutFile, st.PutContent = p.put.FileName, ct.ref(p.put.Content)

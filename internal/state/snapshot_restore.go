@@ -68,7 +68,7 @@ func (s *Store) Restore(snap *Snapshot) error {
 	for _, r := range steps {
 		a := r.a
 		a.mu.Lock()
-		a.machine.tenant.at(a, r.st)
+		a.tenant.at(a, r.st)
 		a.mu.Unlock()
 	}
 	return nil
@@ -134,15 +134,23 @@ func (t *Tenant) restore(snap *Snapshot, ts *TenantSnapshot, steps []restoredSte
 			return steps, fmt.Errorf("action %s: seq %d over the tenant's %d", as.ID, a.seq, ts.Seq)
 		}
 		t.seq = a.seq - 1
+		var prev *Action // a generated machine's newest action before a
+		if a.gen > 0 {
+			l := t.gens[a.gen]
+			prev = t.actions.bySeq(l.newest())
+		}
 		t.addLocked(a)
 		if isFinal(a.status) {
 			continue
 		}
-		m := a.machine
-		if m.active != nil {
-			return steps, fmt.Errorf("machine %s has two live actions", m.id)
+		if m := a.machine; m != nil {
+			if m.active != nil {
+				return steps, fmt.Errorf("machine %s has two live actions", m.id)
+			}
+			m.active = a
+		} else if prev != nil && !isFinal(prev.status) {
+			return steps, fmt.Errorf("machine %s has two live actions", a.mid)
 		}
-		m.active = a
 		if a.session {
 			if ok, _ := t.acquireSession(a); !ok {
 				return steps, errors.New("its session could not be taken again")
@@ -188,18 +196,25 @@ func (t *Tenant) restoreMachine(snap *Snapshot, ms *MachineSnapshot) error {
 
 // restoreAction builds the action as, and its pending step (nil: none).
 func (t *Tenant) restoreAction(snap *Snapshot, as *ActionSnapshot) (*Action, *pendingStep, error) {
-	m := t.machineWithID(as.Machine, true)
+	m, num := t.machines[strings.ToLower(as.Machine)], 0
 	if m == nil {
-		return nil, nil, fmt.Errorf("no machine %s", as.Machine)
+		if num = t.fleet.idNumber(as.Machine); num == 0 {
+			return nil, nil, fmt.Errorf("no machine %s", as.Machine)
+		}
 	}
 	if !slices.Contains(ActionStatuses[:], as.Status) {
 		return nil, nil, fmt.Errorf("unknown status %q", as.Status)
 	}
 	a := &Action{
-		seq: as.Seq, id: strings.ToLower(as.ID), machine: m, requestor: as.Requestor, comment: as.Comment,
+		seq: as.Seq, id: strings.ToLower(as.ID), tenant: t, machine: m, gen: uint32(num), requestor: as.Requestor, comment: as.Comment,
 		created: as.Created.UTC(), status: as.Status, lastUpdate: as.LastUpdate.UTC(),
 		commands: make([]commandState, len(as.Commands)),
 		settling: as.Settling, session: as.Session, user: as.User,
+	}
+	if m != nil {
+		a.mid, a.mname = m.id, m.name
+	} else {
+		a.mid, a.mname = t.fleet.idName(num)
 	}
 	if c := as.Cancel; c != nil {
 		a.cancel = &cancellation{by: c.By, note: c.Note, at: c.At.UTC()}

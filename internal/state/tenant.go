@@ -58,6 +58,11 @@ type Tenant struct {
 	// emulator makes) is kept in otherIDs, lower case.
 	byID     map[[16]byte]uint64
 	otherIDs map[string]uint64
+	// gens is, by number, the kept actions of each generated machine that
+	// has any (genList: their seqs in actions), newest the live one if it
+	// is not final: a listed machine keeps its own (Machine.actions), a
+	// generated one has no *Machine for its actions (Action.machine).
+	gens map[uint32]genList
 
 	// steps are the live actions' pending lifecycle steps. Not in a
 	// Snapshot as such: each live action's step is (Action.step), and
@@ -82,6 +87,7 @@ func newTenant(s *Store, w *world, gen uint64, ft *fixture.Tenant) *Tenant {
 		users:    make(map[string]*User, len(ft.Users)),
 		storage:  newStorage(w.storage),
 		byID:     map[[16]byte]uint64{},
+		gens:     map[uint32]genList{},
 		settings: ft.LiveResponse,
 
 		undeclared: fixture.DefaultUndeclaredScripts(),
@@ -153,14 +159,7 @@ func (t *Tenant) Sessions() int { return t.sessions.Active(t.ID) }
 // a listed machine first (its id, its computer name, then its short name),
 // then a generated one.
 func (t *Tenant) Machine(key string) (*Machine, error) {
-	if m, ok := t.machines[key]; ok {
-		return m, nil
-	}
-	lower := strings.ToLower(key)
-	if m, ok := t.machines[lower]; ok {
-		return m, nil
-	}
-	if m, ok := t.byName[lower]; ok {
+	if m := t.listed(key); m != nil {
 		return m, nil
 	}
 	if i := t.fleet.idNumber(key); i > 0 {
@@ -170,6 +169,19 @@ func (t *Tenant) Machine(key string) (*Machine, error) {
 		return t.fleet.machine(t, i), nil
 	}
 	return nil, apierr.New(apierr.ResourceNotFound, "Machine %s was not found", key)
+}
+
+// listed returns the listed machine whose id or computer name, full or
+// short, is key (any case), or nil.
+func (t *Tenant) listed(key string) *Machine {
+	if m, ok := t.machines[key]; ok {
+		return m
+	}
+	lower := strings.ToLower(key)
+	if m, ok := t.machines[lower]; ok {
+		return m
+	}
+	return t.byName[lower]
 }
 
 // machineWithID returns the machine whose id is id (any case), or nil. A
@@ -266,10 +278,7 @@ func (t *Tenant) actionLocked(id string) *Action {
 	if !ok {
 		return nil
 	}
-	if i, found := slices.BinarySearchFunc(t.actions.entries, seq, bySeq); found {
-		return t.actions.entries[i].a
-	}
-	return nil
+	return t.actions.bySeq(seq)
 }
 
 // indexLocked notes that a, kept in t.actions, has its id; unindexLocked
@@ -313,10 +322,14 @@ func (t *Tenant) ActionsOnFor(c Caller, ids []string) []ActionView {
 // (Action.View) and of no other.
 func (t *Tenant) ActionRefsOnFor(c Caller, ids []string) []*Action {
 	var ms []*Machine
+	var nums []uint32 // generated machines'
 	for _, id := range ids {
-		m := t.machineWithID(id, false)
-		if m != nil && c.sees(m) && !slices.Contains(ms, m) {
-			ms = append(ms, m)
+		if m := t.machines[strings.ToLower(id)]; m != nil {
+			if c.sees(m) && !slices.Contains(ms, m) {
+				ms = append(ms, m)
+			}
+		} else if n := uint32(t.fleet.idNumber(id)); n > 0 && c.seesInfo(t.fleet.shared) && !slices.Contains(nums, n) {
+			nums = append(nums, n)
 		}
 	}
 	var list []*Action
@@ -324,8 +337,12 @@ func (t *Tenant) ActionRefsOnFor(c Caller, ids []string) []*Action {
 	for _, m := range ms {
 		list = m.actions.appendNewestFirst(list)
 	}
+	for _, n := range nums {
+		l := t.gens[n]
+		list = l.appendNewestFirst(list, &t.actions)
+	}
 	t.mu.RUnlock()
-	if len(ms) > 1 {
+	if len(ms)+len(nums) > 1 {
 		slices.SortFunc(list, func(a, b *Action) int { return cmp.Compare(b.seq, a.seq) })
 	}
 	return list
@@ -346,7 +363,13 @@ func (t *Tenant) addLocked(a *Action) {
 	a.seq = t.seq
 	t.actions.add(a)
 	t.indexLocked(a)
-	a.machine.actions.add(a)
+	if a.gen == 0 {
+		a.machine.actions.add(a)
+		return
+	}
+	l := t.gens[a.gen]
+	l.add(a.seq)
+	t.gens[a.gen] = l
 }
 
 // removeLocked forgets a: from then on it answers as an action that never
@@ -356,7 +379,15 @@ func (t *Tenant) removeLocked(a *Action) {
 		return
 	}
 	t.unindexLocked(a)
-	a.machine.actions.remove(a)
+	if a.gen == 0 {
+		a.machine.actions.remove(a)
+	} else if l, ok := t.gens[a.gen]; ok && l.remove(a.seq) {
+		if l.live() == 0 {
+			delete(t.gens, a.gen) // the map holds the numbers with kept actions only
+		} else {
+			t.gens[a.gen] = l
+		}
+	}
 	for i := range a.commands {
 		if r := a.commands[i].result; r != nil && r.held != nil {
 			t.storage.release(r.held)

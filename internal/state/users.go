@@ -44,11 +44,14 @@ func (t *Tenant) User(oid string) (*User, bool) {
 // machine; a user, the machines of the device groups the role reaches
 // (every machine when the user lists none; a machine in no group only
 // then).
-func (c Caller) sees(m *Machine) bool {
+func (c Caller) sees(m *Machine) bool { return c.seesInfo(m.info) }
+
+// seesInfo is sees of a machine whose fixture is info.
+func (c Caller) seesInfo(info *fixture.Machine) bool {
 	if c.SeesEveryMachine() {
 		return true
 	}
-	return c.User.groups[m.info.RBACGroupID]
+	return c.User.groups[info.RBACGroupID]
 }
 
 // SeesEveryMachine reports whether the caller sees every machine of its
@@ -70,6 +73,25 @@ func (t *Tenant) MachineFor(c Caller, key string) (*Machine, error) {
 	return m, nil
 }
 
+// machineRefFor finds a machine as MachineFor does, without making a
+// generated one: a listed machine (num 0), or the number of a generated
+// one, with its *Machine if the fleet has made it (m nil: it has not).
+func (t *Tenant) machineRefFor(c Caller, key string) (m *Machine, num int, err error) {
+	if m = t.listed(key); m != nil {
+		if !c.sees(m) {
+			return nil, 0, apierr.New(apierr.ResourceNotFound, "Machine %s was not found", key)
+		}
+		return m, 0, nil
+	}
+	if num = t.fleet.idNumber(key); num == 0 {
+		num = t.fleet.nameNumber(key)
+	}
+	if num == 0 || !c.seesInfo(t.fleet.shared) {
+		return nil, 0, apierr.New(apierr.ResourceNotFound, "Machine %s was not found", key)
+	}
+	return t.fleet.madeMachine(num), num, nil
+}
+
 // MachinesFor yields the machines the caller sees, in fixture order, for
 // reading (Machines).
 func (t *Tenant) MachinesFor(c Caller) iter.Seq[*Machine] {
@@ -89,7 +111,7 @@ func (t *Tenant) ActionFor(c Caller, id string) (*Action, error) {
 	if err != nil {
 		return nil, err
 	}
-	if !c.sees(a.machine) {
+	if !c.seesInfo(a.info()) {
 		return nil, apierr.New(apierr.ResourceNotFound, "Machine action %s was not found", id)
 	}
 	return a, nil
@@ -117,7 +139,7 @@ func (t *Tenant) ActionRefsFor(c Caller) iter.Seq[*Action] {
 			chunk = t.actions.appendOlderThan(chunk[:0], before)
 			t.mu.RUnlock()
 			for _, a := range chunk {
-				if (everyMachine || c.sees(a.machine)) && !yield(a) {
+				if (everyMachine || c.seesInfo(a.info())) && !yield(a) {
 					return
 				}
 			}
