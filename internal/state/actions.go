@@ -82,21 +82,22 @@ type Caller struct {
 type Action struct {
 	seq    uint64 // its place in its tenant's creation order
 	id     string
-	tenant *Tenant // derived: a snapshot does not keep it, nor mid, mname and gen, which its machine's id gives
+	tenant *Tenant // derived: a snapshot does not keep it, nor gtext and gen, which its machine's id gives
 	// machine is the action's listed machine; nil when the machine is a
 	// generated one, which is gen, its number. The fleet does not make a
 	// *Machine for a generated machine's actions (fleet, genList): a live
 	// action then costs the collector no machine of its own to mark.
-	// mid and mname are the machine's id and computer name, either way.
-	machine    *Machine
-	mid, mname string
-	requestor  string
-	comment    *string
-	created    time.Time
+	// gtext is a generated machine's id (its first 40 bytes) and computer
+	// name, one string that its actions share (Tenant.submitGenerated).
+	machine   *Machine
+	gtext     string
+	requestor string
+	comment   *string
+	created   int64 // Unix nanoseconds: 16 bytes less than a time.Time, as lastUpdate
 
 	mu         sync.Mutex
 	status     string
-	lastUpdate time.Time
+	lastUpdate int64
 	cancel     *cancellation // nil: not cancelled
 	commands   []commandState
 	settling   bool   // last command done, status not yet settled
@@ -135,10 +136,26 @@ type commandState struct {
 func (a *Action) ID() string { return a.id }
 
 // Created returns when the action was created.
-func (a *Action) Created() time.Time { return a.created }
+func (a *Action) Created() time.Time { return unixTime(a.created) }
+
+// unixTime returns the instant of Unix nanoseconds n, in UTC.
+func unixTime(n int64) time.Time { return time.Unix(0, n).UTC() }
 
 // MachineID returns the id of the action's machine.
-func (a *Action) MachineID() string { return a.mid }
+func (a *Action) MachineID() string {
+	if a.machine != nil {
+		return a.machine.id
+	}
+	return a.gtext[:40]
+}
+
+// machineName returns the computer name of the action's machine.
+func (a *Action) machineName() string {
+	if a.machine != nil {
+		return a.machine.name
+	}
+	return a.gtext[40:]
+}
 
 // made returns the action's machine if it is made: its listed machine, or
 // its generated one if the fleet holds a *Machine for it now; nil for a
@@ -295,10 +312,10 @@ func (a *Action) headLocked() ActionView {
 		Requestor:             a.requestor,
 		RequestorComment:      a.comment,
 		Status:                a.status,
-		MachineID:             a.mid,
-		ComputerDNSName:       a.mname,
-		CreationDateTimeUtc:   Stamp(a.created),
-		LastUpdateDateTimeUtc: Stamp(a.lastUpdate),
+		MachineID:             a.MachineID(),
+		ComputerDNSName:       a.machineName(),
+		CreationDateTimeUtc:   Stamp(unixTime(a.created)),
+		LastUpdateDateTimeUtc: Stamp(unixTime(a.lastUpdate)),
 		RequestSource:         "PublicApi",
 	}
 }
@@ -372,17 +389,10 @@ func (t *Tenant) SubmitWithID(c Caller, machineKey string, req SubmitRequest, id
 	if err != nil {
 		return ActionView{}, err
 	}
-	var mid, mname string
-	switch {
-	case num == 0:
-		mid, mname = m.id, m.name
+	if m != nil {
 		err = m.liveResponseReady()
-	case m != nil:
-		mid, mname = m.id, m.name
-		err = m.liveResponseReady()
-	default:
-		mid, mname = t.fleet.idName(num)
-		err = liveResponseReady(t, t.fleet.shared, nil, mid)
+	} else {
+		err = liveResponseReady(t, t.fleet.shared, nil, t.fleet.id(num))
 	}
 	if err != nil {
 		return ActionView{}, err
@@ -400,8 +410,7 @@ func (t *Tenant) SubmitWithID(c Caller, machineKey string, req SubmitRequest, id
 	}
 	a := newAction(req.Commands)
 	a.id, a.tenant, a.requestor, a.comment = id, t, c.Requestor(), req.Comment
-	a.mid, a.mname = mid, mname
-	a.created, a.status, a.lastUpdate = now, StatusPending, now
+	a.created, a.status, a.lastUpdate = now.UnixNano(), StatusPending, now.UnixNano()
 	if c.User != nil {
 		a.user = c.User.ObjectID
 	}
@@ -442,6 +451,11 @@ func (t *Tenant) submitGenerated(c Caller, a *Action, num int, now time.Time) (A
 	t.mu.RUnlock()
 	if last != nil && !last.Final() {
 		return ActionView{}, apierr.New(apierr.ActiveRequestAlreadyExists, "Action is already in progress")
+	}
+	if last != nil {
+		a.gtext = last.gtext // one copy a machine, however many actions it keeps
+	} else {
+		a.gtext = t.fleet.text(num)
 	}
 	if err := t.admit(c, a); err != nil {
 		return ActionView{}, err

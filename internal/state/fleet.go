@@ -38,14 +38,23 @@ type fleet struct {
 // lock returns the lock of f's machine number i.
 func (f *fleet) lock(i int) *sync.Mutex { return &f.locks[uint(i)%uint(len(f.locks))] }
 
-// idName returns the id and the computer name of f's machine number i,
-// cut from one string, as fill gives a made machine.
-func (f *fleet) idName(i int) (id, name string) {
+// text returns the id (40 hex digits) and the computer name of f's
+// machine number i, in one string.
+func (f *fleet) text(i int) string {
 	var buf [80]byte
 	b := hex.AppendEncode(buf[:0], f.idOf[i-1][:])
-	text := string(fixture.AppendGeneratedName(b, f.domain, i))
+	return string(fixture.AppendGeneratedName(b, f.domain, i))
+}
+
+// idName returns the id and the computer name of f's machine number i,
+// cut from one string (text).
+func (f *fleet) idName(i int) (id, name string) {
+	text := f.text(i)
 	return text[:40], text[40:]
 }
+
+// id returns the id of f's machine number i.
+func (f *fleet) id(i int) string { return hex.EncodeToString(f.idOf[i-1][:]) }
 
 // newFleet returns the generated machines of ft, or nil when it has none.
 func newFleet(ft *fixture.Tenant) *fleet {

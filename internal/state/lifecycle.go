@@ -101,14 +101,14 @@ func (t *Tenant) runStep(a *Action, st pendingStep, now time.Time) (final bool) 
 		return t.pickup(a, now)
 	case stepExpiry:
 		a.status = StatusTimeOut
-		a.lastUpdate = now
+		a.lastUpdate = now.UnixNano()
 		return true
 	case stepCommandEnd:
 		return t.endCommand(a, st, now)
 	case stepSettle:
 		a.settling = false
 		a.status = StatusSucceeded
-		a.lastUpdate = now
+		a.lastUpdate = now.UnixNano()
 		return true
 	}
 	return false
@@ -133,7 +133,7 @@ func (t *Tenant) finished(a *Action) {
 	a.mu.Lock()
 	held := a.session
 	a.session = false
-	at := a.lastUpdate
+	at := unixTime(a.lastUpdate)
 	a.mu.Unlock()
 	if held {
 		t.releaseSession(a)
@@ -172,9 +172,9 @@ func (t *Tenant) pickup(a *Action, now time.Time) bool {
 		// machine takes one now, or the action waits for one (until
 		// the queue timeout).
 		if ok, _ := t.acquireSession(a); !ok {
-			if deadline := a.created.Add(t.store.Profile().QueueTimeout); !now.Before(deadline) {
+			if deadline := a.Created().Add(t.store.Profile().QueueTimeout); !now.Before(deadline) {
 				a.status = StatusTimeOut
-				a.lastUpdate = now
+				a.lastUpdate = now.UnixNano()
 				return true
 			}
 			t.schedulePickupAt(a, now.Add(sessionRetryAfter))
@@ -183,14 +183,14 @@ func (t *Tenant) pickup(a *Action, now time.Time) bool {
 		a.session = true
 	}
 	a.status = StatusInProgress
-	a.lastUpdate = now
+	a.lastUpdate = now.UnixNano()
 	return t.startCommand(a, 0, now)
 }
 
 // scheduleExpiry ends a queued action TimeOut when the queue timeout after
 // its creation passes, its commands untouched.
 func (t *Tenant) scheduleExpiry(a *Action, now time.Time) {
-	deadline := a.created.Add(t.store.Profile().QueueTimeout)
+	deadline := a.Created().Add(t.store.Profile().QueueTimeout)
 	if deadline.Before(now) {
 		deadline = now
 	}
@@ -202,7 +202,7 @@ func (t *Tenant) startCommand(a *Action, i int, now time.Time) bool {
 	c := &a.commands[i]
 	c.status = CommandInProgress
 	c.start = now
-	a.lastUpdate = now
+	a.lastUpdate = now.UnixNano()
 	o, result, put := t.plan(a, i)
 	after, timeout := time.Duration(o.Duration), false
 	if limit := t.store.Profile().ScriptTimeout; c.Type == RunScript && result != nil && after > limit {
@@ -220,7 +220,7 @@ func (t *Tenant) endCommand(a *Action, st pendingStep, now time.Time) bool {
 	i := int(st.index)
 	c := &a.commands[i]
 	c.end = now
-	a.lastUpdate = now
+	a.lastUpdate = now.UnixNano()
 	if st.fail != "" {
 		c.status = CommandFailed
 		c.fail = st.fail
@@ -367,6 +367,6 @@ func (a *Action) cancelLocked(who, comment string, now time.Time) {
 	}
 	a.settling = false
 	a.status = StatusCancelled
-	a.lastUpdate = now
+	a.lastUpdate = now.UnixNano()
 	a.cancel = &cancellation{by: who, note: comment, at: now}
 }

@@ -75,7 +75,7 @@ func (e *env) checkIndex(tb testing.TB) {
 			tb.Errorf("generated machine %d lists %d actions, %d of them kept", n, l.live(), len(got))
 		}
 		for _, a := range l.appendNewestFirst(nil, &t.actions) {
-			if a.gen != n || a.machine != nil || a.mid != id || t.actionLocked(a.id) != a {
+			if a.gen != n || a.machine != nil || a.MachineID() != id || t.actionLocked(a.id) != a {
 				tb.Errorf("generated machine %d lists %s, which is not its own or not kept", n, a.id)
 			}
 		}

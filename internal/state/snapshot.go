@@ -320,8 +320,8 @@ func (a *Action) snapshot(ct *contentTable) ActionSnapshot {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	as := ActionSnapshot{
-		Seq: a.seq, ID: a.id, Machine: a.mid, Requestor: a.requestor, Comment: a.comment,
-		Created: a.created, Status: a.status, LastUpdate: a.lastUpdate,
+		Seq: a.seq, ID: a.id, Machine: a.MachineID(), Requestor: a.requestor, Comment: a.comment,
+		Created: unixTime(a.created), Status: a.status, LastUpdate: unixTime(a.lastUpdate),
 		Commands: make([]CommandSnapshot, len(a.commands)),
 		Settling: a.settling, Session: a.session, User: a.user,
 	}

@@ -149,7 +149,7 @@ func (t *Tenant) restore(snap *Snapshot, ts *TenantSnapshot, steps []restoredSte
 			}
 			m.active = a
 		} else if prev != nil && !isFinal(prev.status) {
-			return steps, fmt.Errorf("machine %s has two live actions", a.mid)
+			return steps, fmt.Errorf("machine %s has two live actions", a.MachineID())
 		}
 		if a.session {
 			if ok, _ := t.acquireSession(a); !ok {
@@ -207,14 +207,12 @@ func (t *Tenant) restoreAction(snap *Snapshot, as *ActionSnapshot) (*Action, *pe
 	}
 	a := &Action{
 		seq: as.Seq, id: strings.ToLower(as.ID), tenant: t, machine: m, gen: uint32(num), requestor: as.Requestor, comment: as.Comment,
-		created: as.Created.UTC(), status: as.Status, lastUpdate: as.LastUpdate.UTC(),
+		created: as.Created.UnixNano(), status: as.Status, lastUpdate: as.LastUpdate.UnixNano(),
 		commands: make([]commandState, len(as.Commands)),
 		settling: as.Settling, session: as.Session, user: as.User,
 	}
-	if m != nil {
-		a.mid, a.mname = m.id, m.name
-	} else {
-		a.mid, a.mname = t.fleet.idName(num)
+	if m == nil {
+		a.gtext = t.fleet.text(num)
 	}
 	if c := as.Cancel; c != nil {
 		a.cancel = &cancellation{by: c.By, note: c.Note, at: c.At.UTC()}

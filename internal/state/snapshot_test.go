@@ -384,7 +384,7 @@ func TestSnapshotCoversFields(t *testing.T) {
 		v      any
 		fields string
 	}{
-		{Action{}, "seq id tenant machine mid mname requestor comment created mu status lastUpdate cancel commands settling session kept gen user queued"},
+		{Action{}, "seq id tenant machine gtext requestor comment created mu status lastUpdate cancel commands settling session kept gen user queued"},
 		{commandState{}, "Command status start end fail result"},
 		{pendingStep{}, "due fail result put order index kind timeout"},
 		{stepQueue{}, "tenant timer mu chunks n armed"},
