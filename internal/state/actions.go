@@ -392,7 +392,7 @@ func (t *Tenant) SubmitWithID(c Caller, machineKey string, req SubmitRequest, id
 	if m != nil {
 		err = m.liveResponseReady()
 	} else {
-		err = liveResponseReady(t, t.fleet.shared, nil, t.fleet.id(num))
+		err = liveResponseReady(t, t.fleet.shared, nil, func() string { return t.fleet.id(num) })
 	}
 	if err != nil {
 		return ActionView{}, err

@@ -358,16 +358,17 @@ func orDefault(s, def string) string {
 // a device group with a remediation level. A machine in no group is in
 // the default group, which has one.
 func (m *Machine) liveResponseReady() error {
-	return liveResponseReady(m.tenant, m.info, m.group, m.id)
+	return liveResponseReady(m.tenant, m.info, m.group, func() string { return m.id })
 }
 
-// liveResponseReady is Machine.liveResponseReady of the machine id of t
-// whose fixture is info and whose device group is group (nil: none).
-func liveResponseReady(t *Tenant, info *fixture.Machine, group *DeviceGroup, id string) error {
+// liveResponseReady is Machine.liveResponseReady of the machine of t whose
+// fixture is info and whose device group is group (nil: none); id gives
+// its id, which only an error needs.
+func liveResponseReady(t *Tenant, info *fixture.Machine, group *DeviceGroup, id func() string) error {
 	if status := orDefault(info.OnboardingStatus, fixture.OnboardingOnboarded); status != fixture.OnboardingOnboarded {
 		// The service's answer is not documented: a documented choice.
 		return apierr.New(apierr.BadRequest,
-			"Machine %s isn't onboarded to Microsoft Defender for Endpoint (onboardingStatus %s): live response needs an onboarded device.", id, status)
+			"Machine %s isn't onboarded to Microsoft Defender for Endpoint (onboardingStatus %s): live response needs an onboarded device.", id(), status)
 	}
 	if !fixture.LiveResponseSupported(info.OSPlatform) {
 		return apierr.New(apierr.OsPlatformNotSupported,
