@@ -447,7 +447,7 @@ func (t *Tenant) submitGenerated(c Caller, a *Action, num int, now time.Time) (A
 	a.gen = uint32(num)
 	t.mu.RLock()
 	l := t.gens[a.gen]
-	last := t.actions.bySeq(l.newest())
+	last := t.actions.withSeq(l.newest())
 	t.mu.RUnlock()
 	if last != nil && !last.Final() {
 		return ActionView{}, apierr.New(apierr.ActiveRequestAlreadyExists, "Action is already in progress")

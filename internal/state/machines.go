@@ -450,7 +450,7 @@ func (m *Machine) activeLocked() *Action {
 	t := m.tenant
 	t.mu.RLock()
 	l := t.gens[m.num]
-	a := t.actions.bySeq(l.newest())
+	a := t.actions.withSeq(l.newest())
 	t.mu.RUnlock()
 	return a
 }

@@ -400,21 +400,21 @@ func (l *genList) newest() uint64 {
 // in all (the tenant's list), newest first.
 func (l *genList) appendNewestFirst(out []*Action, all *actionList) []*Action {
 	if l.more == nil {
-		if a := all.bySeq(l.one); a != nil {
+		if a := all.withSeq(l.one); a != nil {
 			out = append(out, a)
 		}
 		return out
 	}
 	for i := len(l.more) - 1; i >= 0; i-- {
-		if a := all.bySeq(l.more[i]); a != nil {
+		if a := all.withSeq(l.more[i]); a != nil {
 			out = append(out, a)
 		}
 	}
 	return out
 }
 
-// bySeq returns l's action whose seq is seq, nil for none.
-func (l *actionList) bySeq(seq uint64) *Action {
+// withSeq returns l's action whose seq is seq, nil for none.
+func (l *actionList) withSeq(seq uint64) *Action {
 	if i, found := slices.BinarySearchFunc(l.entries, seq, bySeq); found {
 		return l.entries[i].a
 	}

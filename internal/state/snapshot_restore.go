@@ -137,7 +137,7 @@ func (t *Tenant) restore(snap *Snapshot, ts *TenantSnapshot, steps []restoredSte
 		var prev *Action // a generated machine's newest action before a
 		if a.gen > 0 {
 			l := t.gens[a.gen]
-			prev = t.actions.bySeq(l.newest())
+			prev = t.actions.withSeq(l.newest())
 		}
 		t.addLocked(a)
 		if isFinal(a.status) {

@@ -278,7 +278,7 @@ func (t *Tenant) actionLocked(id string) *Action {
 	if !ok {
 		return nil
 	}
-	return t.actions.bySeq(seq)
+	return t.actions.withSeq(seq)
 }
 
 // indexLocked notes that a, kept in t.actions, has its id; unindexLocked
