@@ -414,47 +414,34 @@ func (t *Tenant) SubmitWithID(c Caller, machineKey string, req SubmitRequest, id
 	if c.User != nil {
 		a.user = c.User.ObjectID
 	}
-	if num > 0 {
-		return t.submitGenerated(c, a, num, now)
-	}
-
-	m.mu.Lock()
-	a.machine = m
-	if m.active != nil && !m.active.Final() {
-		m.mu.Unlock()
-		return ActionView{}, apierr.New(apierr.ActiveRequestAlreadyExists, "Action is already in progress")
-	}
-	if err := t.admit(c, a); err != nil {
-		m.mu.Unlock()
-		return ActionView{}, err
-	}
-	m.active = a
-	t.addLocked(a)
-	t.mu.Unlock()
-	view := t.begin(a, now)
-	m.mu.Unlock()
-	return view, nil
+	return t.submitOn(c, a, m, num, now)
 }
 
-// submitGenerated keeps a, a new action on the tenant's generated machine
-// number num, and starts it: the number's lock (fleet.lock) holds off
-// another submit and a change of the machine's connection meanwhile, and
-// the machine's kept actions (genList) say whether one is live.
-func (t *Tenant) submitGenerated(c Caller, a *Action, num int, now time.Time) (ActionView, error) {
-	mu := t.fleet.lock(num)
+// submitOn keeps a, a new action on the listed machine m or on the
+// generated machine number num, and starts it. The machine's lock (a
+// listed machine's mu, a generated one's fleet.lock) holds off another
+// submit and a change of its connection meanwhile; its newest kept
+// action (newestOnLocked) says whether one is live.
+func (t *Tenant) submitOn(c Caller, a *Action, m *Machine, num int, now time.Time) (ActionView, error) {
+	var mu *sync.Mutex
+	if num > 0 {
+		mu, a.gen = t.fleet.lock(num), uint32(num)
+	} else {
+		mu, a.machine = &m.mu, m
+	}
 	mu.Lock()
 	defer mu.Unlock()
-	a.gen = uint32(num)
 	t.mu.RLock()
-	l := t.gens[a.gen]
-	last := t.actions.withSeq(l.newest())
+	last := t.newestOnLocked(a.machine, a.gen)
 	t.mu.RUnlock()
 	if last != nil && !last.Final() {
 		return ActionView{}, apierr.New(apierr.ActiveRequestAlreadyExists, "Action is already in progress")
 	}
-	if last != nil {
+	switch {
+	case num == 0:
+	case last != nil:
 		a.gtext = last.gtext // one copy a machine, however many actions it keeps
-	} else {
+	default:
 		a.gtext = t.fleet.text(num)
 	}
 	if err := t.admit(c, a); err != nil {

@@ -119,17 +119,10 @@ func (a *Action) unschedule() {
 	a.tenant.steps.drop(a) // a firing already under way then does nothing
 }
 
-// finished frees the machine and the tenant's session of an action that
-// has just reached a final status, and hands it to the retention of
+// finished frees the tenant's session of an action that has just
+// reached a final status (its machine is free once it is: newestOnLocked), and hands it to the retention of
 // finished actions. It is called once per action.
 func (t *Tenant) finished(a *Action) {
-	if m := a.machine; m != nil { // a generated machine's live action is its newest (Tenant.gens)
-		m.mu.Lock()
-		if m.active == a {
-			m.active = nil
-		}
-		m.mu.Unlock()
-	}
 	a.mu.Lock()
 	held := a.session
 	a.session = false

@@ -59,8 +59,7 @@ type Machine struct {
 	online atomic.Bool
 
 	mu           sync.Mutex
-	offlineSince int64   // when SetOnline(false) last ran, Unix nanoseconds (0: never); 16 B less than a time.Time, a million times over
-	active       *Action // a listed machine's live response action, Pending or InProgress (a generated one's: activeLocked)
+	offlineSince int64 // when SetOnline(false) last ran, Unix nanoseconds (0: never); 16 B less than a time.Time, a million times over
 
 	filesMu sync.Mutex // never held with mu, but by fleet.giveBack (mu first)
 	files   map[string]machineFile
@@ -440,19 +439,17 @@ func (m *Machine) setOnline(online bool) {
 }
 
 // activeLocked returns the action m took last if it may be live (Pending
-// or InProgress: the caller checks), or nil: a listed machine's active
-// one, a generated machine's newest kept one (Tenant.gens), whether the
+// or InProgress: the caller checks), or nil: its newest kept action
+// (Tenant.newestOnLocked), a generated machine's by its number whether the
 // fleet holds m or gave it back. Call it with m.mu held.
 func (m *Machine) activeLocked() *Action {
-	if m.num == 0 {
-		return m.active
-	}
 	t := m.tenant
 	t.mu.RLock()
-	l := t.gens[m.num]
-	a := t.actions.withSeq(l.newest())
-	t.mu.RUnlock()
-	return a
+	defer t.mu.RUnlock()
+	if m.num > 0 {
+		return t.newestOnLocked(nil, m.num)
+	}
+	return t.newestOnLocked(m, 0)
 }
 
 // QueueOutcomes adds outcomes for the coming commands of m, in order.

@@ -134,21 +134,12 @@ func (t *Tenant) restore(snap *Snapshot, ts *TenantSnapshot, steps []restoredSte
 			return steps, fmt.Errorf("action %s: seq %d over the tenant's %d", as.ID, a.seq, ts.Seq)
 		}
 		t.seq = a.seq - 1
-		var prev *Action // a generated machine's newest action before a
-		if a.gen > 0 {
-			l := t.gens[a.gen]
-			prev = t.actions.withSeq(l.newest())
-		}
+		prev := t.newestOnLocked(a.machine, a.gen) // the machine's newest action before a
 		t.addLocked(a)
 		if isFinal(a.status) {
 			continue
 		}
-		if m := a.machine; m != nil {
-			if m.active != nil {
-				return steps, fmt.Errorf("machine %s has two live actions", m.id)
-			}
-			m.active = a
-		} else if prev != nil && !isFinal(prev.status) {
+		if prev != nil && !isFinal(prev.status) {
 			return steps, fmt.Errorf("machine %s has two live actions", a.MachineID())
 		}
 		if a.session {

@@ -389,7 +389,7 @@ func TestSnapshotCoversFields(t *testing.T) {
 		{pendingStep{}, "due fail result put order index kind timeout"},
 		{stepQueue{}, "tenant timer mu chunks n armed"},
 		{Result{}, "script file path transcriptOf index held own"},
-		{Machine{}, "info id name num group tenant actions online mu offlineSince active filesMu files puts outcomesMu outcomes gone"},
+		{Machine{}, "info id name num group tenant actions online mu offlineSince filesMu files puts outcomesMu outcomes gone"},
 		{machineFile{}, "path content size put"},
 		{Tenant{}, "ID Name store gen start sessions machines byName order fleet groups users library storage settings undeclared wrapOutput done origin mu removed seq actions byID otherIDs gens steps"},
 		{DeviceGroup{}, "ID Name mu remediationLevel"},

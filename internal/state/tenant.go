@@ -348,6 +348,19 @@ func (t *Tenant) ActionRefsOnFor(c Caller, ids []string) []*Action {
 	return list
 }
 
+// newestOnLocked returns the newest kept action of the listed machine m
+// or, with n over 0, of the generated machine number n; nil for none.
+// An action is never forgotten while live and a machine takes one at a
+// time, so the machine is busy exactly when this one is not final. Call
+// it with t.mu held.
+func (t *Tenant) newestOnLocked(m *Machine, n uint32) *Action {
+	if n > 0 {
+		l := t.gens[n]
+		return t.actions.withSeq(l.newest())
+	}
+	return m.actions.newest()
+}
+
 // views returns the snapshots of list, in its order.
 func views(list []*Action) []ActionView {
 	out := make([]ActionView, len(list))
