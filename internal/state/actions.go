@@ -101,6 +101,7 @@ type Action struct {
 	cancel     *cancellation // nil: not cancelled
 	commands   []commandState
 	settling   bool   // last command done, status not yet settled
+	released   bool   // forgotten by the retention, its results let go (release); a snapshot holds no forgotten action
 	session    bool   // the action holds one of the tenant's sessions
 	kept       int32  // its footprint, set when the retention takes it (finishedQueue.add); in the padding after the bools
 	gen        uint32 // its generated machine's number (0: machine, a listed one)
@@ -226,8 +227,11 @@ func (a *Action) Result(index int) (*Result, error) {
 			"Command index %d was not found in machine action %s, which has %d command(s).", index, a.id, n)
 	}
 	c := a.commands[index]
+	released := a.released
 	a.mu.Unlock()
 	switch {
+	case released:
+		return nil, apierr.New(apierr.ResourceNotFound, "Machine action %s was not found", a.id)
 	case c.Type == PutFile:
 		return nil, apierr.New(apierr.BadRequest, "Command %d of machine action %s is a PutFile, which has no result.", index, a.id)
 	case c.status != CommandCompleted || c.result == nil:
@@ -235,6 +239,20 @@ func (a *Action) Result(index int) (*Result, error) {
 			"Command %d of machine action %s has no result: its status is %s.", index, a.id, c.status)
 	}
 	return c.result, nil
+}
+
+// release lets go of the results of a, which the retention has just
+// forgotten: a caller that found it before reads it as before, but for its
+// results, which answer as an unknown action's. The action's memory may
+// outlive it in its block (actionSlab) while a neighbour is kept; its
+// results, the part that may be large, do not.
+func (a *Action) release() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.released = true
+	for i := range a.commands {
+		a.commands[i].result = nil
+	}
 }
 
 func isFinal(status string) bool {
@@ -408,13 +426,17 @@ func (t *Tenant) SubmitWithID(c Caller, machineKey string, req SubmitRequest, id
 	if id == "" {
 		id = guid.New()
 	}
-	a := newAction(req.Commands)
+	a, slot := newAction(&t.slab, req.Commands)
 	a.id, a.tenant, a.requestor, a.comment = id, t, c.Requestor(), req.Comment
 	a.created, a.status, a.lastUpdate = now.UnixNano(), StatusPending, now.UnixNano()
 	if c.User != nil {
 		a.user = c.User.ObjectID
 	}
-	return t.submitOn(c, a, m, num, now)
+	v, err := t.submitOn(c, a, m, num, now)
+	if err != nil && slot != nil {
+		t.slab.undo(slot)
+	}
+	return v, err
 }
 
 // submitOn keeps a, a new action on the listed machine m or on the
@@ -620,26 +642,23 @@ func (t *Tenant) validateCommands(cmds []Command) error {
 // interned, each Created. Most requests have one command with at most
 // two parameters (a RunScript's ScriptName and Args, a GetFile's Path):
 // then the action, its command and the command's parameters are one
-// allocation, one object for the collector to mark for as long as the
-// action is kept, instead of three.
-func newAction(cmds []Command) *Action {
+// actionSlot from slab, returned too (nil for another shape), and lie
+// beside the tenant's other actions.
+func newAction(slab *actionSlab, cmds []Command) (*Action, *actionSlot) {
 	var a *Action
 	var params []Param
+	var slot *actionSlot
 	if len(cmds) == 1 && len(cmds[0].Params) <= 2 {
-		b := new(struct {
-			a      Action
-			cmd    [1]commandState
-			params [2]Param
-		})
-		a, params = &b.a, b.params[:0:len(cmds[0].Params)]
-		a.commands = b.cmd[:]
+		slot = slab.next()
+		a, params = &slot.a, slot.params[:0:len(cmds[0].Params)]
+		a.commands = slot.cmd[:]
 	} else {
 		a = &Action{commands: make([]commandState, len(cmds))}
 	}
 	for i, cmd := range cmds {
 		a.commands[i] = commandState{Command: interned(cmd, params), status: CommandCreated}
 	}
-	return a
+	return a, slot
 }
 
 // interned returns cmd, validated, with its type and parameter keys

@@ -270,6 +270,7 @@ func evict(victims []*Action) {
 		t.mu.Lock()
 		t.removeLocked(a)
 		t.mu.Unlock()
+		a.release()
 		if m := a.made(); m != nil && a.gen > 0 {
 			t.fleet.giveBack(m) // made for its files or outcomes, it may be as the fixture makes it again
 		}

@@ -384,14 +384,14 @@ func TestSnapshotCoversFields(t *testing.T) {
 		v      any
 		fields string
 	}{
-		{Action{}, "seq id tenant machine gtext requestor comment created mu status lastUpdate cancel commands settling session kept gen user queued"},
+		{Action{}, "seq id tenant machine gtext requestor comment created mu status lastUpdate cancel commands settling released session kept gen user queued"},
 		{commandState{}, "Command status start end fail result"},
 		{pendingStep{}, "due fail result put order index kind timeout"},
 		{stepQueue{}, "tenant timer mu chunks n armed"},
 		{Result{}, "script file path transcriptOf index held own"},
 		{Machine{}, "info id name num group tenant actions online mu offlineSince filesMu files puts outcomesMu outcomes gone"},
 		{machineFile{}, "path content size put"},
-		{Tenant{}, "ID Name store gen start sessions machines byName order fleet groups users library storage settings undeclared wrapOutput done origin mu removed seq actions byID otherIDs gens steps"},
+		{Tenant{}, "ID Name store gen start sessions machines byName order fleet groups users library storage settings undeclared wrapOutput done origin mu removed seq actions byID otherIDs gens slab steps"},
 		{DeviceGroup{}, "ID Name mu remediationLevel"},
 		{LibraryFile{}, "FileName Description HasParameters ParametersDescription CreatedBy CreationTime LastUpdatedTime Content SHA256 Declared Signed Behavior ByArgs listed holders"},
 		{Store{}, "clock profile retention world loads steps writers start"},

@@ -64,6 +64,10 @@ type Tenant struct {
 	// generated one has no *Machine for its actions (Action.machine).
 	gens map[uint32]genList
 
+	// slab is where its actions of the usual shape are made (newAction):
+	// memory, not state; Restore makes its actions apart.
+	slab actionSlab
+
 	// steps are the live actions' pending lifecycle steps. Not in a
 	// Snapshot as such: each live action's step is (Action.step), and
 	// Restore queues them again.

@@ -1,0 +1,130 @@
+package state
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/mdelive/mde-emulator/internal/apierr"
+)
+
+// TestActionSlabBlocks checks that a slab hands out distinct zeroed slots
+// in blocks that double from actionBlockMin to actionBlockMax, each slot
+// after the previous one in its block, and that undo takes back only the
+// last slot handed out.
+func TestActionSlabBlocks(t *testing.T) {
+	var s actionSlab
+	var sizes []int
+	seen := map[*actionSlot]bool{}
+	var prev *actionSlot
+	for range 400 {
+		slot := slab(t, &s, seen)
+		if slot != &s.block[s.used-1] {
+			t.Fatalf("slot not the last handed out of its block")
+		}
+		if s.used == 1 {
+			sizes = append(sizes, len(s.block)) // a new block
+		} else if &s.block[s.used-2] != prev {
+			t.Fatalf("slot %d of its block does not follow the previous one", s.used)
+		}
+		slot.a.seq = 1 // used
+		prev = slot
+	}
+	want := []int{4, 8, 16, 32, 64}
+	if len(sizes) < len(want) {
+		t.Fatalf("block sizes %v, want them to start %v", sizes, want)
+	}
+	for i, n := range want {
+		if sizes[i] != n {
+			t.Fatalf("block sizes %v, want them to start %v then 64", sizes, want)
+		}
+	}
+	for _, n := range sizes[len(want):] {
+		if n != actionBlockMax {
+			t.Fatalf("block sizes %v: over %d", sizes, actionBlockMax)
+		}
+	}
+
+	// undo of the last slot: handed out again, zeroed; of another: kept.
+	last := prev
+	s.undo(last)
+	if again := s.next(); again != last || again.a.seq != 0 {
+		t.Errorf("after undo of the last slot, next = %p (seq %d), want %p zeroed", again, again.a.seq, last)
+	}
+	first := &s.block[0]
+	used := s.used
+	s.undo(first)
+	if s.used != used {
+		t.Errorf("undo of a slot not the last changed the block's use: %d, want %d", s.used, used)
+	}
+}
+
+// slab returns s.next(), failing when it was handed out before or is not
+// zeroed.
+func slab(tb testing.TB, s *actionSlab, seen map[*actionSlot]bool) *actionSlot {
+	tb.Helper()
+	slot := s.next()
+	if seen[slot] {
+		tb.Fatalf("slot %p handed out twice", slot)
+	}
+	seen[slot] = true
+	if slot.a.seq != 0 || slot.a.commands != nil {
+		tb.Fatalf("slot %p not zeroed", slot)
+	}
+	return slot
+}
+
+// TestRefusedSubmitGivesBackItsSlot checks that a submit refused after its
+// action was made (the machine busy) leaves no slot used: a client
+// retrying a busy machine does not fill blocks.
+func TestRefusedSubmitGivesBackItsSlot(t *testing.T) {
+	e := generatedEnv(t, 4, profile(t, "unlimited"))
+	id := machinesOf(e.ten)[0].ID()
+	e.submit(t, id, runScript("ok.ps1"))
+	used := e.ten.slab.used
+	for range 100 {
+		_, err := e.ten.Submit(caller, id, SubmitRequest{Commands: []Command{runScript("ok.ps1")}})
+		var ae *apierr.Error
+		if !errors.As(err, &ae) || ae.Code != apierr.ActiveRequestAlreadyExists {
+			t.Fatalf("second submit: %v, want ActiveRequestAlreadyExists", err)
+		}
+	}
+	if e.ten.slab.used != used {
+		t.Errorf("100 refused submits used %d slots", e.ten.slab.used-used)
+	}
+}
+
+// TestForgottenActionLetsGoOfResults checks that an action the retention
+// forgets lets go of its results, which the block it shares with kept
+// actions would otherwise hold, and that a caller who found it before
+// reads its result as an unknown action's.
+func TestForgottenActionLetsGoOfResults(t *testing.T) {
+	e := generatedEnv(t, 4, profile(t, "unlimited"))
+	e.s.SetRetention(Retention{MaxActions: 1})
+	ms := machinesOf(e.ten)
+	first := e.submit(t, ms[0].ID(), runScript("ok.ps1"))
+	e.at(time.Minute)
+	a, err := e.ten.Action(first.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Result(0); err != nil {
+		t.Fatalf("result before it is forgotten: %v", err)
+	}
+	e.submit(t, ms[1].ID(), runScript("ok.ps1"))
+	e.at(2 * time.Minute) // the second finishes: the first is forgotten
+	e.requireGone(t, first.ID)
+	a.mu.Lock()
+	held := a.commands[0].result
+	a.mu.Unlock()
+	if held != nil {
+		t.Errorf("a forgotten action still holds its result")
+	}
+	var ae *apierr.Error
+	if _, err := a.Result(0); !errors.As(err, &ae) || ae.Code != apierr.ResourceNotFound {
+		t.Errorf("Result of a forgotten action found before: %v, want ResourceNotFound", err)
+	}
+	if v := a.View(); v.ID != first.ID || v.Status != StatusSucceeded {
+		t.Errorf("view of a forgotten action found before: %s %s, want %s Succeeded", v.ID, v.Status, first.ID)
+	}
+}
