@@ -88,7 +88,8 @@ type Action struct {
 	// *Machine for a generated machine's actions (fleet, genList): a live
 	// action then costs the collector no machine of its own to mark.
 	// gtext is a generated machine's id (its first 40 bytes) and computer
-	// name, one string that its actions share (Tenant.submitGenerated).
+	// name, one string cut from its block's (genTextBlock) when the action
+	// is kept (Tenant.addLocked).
 	machine   *Machine
 	gtext     string
 	requestor string
@@ -458,13 +459,6 @@ func (t *Tenant) submitOn(c Caller, a *Action, m *Machine, num int, now time.Tim
 	t.mu.RUnlock()
 	if last != nil && !last.Final() {
 		return ActionView{}, apierr.New(apierr.ActiveRequestAlreadyExists, "Action is already in progress")
-	}
-	switch {
-	case num == 0:
-	case last != nil:
-		a.gtext = last.gtext // one copy a machine, however many actions it keeps
-	default:
-		a.gtext = t.fleet.text(num)
 	}
 	if err := t.admit(c, a); err != nil {
 		return ActionView{}, err

@@ -70,7 +70,7 @@ func (e *env) checkIndex(tb testing.TB) {
 			tb.Errorf("generated machine %d has an empty list in gens", n)
 		}
 		byMachine += l.live()
-		id, _ := t.fleet.idName(int(n))
+		id, name := t.fleet.idName(int(n))
 		if got := l.appendNewestFirst(nil, &t.actions); len(got) != l.live() {
 			tb.Errorf("generated machine %d lists %d actions, %d of them kept", n, l.live(), len(got))
 		}
@@ -78,6 +78,25 @@ func (e *env) checkIndex(tb testing.TB) {
 			if a.gen != n || a.machine != nil || a.MachineID() != id || t.actionLocked(a.id) != a {
 				tb.Errorf("generated machine %d lists %s, which is not its own or not kept", n, a.id)
 			}
+			if a.machineName() != name {
+				tb.Errorf("action %s of generated machine %d names it %q, want %q", a.id, n, a.machineName(), name)
+			}
+		}
+	}
+	// Each block of machines' texts is held by those of its machines
+	// with kept actions, and only while there are some.
+	refs := map[uint32]int{}
+	for n := range t.gens {
+		refs[(n-1)/genTextBlockLen]++
+	}
+	for k, b := range t.gtexts {
+		if b.refs != refs[k] {
+			tb.Errorf("text block %d held by %d machines, %d have kept actions", k, b.refs, refs[k])
+		}
+	}
+	for k := range refs {
+		if t.gtexts[k] == nil {
+			tb.Errorf("text block %d missing, its machines have kept actions", k)
 		}
 	}
 	if t.actions.live != t.keptLocked() || byMachine != t.keptLocked() {

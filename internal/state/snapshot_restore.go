@@ -202,9 +202,6 @@ func (t *Tenant) restoreAction(snap *Snapshot, as *ActionSnapshot) (*Action, *pe
 		commands: make([]commandState, len(as.Commands)),
 		settling: as.Settling, session: as.Session, user: as.User,
 	}
-	if m == nil {
-		a.gtext = t.fleet.text(num)
-	}
 	if c := as.Cancel; c != nil {
 		a.cancel = &cancellation{by: c.By, note: c.Note, at: c.At.UTC()}
 	}

@@ -63,6 +63,9 @@ type Tenant struct {
 	// is not final: a listed machine keeps its own (Machine.actions), a
 	// generated one has no *Machine for its actions (Action.machine).
 	gens map[uint32]genList
+	// gtexts are the texts of the generated machines in gens, by block
+	// (genTextBlock): where their actions' gtext is cut from.
+	gtexts map[uint32]*genTextBlock
 
 	// slab is where its actions of the usual shape are made (newAction):
 	// memory, not state; Restore makes its actions apart.
@@ -385,6 +388,10 @@ func (t *Tenant) addLocked(a *Action) {
 		return
 	}
 	l := t.gens[a.gen]
+	a.gtext = t.genTextLocked(a.gen)
+	if l.live() == 0 {
+		t.holdGenTextLocked(a.gen)
+	}
 	l.add(a.seq)
 	t.gens[a.gen] = l
 }
@@ -401,6 +408,7 @@ func (t *Tenant) removeLocked(a *Action) {
 	} else if l, ok := t.gens[a.gen]; ok && l.remove(a.seq) {
 		if l.live() == 0 {
 			delete(t.gens, a.gen) // the map holds the numbers with kept actions only
+			t.releaseGenTextLocked(a.gen)
 		} else {
 			t.gens[a.gen] = l
 		}

@@ -1,0 +1,50 @@
+package state
+
+import (
+	"testing"
+	"time"
+	"unsafe"
+)
+
+// TestGenTextBlocks checks that the actions of generated machines name
+// their machine rightly across blocks (the last one short), that a block
+// is held while any of its machines has kept actions and let go when the
+// last is forgotten, and that a machine's later actions share its text.
+func TestGenTextBlocks(t *testing.T) {
+	const n = 2*genTextBlockLen + 6
+	e := generatedEnv(t, n, profile(t, "unlimited"))
+	req := SubmitRequest{Commands: []Command{runScript("ok.ps1")}}
+	for i := 1; i <= n; i++ {
+		v, err := e.ten.Submit(caller, e.ten.fleet.id(i), req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		id, name := e.ten.fleet.idName(i)
+		if v.MachineID != id || v.ComputerDNSName != name {
+			t.Fatalf("machine %d: action names %s %s, want %s %s", i, v.MachineID, v.ComputerDNSName, id, name)
+		}
+	}
+	if len(e.ten.gtexts) != 3 {
+		t.Errorf("%d text blocks for %d machines, want 3", len(e.ten.gtexts), n)
+	}
+	e.checkIndex(t)
+	e.at(time.Minute)
+
+	// A second action of machine 1 shares the first's text.
+	v := e.submit(t, e.ten.fleet.id(1), runScript("ok.ps1"))
+	e.ten.mu.RLock()
+	l := e.ten.gens[1]
+	older := e.ten.actions.withSeq(l.appendNewestFirst(nil, &e.ten.actions)[1].seq)
+	newer := e.ten.actions.withSeq(l.newest())
+	e.ten.mu.RUnlock()
+	if newer.id != v.ID || unsafe.StringData(newer.gtext) != unsafe.StringData(older.gtext) {
+		t.Errorf("machine 1's two actions do not share its text")
+	}
+	e.at(2 * time.Minute)
+
+	e.forgetAll(t)
+	if len(e.ten.gtexts) != 0 {
+		t.Errorf("%d text blocks held with no kept action", len(e.ten.gtexts))
+	}
+	e.checkIndex(t)
+}
