@@ -239,7 +239,7 @@ func (a *Action) Result(index int) (*Result, error) {
 		return nil, apierr.New(apierr.BadRequest,
 			"Command %d of machine action %s has no result: its status is %s.", index, a.id, c.status)
 	}
-	return c.result, nil
+	return c.result.boundTo(a.id, index), nil
 }
 
 // release lets go of the results of a, which the retention has just

@@ -253,14 +253,17 @@ func (t *Tenant) plan(a *Action, i int) (o Outcome, result *Result, put *Library
 	} else {
 		o, result, put = t.planFromFixtures(a, c)
 	}
-	if s := result.scriptResult(); s != nil && t.wrapOutput && transcribes(a.info().OSPlatform, s.ScriptName) {
-		// The service's wrapping, not the script's output: it applies
-		// to what the fixtures and queued outcomes say alike.
-		// Built when the result is read (Result.Content): an action may
-		// be kept a long time, its output seldom read.
-		result.transcriptOf, result.index = a.id, i
-	}
 	return o, result, put
+}
+
+// transcribes reports whether the output of a's RunScript of script is
+// wrapped in a PowerShell transcript: the service's wrapping, not the
+// script's output, so it applies to what the fixtures and queued
+// outcomes say alike. The wrapping is built when the result is read
+// (Result.Content): an action may be kept a long time, its output seldom
+// read.
+func (t *Tenant) transcribes(a *Action, script string) bool {
+	return t.wrapOutput && transcribes(a.info().OSPlatform, script)
 }
 
 // planFromFixtures decides how command c of a ends from the library's
@@ -292,9 +295,7 @@ func (t *Tenant) planFromFixtures(a *Action, c *commandState) (Outcome, *Result,
 		if d <= 0 {
 			d = fixture.Duration(defaultScriptDuration)
 		}
-		return Outcome{Duration: d, Fail: b.Fail}, newScriptResult(ScriptResult{
-			ScriptName: f.FileName, ExitCode: b.ExitCode, ScriptOutput: b.Output, ScriptErrors: b.Errors,
-		}), nil
+		return Outcome{Duration: d, Fail: b.Fail}, f.scriptResult(b, t.transcribes(a, f.FileName)), nil
 	default: // GetFile
 		path, _ := c.param("Path")
 		f, ok := a.peekMachine().file(path)
@@ -328,7 +329,7 @@ func (t *Tenant) planOverride(q Outcome, a *Action, c *commandState) (Outcome, *
 		}
 		result = newScriptResult(ScriptResult{
 			ScriptName: name, ExitCode: q.ExitCode, ScriptOutput: q.Output, ScriptErrors: q.Errors,
-		})
+		}, t.transcribes(a, name))
 	}
 	if c.Type == GetFile && q.Content != nil {
 		path, _ := c.param("Path")

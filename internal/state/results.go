@@ -18,9 +18,13 @@ type Result struct {
 	script *ScriptResult // RunScript
 	file   []byte        // GetFile: the file's bytes
 	path   string        // GetFile: where the file was on the machine
-	// transcriptOf is, for a RunScript whose output the service wraps in
-	// a PowerShell transcript, the id of its action ("": no wrapping);
-	// index is the command's. Content wraps the output when it is read.
+	// transcribe says the service wraps the RunScript's output in a
+	// PowerShell transcript, whose id derives from the action's id and
+	// the command's index. A kept Result names neither, so that one may
+	// serve every action that ran a fixture's script alike
+	// (LibraryFile.scriptResult): Action.Result returns a copy bound to
+	// them (transcriptOf, index), whose Content wraps the output.
+	transcribe   bool
 	transcriptOf string
 	index        int
 	// held is the library file version whose bytes file shares (a
@@ -91,16 +95,26 @@ func transcribed(output, id string) string {
 	return b.String()
 }
 
-// newScriptResult returns the Result of a RunScript that produced s. The
-// two are one allocation: every RunScript planned makes one, so a live
-// action under load is one object fewer for the collector to mark.
-func newScriptResult(s ScriptResult) *Result {
+// newScriptResult returns the Result of a RunScript that produced s,
+// transcribed or not, the two in one allocation.
+func newScriptResult(s ScriptResult, transcribe bool) *Result {
 	b := &struct {
 		r Result
 		s ScriptResult
 	}{s: s}
-	b.r.script = &b.s
+	b.r.script, b.r.transcribe = &b.s, transcribe
 	return &b.r
+}
+
+// boundTo returns r as command index of the action id reads it: a copy
+// that names them when its output is transcribed, else r.
+func (r *Result) boundTo(id string, index int) *Result {
+	if !r.transcribe {
+		return r
+	}
+	b := *r
+	b.transcriptOf, b.index = id, index
+	return &b
 }
 
 // scriptResult returns r's RunScript result, nil for none (r nil, or a

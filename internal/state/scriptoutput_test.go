@@ -255,3 +255,62 @@ func TestTranscribed(t *testing.T) {
 		}
 	}
 }
+
+// TestScriptResultShared: the actions that ran a fixture's script alike
+// share one kept Result, on Windows (transcribed) and Linux alike, and each
+// reads its own transcript id; an action that ran it otherwise (a queued
+// outcome) has its own, and so does a run after the script changed.
+func TestScriptResultShared(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	kept := func(id string) *Result {
+		t.Helper()
+		a, err := e.ten.Action(id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a.mu.Lock()
+		defer a.mu.Unlock()
+		return a.commands[0].result
+	}
+	var ids []string
+	for i := range 2 {
+		ids = append(ids, e.submit(t, win1, runScript("ok.ps1")).ID)
+		e.at(time.Duration(i+1) * time.Minute)
+	}
+	if kept(ids[0]) == nil || kept(ids[0]) != kept(ids[1]) {
+		t.Errorf("two runs of ok.ps1 on Windows do not share their Result")
+	}
+	for _, id := range ids {
+		if got, want := e.scriptResult(t, id, 0).ScriptOutput, transcript("done\n", transcriptID(id, 0)); got != want {
+			t.Errorf("%s: output %q, want %q", id, got, want)
+		}
+	}
+	lin := e.submit(t, lin1, runScript("ok.ps1")).ID
+	e.at(3 * time.Minute)
+	if kept(lin) == kept(ids[0]) {
+		t.Errorf("a run on Linux (not transcribed) shares the Windows run's Result")
+	}
+	if got := e.scriptResult(t, lin, 0).ScriptOutput; got != "done" {
+		t.Errorf("Linux run: output %q, want %q", got, "done")
+	}
+
+	if err := e.ten.machineWithID(win1, false).QueueOutcomes([]Outcome{{Output: "queued"}}); err != nil {
+		t.Fatal(err)
+	}
+	queued := e.submit(t, win1, runScript("ok.ps1")).ID
+	e.at(4 * time.Minute)
+	if kept(queued) == kept(ids[0]) {
+		t.Errorf("a run with a queued outcome shares the fixture's Result")
+	}
+	if got, want := e.scriptResult(t, queued, 0).ScriptOutput, transcript("queued\n", transcriptID(queued, 0)); got != want {
+		t.Errorf("queued outcome: output %q, want %q", got, want)
+	}
+
+	e.upload(t, "ok.ps1", "echo changed") // declared: keeps its behaviour, a new version
+	changed := e.submit(t, win1, runScript("ok.ps1")).ID
+	e.at(5 * time.Minute)
+	if kept(changed) == kept(ids[0]) {
+		t.Errorf("a run of the replaced file shares the old version's Result")
+	}
+}

@@ -330,10 +330,10 @@ func (a *Action) snapshot(ct *contentTable) ActionSnapshot {
 	}
 	for i := range a.commands {
 		c := &a.commands[i]
-		as.Commands[i] = CommandSnapshot{Command: c.Command, Status: c.status, Start: c.start, End: c.end, Fail: c.fail, Result: c.result.snapshot(ct)}
+		as.Commands[i] = CommandSnapshot{Command: c.Command, Status: c.status, Start: c.start, End: c.end, Fail: c.fail, Result: c.result.snapshot(ct, a.id, i)}
 	}
 	if p, ok := a.tenant.steps.next(a); ok && p.kind != stepNone {
-		st := &StepSnapshot{Kind: stepNames[p.kind], Due: p.due, Order: p.order, Index: int(p.index), Fail: p.fail, Timeout: p.timeout, Result: p.result.snapshot(ct)}
+		st := &StepSnapshot{Kind: stepNames[p.kind], Due: p.due, Order: p.order, Index: int(p.index), Fail: p.fail, Timeout: p.timeout, Result: p.result.snapshot(ct, a.id, int(p.index))}
 		if p.put != nil {
 			st.PutFile, st.PutContent = p.put.FileName, ct.ref(p.put.Content)
 		}
@@ -342,11 +342,13 @@ func (a *Action) snapshot(ct *contentTable) ActionSnapshot {
 	return as
 }
 
-// snapshot returns r as a ResultSnapshot; nil for none.
-func (r *Result) snapshot(ct *contentTable) *ResultSnapshot {
+// snapshot returns r, the result of command index of the action id, as a
+// ResultSnapshot; nil for none.
+func (r *Result) snapshot(ct *contentTable, id string, index int) *ResultSnapshot {
 	if r == nil {
 		return nil
 	}
+	r = r.boundTo(id, index)
 	return &ResultSnapshot{Script: r.script, File: ct.ref(r.file), Path: r.path, TranscriptOf: r.transcriptOf, Index: r.index}
 }
 

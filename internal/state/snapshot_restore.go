@@ -261,7 +261,7 @@ func (r *ResultSnapshot) result(snap *Snapshot) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := &Result{script: r.Script, file: file, path: r.Path, transcriptOf: r.TranscriptOf, index: r.Index}
+	out := &Result{script: r.Script, file: file, path: r.Path, transcribe: r.TranscriptOf != ""}
 	if out.script == nil && out.file == nil {
 		out.file = []byte{}
 	}
