@@ -37,6 +37,59 @@ const (
 	GetFile   = "GetFile"
 )
 
+// actionStatus is an action's status as it is kept: its name is
+// ActionStatuses[s]. A number, not the name: a string is a pointer for the
+// collector to follow in every kept action.
+type actionStatus uint8
+
+// The statuses of an action, in the order of ActionStatuses.
+const (
+	actionPending actionStatus = iota
+	actionInProgress
+	actionSucceeded
+	actionFailed
+	actionTimeOut
+	actionCancelled
+)
+
+// String returns the status's name, as the service writes it.
+func (s actionStatus) String() string { return ActionStatuses[s] }
+
+// final reports whether s is one of the final statuses.
+func (s actionStatus) final() bool { return s >= actionSucceeded }
+
+// parseActionStatus returns the status named name, reporting whether
+// there is one.
+func parseActionStatus(name string) (actionStatus, bool) {
+	i := slices.Index(ActionStatuses[:], name)
+	return actionStatus(i), i >= 0
+}
+
+// commandStatus is a command's status as it is kept: its name is
+// commandStatuses[s].
+type commandStatus uint8
+
+// The statuses of a command, in the order of commandStatuses.
+const (
+	commandCreated commandStatus = iota
+	commandInProgress
+	commandCompleted
+	commandFailed
+)
+
+// commandStatuses are the names of the commandStatus values.
+var commandStatuses = [...]string{CommandCreated, CommandInProgress, CommandCompleted, CommandFailed}
+
+// String returns the status's name, as the service writes it.
+func (s commandStatus) String() string { return commandStatuses[s] }
+
+// parseCommandStatus returns the status named name, reporting whether
+// there is one.
+func parseCommandStatus(name string) (commandStatus, bool) {
+	i := slices.Index(commandStatuses[:], name)
+	return commandStatus(i), i >= 0
+}
+
 // Param is one key/value parameter of a command.
 type Param struct {
 	Key   string `json:"key"`
@@ -97,10 +150,10 @@ type Action struct {
 	created   int64 // Unix nanoseconds: 16 bytes less than a time.Time, as lastUpdate
 
 	mu         sync.Mutex
-	status     string
 	lastUpdate int64
 	cancel     *cancellation // nil: not cancelled
 	commands   []commandState
+	status     actionStatus
 	settling   bool   // last command done, status not yet settled
 	released   bool   // forgotten by the retention, its results let go (release); a snapshot holds no forgotten action
 	session    bool   // the action holds one of the tenant's sessions
@@ -127,11 +180,11 @@ type cancellation struct {
 // its place in the action's commands; a failed command has one error.
 type commandState struct {
 	Command
-	status string
-	start  time.Time
-	end    time.Time
+	start  int64  // Unix nanoseconds; 0: not started
+	end    int64  // Unix nanoseconds; 0: not ended
 	fail   string // the error of a failed command
 	result *Result
+	status commandStatus
 }
 
 // ID returns the action's GUID.
@@ -235,7 +288,7 @@ func (a *Action) Result(index int) (*Result, error) {
 		return nil, apierr.New(apierr.ResourceNotFound, "Machine action %s was not found", a.id)
 	case c.Type == PutFile:
 		return nil, apierr.New(apierr.BadRequest, "Command %d of machine action %s is a PutFile, which has no result.", index, a.id)
-	case c.status != CommandCompleted || c.result == nil:
+	case c.status != commandCompleted || c.result == nil:
 		return nil, apierr.New(apierr.BadRequest,
 			"Command %d of machine action %s has no result: its status is %s.", index, a.id, c.status)
 	}
@@ -268,7 +321,7 @@ func isFinal(status string) bool {
 func (a *Action) Final() bool {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	return isFinal(a.status)
+	return a.status.final()
 }
 
 // ActionView is a machine action as the API returns it, every property in
@@ -330,7 +383,7 @@ func (a *Action) headLocked() ActionView {
 		Type:                  "LiveResponse",
 		Requestor:             a.requestor,
 		RequestorComment:      a.comment,
-		Status:                a.status,
+		Status:                a.status.String(),
 		MachineID:             a.MachineID(),
 		ComputerDNSName:       a.machineName(),
 		CreationDateTimeUtc:   Stamp(unixTime(a.created)),
@@ -350,14 +403,14 @@ func (a *Action) viewLocked() ActionView {
 	for i := range a.commands {
 		c := &a.commands[i]
 		errs := []string{}
-		if c.status == CommandFailed {
+		if c.status == commandFailed {
 			errs = []string{c.fail}
 		}
 		v.Commands[i] = CommandView{
 			Index:         i,
-			StartTime:     stampPtr(c.start),
-			EndTime:       stampPtr(c.end),
-			CommandStatus: c.status,
+			StartTime:     stampPtrNanos(c.start),
+			EndTime:       stampPtrNanos(c.end),
+			CommandStatus: c.status.String(),
 			Errors:        errs,
 			Command:       c.Command,
 		}
@@ -429,7 +482,7 @@ func (t *Tenant) SubmitWithID(c Caller, machineKey string, req SubmitRequest, id
 	}
 	a, slot := newAction(&t.slab, req.Commands)
 	a.id, a.tenant, a.requestor, a.comment = id, t, c.Requestor(), req.Comment
-	a.created, a.status, a.lastUpdate = now.UnixNano(), StatusPending, now.UnixNano()
+	a.created, a.status, a.lastUpdate = now.UnixNano(), actionPending, now.UnixNano()
 	if c.User != nil {
 		a.user = c.User.ObjectID
 	}
@@ -563,7 +616,7 @@ func (t *Tenant) Cancel(c Caller, id, comment string) (ActionView, error) {
 	}
 	now := t.store.clock.Now().UTC().Truncate(Tick)
 	a.mu.Lock()
-	if isFinal(a.status) {
+	if a.status.final() {
 		status := a.status
 		a.mu.Unlock()
 		return ActionView{}, apierr.New(apierr.BadRequest,
@@ -650,7 +703,7 @@ func newAction(slab *actionSlab, cmds []Command) (*Action, *actionSlot) {
 		a = &Action{commands: make([]commandState, len(cmds))}
 	}
 	for i, cmd := range cmds {
-		a.commands[i] = commandState{Command: interned(cmd, params), status: CommandCreated}
+		a.commands[i] = commandState{Command: interned(cmd, params), status: commandCreated}
 	}
 	return a, slot
 }

@@ -100,14 +100,14 @@ func (t *Tenant) runStep(a *Action, st pendingStep, now time.Time) (final bool) 
 	case stepPickup:
 		return t.pickup(a, now)
 	case stepExpiry:
-		a.status = StatusTimeOut
+		a.status = actionTimeOut
 		a.lastUpdate = now.UnixNano()
 		return true
 	case stepCommandEnd:
 		return t.endCommand(a, st, now)
 	case stepSettle:
 		a.settling = false
-		a.status = StatusSucceeded
+		a.status = actionSucceeded
 		a.lastUpdate = now.UnixNano()
 		return true
 	}
@@ -166,7 +166,7 @@ func (t *Tenant) pickup(a *Action, now time.Time) bool {
 		// the queue timeout).
 		if ok, _ := t.acquireSession(a); !ok {
 			if deadline := a.Created().Add(t.store.Profile().QueueTimeout); !now.Before(deadline) {
-				a.status = StatusTimeOut
+				a.status = actionTimeOut
 				a.lastUpdate = now.UnixNano()
 				return true
 			}
@@ -175,7 +175,7 @@ func (t *Tenant) pickup(a *Action, now time.Time) bool {
 		}
 		a.session = true
 	}
-	a.status = StatusInProgress
+	a.status = actionInProgress
 	a.lastUpdate = now.UnixNano()
 	return t.startCommand(a, 0, now)
 }
@@ -193,8 +193,8 @@ func (t *Tenant) scheduleExpiry(a *Action, now time.Time) {
 // startCommand starts command i of a at now and schedules its end.
 func (t *Tenant) startCommand(a *Action, i int, now time.Time) bool {
 	c := &a.commands[i]
-	c.status = CommandInProgress
-	c.start = now
+	c.status = commandInProgress
+	c.start = now.UnixNano()
 	a.lastUpdate = now.UnixNano()
 	o, result, put := t.plan(a, i)
 	after, timeout := time.Duration(o.Duration), false
@@ -212,21 +212,21 @@ func (t *Tenant) startCommand(a *Action, i int, now time.Time) bool {
 func (t *Tenant) endCommand(a *Action, st pendingStep, now time.Time) bool {
 	i := int(st.index)
 	c := &a.commands[i]
-	c.end = now
+	c.end = now.UnixNano()
 	a.lastUpdate = now.UnixNano()
 	if st.fail != "" {
-		c.status = CommandFailed
+		c.status = commandFailed
 		c.fail = st.fail
-		a.status = StatusFailed
+		a.status = actionFailed
 		if st.timeout {
-			a.status = StatusTimeOut
+			a.status = actionTimeOut
 		}
 		return true
 	}
 	if f := st.put; f != nil {
 		a.toChange().putFile(f) // a generated machine is made: it has a file now
 	}
-	c.status = CommandCompleted
+	c.status = commandCompleted
 	c.result = st.result
 	if r := st.result; r != nil && r.held != nil {
 		t.storage.hold(r.held)
@@ -353,14 +353,14 @@ func (a *Action) cancelLocked(who, comment string, now time.Time) {
 	a.unschedule()
 	for i := range a.commands {
 		c := &a.commands[i]
-		if c.status == CommandInProgress {
-			c.status = CommandFailed
-			c.end = now
+		if c.status == commandInProgress {
+			c.status = commandFailed
+			c.end = now.UnixNano()
 			c.fail = fmt.Sprintf(errCancelled, who)
 		}
 	}
 	a.settling = false
-	a.status = StatusCancelled
+	a.status = actionCancelled
 	a.lastUpdate = now.UnixNano()
 	a.cancel = &cancellation{by: who, note: comment, at: now}
 }

@@ -431,7 +431,7 @@ func (m *Machine) setOnline(online bool) {
 	}
 	if a := m.activeLocked(); a != nil {
 		a.mu.Lock()
-		if a.status == StatusPending {
+		if a.status == actionPending {
 			t.schedulePickup(a, now)
 		}
 		a.mu.Unlock()

@@ -321,7 +321,7 @@ func (a *Action) snapshot(ct *contentTable) ActionSnapshot {
 	defer a.mu.Unlock()
 	as := ActionSnapshot{
 		Seq: a.seq, ID: a.id, Machine: a.MachineID(), Requestor: a.requestor, Comment: a.comment,
-		Created: unixTime(a.created), Status: a.status, LastUpdate: unixTime(a.lastUpdate),
+		Created: unixTime(a.created), Status: a.status.String(), LastUpdate: unixTime(a.lastUpdate),
 		Commands: make([]CommandSnapshot, len(a.commands)),
 		Settling: a.settling, Session: a.session, User: a.user,
 	}
@@ -330,7 +330,7 @@ func (a *Action) snapshot(ct *contentTable) ActionSnapshot {
 	}
 	for i := range a.commands {
 		c := &a.commands[i]
-		as.Commands[i] = CommandSnapshot{Command: c.Command, Status: c.status, Start: c.start, End: c.end, Fail: c.fail, Result: c.result.snapshot(ct, a.id, i)}
+		as.Commands[i] = CommandSnapshot{Command: c.Command, Status: c.status.String(), Start: nanosTime(c.start), End: nanosTime(c.end), Fail: c.fail, Result: c.result.snapshot(ct, a.id, i)}
 	}
 	if p, ok := a.tenant.steps.next(a); ok && p.kind != stepNone {
 		st := &StepSnapshot{Kind: stepNames[p.kind], Due: p.due, Order: p.order, Index: int(p.index), Fail: p.fail, Timeout: p.timeout, Result: p.result.snapshot(ct, a.id, int(p.index))}

@@ -136,10 +136,10 @@ func (t *Tenant) restore(snap *Snapshot, ts *TenantSnapshot, steps []restoredSte
 		t.seq = a.seq - 1
 		prev := t.newestOnLocked(a.machine, a.gen) // the machine's newest action before a
 		t.addLocked(a)
-		if isFinal(a.status) {
+		if a.status.final() {
 			continue
 		}
-		if prev != nil && !isFinal(prev.status) {
+		if prev != nil && !prev.status.final() {
 			return steps, fmt.Errorf("machine %s has two live actions", a.MachineID())
 		}
 		if a.session {
@@ -193,12 +193,13 @@ func (t *Tenant) restoreAction(snap *Snapshot, as *ActionSnapshot) (*Action, *pe
 			return nil, nil, fmt.Errorf("no machine %s", as.Machine)
 		}
 	}
-	if !slices.Contains(ActionStatuses[:], as.Status) {
+	status, ok := parseActionStatus(as.Status)
+	if !ok {
 		return nil, nil, fmt.Errorf("unknown status %q", as.Status)
 	}
 	a := &Action{
 		seq: as.Seq, id: strings.ToLower(as.ID), tenant: t, machine: m, gen: uint32(num), requestor: as.Requestor, comment: as.Comment,
-		created: as.Created.UnixNano(), status: as.Status, lastUpdate: as.LastUpdate.UnixNano(),
+		created: as.Created.UnixNano(), status: status, lastUpdate: as.LastUpdate.UnixNano(),
 		commands: make([]commandState, len(as.Commands)),
 		settling: as.Settling, session: as.Session, user: as.User,
 	}
@@ -209,16 +210,20 @@ func (t *Tenant) restoreAction(snap *Snapshot, as *ActionSnapshot) (*Action, *pe
 		if _, ok := commandRank[cs.Command.Type]; !ok {
 			return nil, nil, fmt.Errorf("command %d: unknown type %q", i, cs.Command.Type)
 		}
+		cstatus, ok := parseCommandStatus(cs.Status)
+		if !ok {
+			return nil, nil, fmt.Errorf("command %d: unknown status %q", i, cs.Status)
+		}
 		result, err := cs.Result.result(snap)
 		if err != nil {
 			return nil, nil, fmt.Errorf("command %d: %w", i, err)
 		}
 		a.commands[i] = commandState{
-			Command: interned(cs.Command, nil), status: cs.Status, start: cs.Start.UTC(), end: cs.End.UTC(),
+			Command: interned(cs.Command, nil), status: cstatus, start: nanosOf(cs.Start), end: nanosOf(cs.End),
 			fail: cs.Fail, result: result,
 		}
 	}
-	if isFinal(a.status) || as.Next == nil {
+	if a.status.final() || as.Next == nil {
 		return a, nil, nil
 	}
 	n := as.Next
@@ -282,7 +287,7 @@ func (s *Store) restoreFinished(entries []FinishedSnapshot) error {
 				return fmt.Errorf("state: restore: finished action %s: no tenant %s", e.Action, e.Tenant)
 			}
 			a, err := t.Action(e.Action)
-			if err != nil || !isFinal(a.status) {
+			if err != nil || !a.status.final() {
 				return fmt.Errorf("state: restore: finished action %s is not a finished action of tenant %s", e.Action, e.Tenant)
 			}
 			fe.a = a

@@ -384,8 +384,8 @@ func TestSnapshotCoversFields(t *testing.T) {
 		v      any
 		fields string
 	}{
-		{Action{}, "seq id tenant machine gtext requestor comment created mu status lastUpdate cancel commands settling released session kept gen user queued"},
-		{commandState{}, "Command status start end fail result"},
+		{Action{}, "seq id tenant machine gtext requestor comment created mu lastUpdate cancel commands status settling released session kept gen user queued"},
+		{commandState{}, "Command start end fail result status"},
 		{pendingStep{}, "due fail result put order index kind timeout"},
 		{stepQueue{}, "tenant timer mu chunks n armed"},
 		{Result{}, "script file path transcribe transcriptOf index held own"},

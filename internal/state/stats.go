@@ -62,12 +62,7 @@ func countStatuses(actions []*Action) ActionCounts {
 		a.mu.Lock()
 		st := a.status
 		a.mu.Unlock()
-		for i, s := range ActionStatuses {
-			if s == st {
-				c[i]++
-				break
-			}
-		}
+		c[st]++
 	}
 	return c
 }

@@ -80,6 +80,31 @@ func (ts *Timestamp) UnmarshalJSON(b []byte) error {
 }
 
 // stampPtr returns a pointer to Stamp(t), or nil for the zero time.
+// stampPtrNanos is stampPtr of the instant of Unix nanoseconds n, nil for
+// 0 (not set).
+func stampPtrNanos(n int64) *Timestamp {
+	if n == 0 {
+		return nil
+	}
+	return stampPtr(unixTime(n))
+}
+
+// nanosTime returns the instant of Unix nanoseconds n, the zero time for
+// 0 (not set); nanosOf is its inverse.
+func nanosTime(n int64) time.Time {
+	if n == 0 {
+		return time.Time{}
+	}
+	return unixTime(n)
+}
+
+func nanosOf(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
 func stampPtr(t time.Time) *Timestamp {
 	if t.IsZero() {
 		return nil
