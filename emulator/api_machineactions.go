@@ -149,8 +149,8 @@ func (s *Server) getMachineAction(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	noteAction(c, a.ID())
 	v := a.View()
+	noteAction(c, v.ID) // the view's: an action's id is made as a string when read
 	return s.writeAction(c, http.StatusOK, &v)
 }
 

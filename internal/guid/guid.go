@@ -7,12 +7,15 @@ import (
 )
 
 // New returns a random version 4 GUID in its canonical text form.
-func New() string {
+func New() string { return Format(NewBytes()) }
+
+// NewBytes returns a random version 4 GUID as its 16 bytes.
+func NewBytes() [16]byte {
 	var b [16]byte
 	_, _ = rand.Read(b[:])
 	b[6] = b[6]&0x0f | 0x40
 	b[8] = b[8]&0x3f | 0x80
-	return Format(b)
+	return b
 }
 
 // Parse reads a GUID in its canonical text form (8-4-4-4-12 hexadecimal

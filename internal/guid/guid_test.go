@@ -37,3 +37,22 @@ func TestParseRefuses(t *testing.T) {
 		}
 	}
 }
+
+// TestNewBytes checks that NewBytes makes version 4, RFC 4122 variant
+// GUIDs, different each time, as New writes them.
+func TestNewBytes(t *testing.T) {
+	seen := map[[16]byte]bool{}
+	for range 1000 {
+		b := NewBytes()
+		if b[6]>>4 != 4 || b[8]>>6 != 2 {
+			t.Fatalf("NewBytes() = %x: not version 4, variant 10", b)
+		}
+		if seen[b] {
+			t.Fatalf("NewBytes() made %x twice", b)
+		}
+		seen[b] = true
+		if s := New(); s[14] != '4' || !strings.ContainsRune("89ab", rune(s[19])) {
+			t.Fatalf("New() = %s: not version 4, variant 10", s)
+		}
+	}
+}

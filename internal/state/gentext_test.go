@@ -37,7 +37,7 @@ func TestGenTextBlocks(t *testing.T) {
 	older := e.ten.actions.withSeq(l.appendNewestFirst(nil, &e.ten.actions)[1].seq)
 	newer := e.ten.actions.withSeq(l.newest())
 	e.ten.mu.RUnlock()
-	if newer.id != v.ID || unsafe.StringData(newer.gtext) != unsafe.StringData(older.gtext) {
+	if newer.ID() != v.ID || unsafe.StringData(newer.gtext) != unsafe.StringData(older.gtext) {
 		t.Errorf("machine 1's two actions do not share its text")
 	}
 	e.at(2 * time.Minute)

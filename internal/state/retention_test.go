@@ -60,8 +60,8 @@ func (e *env) checkIndex(tb testing.TB) {
 		}
 		byMachine += l.live
 		for _, en := range l.entries {
-			if en.a != nil && (en.a.machine != m || t.actionLocked(en.a.id) != en.a) {
-				tb.Errorf("machine %s lists %s, which is not its own or not kept", m.ID(), en.a.id)
+			if en.a != nil && (en.a.machine != m || t.actionLocked(en.a.ID()) != en.a) {
+				tb.Errorf("machine %s lists %s, which is not its own or not kept", m.ID(), en.a.ID())
 			}
 		}
 	}
@@ -75,11 +75,11 @@ func (e *env) checkIndex(tb testing.TB) {
 			tb.Errorf("generated machine %d lists %d actions, %d of them kept", n, l.live(), len(got))
 		}
 		for _, a := range l.appendNewestFirst(nil, &t.actions) {
-			if a.gen != n || a.machine != nil || a.MachineID() != id || t.actionLocked(a.id) != a {
-				tb.Errorf("generated machine %d lists %s, which is not its own or not kept", n, a.id)
+			if a.gen != n || a.machine != nil || a.MachineID() != id || t.actionLocked(a.ID()) != a {
+				tb.Errorf("generated machine %d lists %s, which is not its own or not kept", n, a.ID())
 			}
 			if a.machineName() != name {
-				tb.Errorf("action %s of generated machine %d names it %q, want %q", a.id, n, a.machineName(), name)
+				tb.Errorf("action %s of generated machine %d names it %q, want %q", a.ID(), n, a.machineName(), name)
 			}
 		}
 	}
@@ -272,7 +272,7 @@ func TestActionListRandom(t *testing.T) {
 		for range 2000 {
 			if len(ref) == 0 || rng.IntN(3) > 0 {
 				seq += 1 + uint64(rng.IntN(3))
-				a := &Action{seq: seq, id: fmt.Sprint(seq)}
+				a := &Action{seq: seq, oddID: fmt.Sprint(seq)}
 				l.add(a)
 				ref = append(ref, a)
 				continue

@@ -267,7 +267,7 @@ func (s *Store) Snapshot() (*Snapshot, error) {
 		f := FinishedSnapshot{At: e.finishedAt()}
 		if e.a != nil {
 			if t := e.a.tenant; w.tenants[t.ID] == t {
-				f.Tenant, f.Action = t.ID, e.a.id
+				f.Tenant, f.Action = t.ID, e.a.ID()
 			}
 		}
 		snap.Finished = append(snap.Finished, f)
@@ -319,8 +319,9 @@ func (t *Tenant) snapshot(ct *contentTable) TenantSnapshot {
 func (a *Action) snapshot(ct *contentTable) ActionSnapshot {
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	id := a.ID()
 	as := ActionSnapshot{
-		Seq: a.seq, ID: a.id, Machine: a.MachineID(), Requestor: a.requestor, Comment: a.comment,
+		Seq: a.seq, ID: id, Machine: a.MachineID(), Requestor: a.requestor, Comment: a.comment,
 		Created: unixTime(a.created), Status: a.status.String(), LastUpdate: unixTime(a.lastUpdate),
 		Commands: make([]CommandSnapshot, len(a.commands)),
 		Settling: a.settling, Session: a.session, User: a.user,
@@ -330,10 +331,10 @@ func (a *Action) snapshot(ct *contentTable) ActionSnapshot {
 	}
 	for i := range a.commands {
 		c := &a.commands[i]
-		as.Commands[i] = CommandSnapshot{Command: c.Command, Status: c.status.String(), Start: nanosTime(c.start), End: nanosTime(c.end), Fail: c.fail, Result: c.result.snapshot(ct, a.id, i)}
+		as.Commands[i] = CommandSnapshot{Command: c.Command, Status: c.status.String(), Start: nanosTime(c.start), End: nanosTime(c.end), Fail: c.fail, Result: c.result.snapshot(ct, id, i)}
 	}
 	if p, ok := a.tenant.steps.next(a); ok && p.kind != stepNone {
-		st := &StepSnapshot{Kind: stepNames[p.kind], Due: p.due, Order: p.order, Index: int(p.index), Fail: p.fail, Timeout: p.timeout, Result: p.result.snapshot(ct, a.id, int(p.index))}
+		st := &StepSnapshot{Kind: stepNames[p.kind], Due: p.due, Order: p.order, Index: int(p.index), Fail: p.fail, Timeout: p.timeout, Result: p.result.snapshot(ct, id, int(p.index))}
 		if p.put != nil {
 			st.PutFile, st.PutContent = p.put.FileName, ct.ref(p.put.Content)
 		}

@@ -198,11 +198,12 @@ func (t *Tenant) restoreAction(snap *Snapshot, as *ActionSnapshot) (*Action, *pe
 		return nil, nil, fmt.Errorf("unknown status %q", as.Status)
 	}
 	a := &Action{
-		seq: as.Seq, id: strings.ToLower(as.ID), tenant: t, machine: m, gen: uint32(num), requestor: as.Requestor, comment: as.Comment,
+		seq: as.Seq, tenant: t, machine: m, gen: uint32(num), requestor: as.Requestor, comment: as.Comment,
 		created: as.Created.UnixNano(), status: status, lastUpdate: as.LastUpdate.UnixNano(),
 		commands: make([]commandState, len(as.Commands)),
 		settling: as.Settling, session: as.Session, user: as.User,
 	}
+	a.setID(as.ID)
 	if c := as.Cancel; c != nil {
 		a.cancel = &cancellation{by: c.By, note: c.Note, at: c.At.UTC()}
 	}

@@ -384,7 +384,7 @@ func TestSnapshotCoversFields(t *testing.T) {
 		v      any
 		fields string
 	}{
-		{Action{}, "seq id tenant machine gtext requestor comment created mu lastUpdate cancel commands status settling released session kept gen user queued"},
+		{Action{}, "seq key oddID tenant machine gtext requestor comment created mu lastUpdate cancel commands status settling released session kept gen user queued"},
 		{commandState{}, "Command start end fail result status"},
 		{pendingStep{}, "due fail result put order index kind timeout"},
 		{stepQueue{}, "tenant timer mu chunks n armed"},

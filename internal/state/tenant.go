@@ -291,22 +291,22 @@ func (t *Tenant) actionLocked(id string) *Action {
 // indexLocked notes that a, kept in t.actions, has its id; unindexLocked
 // forgets it. Call them with t.mu held.
 func (t *Tenant) indexLocked(a *Action) {
-	if key, ok := guid.Parse(a.id); ok {
-		t.byID[key] = a.seq
+	if a.oddID == "" {
+		t.byID[a.key] = a.seq
 		return
 	}
 	if t.otherIDs == nil {
 		t.otherIDs = map[string]uint64{}
 	}
-	t.otherIDs[strings.ToLower(a.id)] = a.seq
+	t.otherIDs[a.oddID] = a.seq
 }
 
 func (t *Tenant) unindexLocked(a *Action) {
-	if key, ok := guid.Parse(a.id); ok {
-		delete(t.byID, key)
+	if a.oddID == "" {
+		delete(t.byID, a.key)
 		return
 	}
-	delete(t.otherIDs, strings.ToLower(a.id))
+	delete(t.otherIDs, a.oddID)
 }
 
 // keptLocked returns how many actions t's id index holds. Call it with

@@ -289,7 +289,7 @@ func (t *Tenant) CancelLive(who, comment string) int {
 		if a.Final() {
 			continue
 		}
-		if _, err := t.Cancel(c, a.id, comment); err == nil {
+		if _, err := t.Cancel(c, a.ID(), comment); err == nil {
 			n++
 		}
 	}
