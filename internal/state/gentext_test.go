@@ -33,7 +33,7 @@ func TestGenTextBlocks(t *testing.T) {
 	// A second action of machine 1 shares the first's text.
 	v := e.submit(t, e.ten.fleet.id(1), runScript("ok.ps1"))
 	e.ten.mu.RLock()
-	l := e.ten.gens[1]
+	l := e.ten.gens.get(1)
 	older := e.ten.actions.withSeq(l.appendNewestFirst(nil, &e.ten.actions)[1].seq)
 	newer := e.ten.actions.withSeq(l.newest())
 	e.ten.mu.RUnlock()
@@ -47,4 +47,49 @@ func TestGenTextBlocks(t *testing.T) {
 		t.Errorf("%d text blocks held with no kept action", len(e.ten.gtexts))
 	}
 	e.checkIndex(t)
+}
+
+// TestGenIndex checks that a machine with one kept action is held in the
+// map without pointers, one with more in the other, and one with none in
+// neither, whatever it had before.
+func TestGenIndex(t *testing.T) {
+	var g genIndex
+	check := func(step string, one, more int) {
+		t.Helper()
+		if len(g.one) != one || len(g.more) != more || g.len() != one+more {
+			t.Errorf("%s: %d with one, %d with more (len %d); want %d, %d", step, len(g.one), len(g.more), g.len(), one, more)
+		}
+	}
+	l := g.get(7)
+	l.add(3)
+	g.set(7, l)
+	check("one action", 1, 0)
+	l = g.get(7)
+	l.add(5)
+	g.set(7, l)
+	check("two actions", 0, 1)
+	if got := g.get(7); got.live() != 2 || got.newest() != 5 {
+		t.Errorf("two actions: live %d, newest %d", got.live(), got.newest())
+	}
+	for _, s := range []uint64{3, 5} {
+		l = g.get(7)
+		if !l.remove(s) {
+			t.Fatalf("remove(%d) = false", s)
+		}
+		g.set(7, l)
+	}
+	check("none", 0, 0)
+	l = g.get(9)
+	l.add(11)
+	g.set(9, l)
+	l.remove(11)
+	g.set(9, l)
+	check("one, then none", 0, 0)
+	n := 0
+	for range g.all() {
+		n++
+	}
+	if n != 0 {
+		t.Errorf("all() yields %d machines of none", n)
+	}
 }

@@ -65,7 +65,7 @@ func (e *env) checkIndex(tb testing.TB) {
 			}
 		}
 	}
-	for n, l := range t.gens {
+	for n, l := range t.gens.all() {
 		if l.live() == 0 {
 			tb.Errorf("generated machine %d has an empty list in gens", n)
 		}
@@ -86,7 +86,7 @@ func (e *env) checkIndex(tb testing.TB) {
 	// Each block of machines' texts is held by those of its machines
 	// with kept actions, and only while there are some.
 	refs := map[uint32]int{}
-	for n := range t.gens {
+	for n := range t.gens.all() {
 		refs[(n-1)/genTextBlockLen]++
 	}
 	for k, b := range t.gtexts {

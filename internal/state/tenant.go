@@ -62,7 +62,7 @@ type Tenant struct {
 	// has any (genList: their seqs in actions), newest the live one if it
 	// is not final: a listed machine keeps its own (Machine.actions), a
 	// generated one has no *Machine for its actions (Action.machine).
-	gens map[uint32]genList
+	gens genIndex
 	// gtexts are the texts of the generated machines in gens, by block
 	// (genTextBlock): where their actions' gtext is cut from.
 	gtexts map[uint32]*genTextBlock
@@ -94,7 +94,6 @@ func newTenant(s *Store, w *world, gen uint64, ft *fixture.Tenant) *Tenant {
 		users:    make(map[string]*User, len(ft.Users)),
 		storage:  newStorage(w.storage),
 		byID:     map[[16]byte]uint64{},
-		gens:     map[uint32]genList{},
 		settings: ft.LiveResponse,
 
 		undeclared: fixture.DefaultUndeclaredScripts(),
@@ -345,7 +344,7 @@ func (t *Tenant) ActionRefsOnFor(c Caller, ids []string) []*Action {
 		list = m.actions.appendNewestFirst(list)
 	}
 	for _, n := range nums {
-		l := t.gens[n]
+		l := t.gens.get(n)
 		list = l.appendNewestFirst(list, &t.actions)
 	}
 	t.mu.RUnlock()
@@ -362,7 +361,7 @@ func (t *Tenant) ActionRefsOnFor(c Caller, ids []string) []*Action {
 // it with t.mu held.
 func (t *Tenant) newestOnLocked(m *Machine, n uint32) *Action {
 	if n > 0 {
-		l := t.gens[n]
+		l := t.gens.get(n)
 		return t.actions.withSeq(l.newest())
 	}
 	return m.actions.newest()
@@ -387,13 +386,13 @@ func (t *Tenant) addLocked(a *Action) {
 		a.machine.actions.add(a)
 		return
 	}
-	l := t.gens[a.gen]
+	l := t.gens.get(a.gen)
 	a.gtext = t.genTextLocked(a.gen)
 	if l.live() == 0 {
 		t.holdGenTextLocked(a.gen)
 	}
 	l.add(a.seq)
-	t.gens[a.gen] = l
+	t.gens.set(a.gen, l)
 }
 
 // removeLocked forgets a: from then on it answers as an action that never
@@ -405,12 +404,10 @@ func (t *Tenant) removeLocked(a *Action) {
 	t.unindexLocked(a)
 	if a.gen == 0 {
 		a.machine.actions.remove(a)
-	} else if l, ok := t.gens[a.gen]; ok && l.remove(a.seq) {
+	} else if l := t.gens.get(a.gen); l.remove(a.seq) {
+		t.gens.set(a.gen, l) // an empty list forgets the number: gens holds the numbers with kept actions only
 		if l.live() == 0 {
-			delete(t.gens, a.gen) // the map holds the numbers with kept actions only
 			t.releaseGenTextLocked(a.gen)
-		} else {
-			t.gens[a.gen] = l
 		}
 	}
 	for i := range a.commands {
