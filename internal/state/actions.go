@@ -193,7 +193,8 @@ type commandState struct {
 	status commandStatus
 }
 
-// ID returns the action's GUID.
+// ID returns the action's id: a GUID in lower case, written out from its
+// bytes on each call.
 func (a *Action) ID() string {
 	if a.oddID != "" {
 		return a.oddID
@@ -328,14 +329,6 @@ func (a *Action) release() {
 	for i := range a.commands {
 		a.commands[i].result = nil
 	}
-}
-
-func isFinal(status string) bool {
-	switch status {
-	case StatusSucceeded, StatusFailed, StatusTimeOut, StatusCancelled:
-		return true
-	}
-	return false
 }
 
 // Final reports whether the action has reached a final status.

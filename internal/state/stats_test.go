@@ -106,3 +106,30 @@ func TestStatsWhileSubmitting(t *testing.T) {
 		t.Errorf("after an hour: %v, want 50 Succeeded", got)
 	}
 }
+
+// TestStatusNames checks that each action and command status reads back
+// as the name it was parsed from, that exactly the service's four final
+// statuses are final, and that an unknown name is refused.
+func TestStatusNames(t *testing.T) {
+	final := map[string]bool{StatusSucceeded: true, StatusFailed: true, StatusTimeOut: true, StatusCancelled: true}
+	for _, name := range ActionStatuses {
+		s, ok := parseActionStatus(name)
+		if !ok || s.String() != name {
+			t.Errorf("parseActionStatus(%q) = %v %v", name, s, ok)
+		}
+		if s.final() != final[name] {
+			t.Errorf("%s: final() = %v", name, s.final())
+		}
+	}
+	for _, name := range []string{CommandCreated, CommandInProgress, CommandCompleted, CommandFailed} {
+		if s, ok := parseCommandStatus(name); !ok || s.String() != name {
+			t.Errorf("parseCommandStatus(%q) = %v %v", name, s, ok)
+		}
+	}
+	if _, ok := parseActionStatus("pending"); ok {
+		t.Errorf("parseActionStatus accepts a name in another case")
+	}
+	if _, ok := parseCommandStatus("Done"); ok {
+		t.Errorf("parseCommandStatus accepts an unknown name")
+	}
+}

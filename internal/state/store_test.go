@@ -147,6 +147,12 @@ func newEnvWith(tb testing.TB, set *fixture.Set, p limits.Profile) *env {
 }
 
 // newEnv returns the Contoso fixture under the default profile.
+// isFinal reports whether status, an action status's name, is final.
+func isFinal(status string) bool {
+	s, ok := parseActionStatus(status)
+	return ok && s.final()
+}
+
 func newEnv(tb testing.TB) *env {
 	tb.Helper()
 	return newEnvWith(tb, parseFixture(tb, contosoYAML), profile(tb, "default"))
