@@ -27,8 +27,10 @@ const collectorPercent = 400
 const baseMemoryLimit = 896 << 20
 
 // memoryPerKeptAction is the soft limit added for each finished action
-// kept past state.DefaultRetention's count: twice the ~1 KB of heap one
-// takes, room for the collector to work without running back to back.
+// kept past state.DefaultRetention's count: twice the 1 KiB the
+// retention's byte bound counts for one (about 0.5 KiB of heap in fact
+// since docs/performance.md's "Actions side by side"), room for the
+// collector to work without running back to back.
 const memoryPerKeptAction = 2 << 10
 
 // memoryLimit returns the soft memory limit for an emulator that keeps at
