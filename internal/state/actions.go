@@ -193,8 +193,8 @@ type commandState struct {
 	status commandStatus
 }
 
-// ID returns the action's id: a GUID in lower case, written out from its
-// bytes on each call.
+// ID returns the action's id: its GUID in lower case, written out from
+// its bytes on each call, or the id it was given that is not a GUID.
 func (a *Action) ID() string {
 	if a.oddID != "" {
 		return a.oddID
