@@ -42,8 +42,13 @@ func (f *fleet) lock(i int) *sync.Mutex { return &f.locks[uint(i)%uint(len(f.loc
 // machine number i, in one string.
 func (f *fleet) text(i int) string {
 	var buf [80]byte
-	b := hex.AppendEncode(buf[:0], f.idOf[i-1][:])
-	return string(fixture.AppendGeneratedName(b, f.domain, i))
+	return string(f.appendText(buf[:0], i))
+}
+
+// appendText appends to b the text of f's machine number i (text).
+func (f *fleet) appendText(b []byte, i int) []byte {
+	b = hex.AppendEncode(b, f.idOf[i-1][:])
+	return fixture.AppendGeneratedName(b, f.domain, i)
 }
 
 // idName returns the id and the computer name of f's machine number i,

@@ -1,11 +1,5 @@
 package state
 
-import (
-	"encoding/hex"
-
-	"github.com/mdelive/mde-emulator/emulator/fixture"
-)
-
 // genTextBlockLen is how many generated machines, numbered one after
 // another, have their texts in one genTextBlock.
 const genTextBlockLen = 32
@@ -76,8 +70,7 @@ func (f *fleet) textBlock(k uint32) *genTextBlock {
 	n := min(genTextBlockLen, f.size()-first+1)
 	buf := make([]byte, 0, n*(40+len(f.domain)+16))
 	for j := range n {
-		buf = hex.AppendEncode(buf, f.idOf[first+j-1][:])
-		buf = fixture.AppendGeneratedName(buf, f.domain, first+j)
+		buf = f.appendText(buf, first+j)
 		b.ends[j] = uint32(len(buf))
 	}
 	b.text = string(buf)

@@ -56,8 +56,12 @@ func TestGenIndex(t *testing.T) {
 	var g genIndex
 	check := func(step string, one, more int) {
 		t.Helper()
-		if len(g.one) != one || len(g.more) != more || g.len() != one+more {
-			t.Errorf("%s: %d with one, %d with more (len %d); want %d, %d", step, len(g.one), len(g.more), g.len(), one, more)
+		n := 0
+		for range g.all() {
+			n++
+		}
+		if len(g.one) != one || len(g.more) != more || n != one+more {
+			t.Errorf("%s: %d with one, %d with more (all yields %d); want %d, %d", step, len(g.one), len(g.more), n, one, more)
 		}
 	}
 	l := g.get(7)

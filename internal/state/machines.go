@@ -401,7 +401,7 @@ func (m *Machine) SetRemediationLevel(level string) error {
 // its queued action after its pickup delay.
 func (m *Machine) SetOnline(online bool) {
 	if m.num > 0 {
-		// As a submit on the number holds it (Tenant.submitGenerated):
+		// As a submit on the number holds it (Tenant.submitOn):
 		// a machine coming online sees an action submitted just before.
 		mu := m.tenant.fleet.lock(int(m.num))
 		mu.Lock()

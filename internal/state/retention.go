@@ -195,7 +195,8 @@ const actionOverhead = 1 << 10
 
 // commandOverhead and paramOverhead are what each further command and
 // each parameter add besides their strings: a command's state (88
-// bytes; 128 when these were set) and a share for its result; a parameter's two string headers.
+// bytes; 128 when these were set) and a share for its result; a
+// parameter's two string headers.
 // A request of 1 MiB may hold some 19,000 short commands (the API
 // documents no bound on their number), whose objects outweigh their
 // strings many times: 2,000 GetFile commands hold 178 bytes of heap each
@@ -274,8 +275,10 @@ func evict(victims []*Action) {
 		t.removeLocked(a)
 		t.mu.Unlock()
 		a.release()
-		if m := a.made(); m != nil && a.gen > 0 {
-			t.fleet.giveBack(m) // made for its files or outcomes, it may be as the fixture makes it again
+		if a.gen > 0 {
+			if m := a.made(); m != nil {
+				t.fleet.giveBack(m) // made for its files or outcomes, it may be as the fixture makes it again
+			}
 		}
 	}
 }
@@ -389,9 +392,6 @@ func (g *genIndex) set(n uint32, l genList) {
 		g.one[n] = l.one
 	}
 }
-
-// len returns how many machines g has.
-func (g *genIndex) len() int { return len(g.one) + len(g.more) }
 
 // all yields each machine of g and its genList.
 func (g *genIndex) all() iter.Seq2[uint32, genList] {

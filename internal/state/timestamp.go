@@ -79,15 +79,9 @@ func (ts *Timestamp) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// stampPtr returns a pointer to Stamp(t), or nil for the zero time.
 // stampPtrNanos is stampPtr of the instant of Unix nanoseconds n, nil for
 // 0 (not set).
-func stampPtrNanos(n int64) *Timestamp {
-	if n == 0 {
-		return nil
-	}
-	return stampPtr(unixTime(n))
-}
+func stampPtrNanos(n int64) *Timestamp { return stampPtr(nanosTime(n)) }
 
 // nanosTime returns the instant of Unix nanoseconds n, the zero time for
 // 0 (not set); nanosOf is its inverse.
@@ -105,6 +99,7 @@ func nanosOf(t time.Time) int64 {
 	return t.UnixNano()
 }
 
+// stampPtr returns a pointer to Stamp(t), or nil for the zero time.
 func stampPtr(t time.Time) *Timestamp {
 	if t.IsZero() {
 		return nil
