@@ -132,16 +132,22 @@ type Caller struct {
 }
 
 // Action is a machine action of type LiveResponse and its run state.
+//
+// Its memory is few words the collector must read: what was asked is its
+// shape, shared by actions asked alike; what most actions never have (a
+// cancellation, a failed command's error, commands after the first) is
+// in extra. A million kept actions are a million of these, read in every
+// collection (docs/performance.md, "Fewer words to scan").
 type Action struct {
 	seq uint64 // its place in its tenant's creation order
 	// key is the action's id, a GUID (the only ids the emulator makes),
-	// as its 16 bytes; oddID is the id instead when it is not one (a
-	// recorded or restored id), lower case. A string kept in every action
+	// as its 16 bytes; the shape's oddID is the id instead when it is
+	// not one (a recorded or restored id). A string kept in every action
 	// was one more object for the collector to mark, spread over the heap
 	// among the garbage of the requests that made them.
 	key    [16]byte
-	oddID  string
 	tenant *Tenant // derived: a snapshot does not keep it, nor gtext and gen, which its machine's id gives
+	shape  *actionShape
 	// machine is the action's listed machine; nil when the machine is a
 	// generated one, which is gen, its number. The fleet does not make a
 	// *Machine for a generated machine's actions (fleet, genList): a live
@@ -149,29 +155,35 @@ type Action struct {
 	// gtext is a generated machine's id (its first 40 bytes) and computer
 	// name, one string cut from its block's (genTextBlock) when the action
 	// is kept (Tenant.addLocked).
-	machine   *Machine
-	gtext     string
-	requestor string
-	comment   *string
-	created   int64 // Unix nanoseconds: 16 bytes less than a time.Time, as lastUpdate
+	machine *Machine
+	gtext   string
+	created int64 // Unix nanoseconds: 16 bytes less than a time.Time, as lastUpdate
 
 	mu         sync.Mutex
 	lastUpdate int64
-	cancel     *cancellation // nil: not cancelled
-	commands   []commandState
+	extra      *actionExtra // nil: none of it; read and written with mu held
+	first      commandState // the first command's state; the others' are in extra
 	status     actionStatus
 	settling   bool   // last command done, status not yet settled
 	released   bool   // forgotten by the retention, its results let go (release); a snapshot holds no forgotten action
 	session    bool   // the action holds one of the tenant's sessions
 	kept       int32  // its footprint, set when the retention takes it (finishedQueue.add); in the padding after the bools
 	gen        uint32 // its generated machine's number (0: machine, a listed one)
-	user       string // the object id of the user who started it ("" for an app): their session too
 
 	// queued is the place in its tenant's stepQueue of the entry that
 	// holds its next lifecycle step, plus one; 0: none (once final, and
 	// while a step runs). Guarded by the queue's mu; it goes from 0 or
 	// to 0 only with mu held as well.
 	queued int32
+}
+
+// actionExtra is what few actions have: their cancellation, the errors
+// of their failed commands, the states of their commands after the
+// first.
+type actionExtra struct {
+	cancel *cancellation // nil: not cancelled
+	fails  []string      // by command; "": none (nil: no command failed)
+	more   []commandState
 }
 
 // cancellation is who cancelled an action, why and when: most actions
@@ -182,34 +194,87 @@ type cancellation struct {
 	at   time.Time
 }
 
-// commandState is one command of an action and how it ran. Its index is
-// its place in the action's commands; a failed command has one error.
+// commandState is how one command of an action ran; the command itself is
+// in the action's shape, at the same index. A failed command has one
+// error (Action.failOf).
 type commandState struct {
-	Command
-	start  int64  // Unix nanoseconds; 0: not started
-	end    int64  // Unix nanoseconds; 0: not ended
-	fail   string // the error of a failed command
+	start  int64 // Unix nanoseconds; 0: not started
+	end    int64 // Unix nanoseconds; 0: not ended
 	result *Result
 	status commandStatus
+}
+
+// commandCount returns how many commands a has.
+func (a *Action) commandCount() int { return len(a.shape.commands) }
+
+// command returns command i of a, as it was asked.
+func (a *Action) command(i int) Command { return a.shape.commands[i] }
+
+// state returns the state of command i of a. Call it with a.mu held, or
+// before a is kept.
+func (a *Action) state(i int) *commandState {
+	if i == 0 {
+		return &a.first
+	}
+	return &a.extra.more[i-1]
+}
+
+// extraLocked returns a's extra, made if it has none. Call it with a.mu
+// held.
+func (a *Action) extraLocked() *actionExtra {
+	if a.extra == nil {
+		a.extra = &actionExtra{}
+	}
+	return a.extra
+}
+
+// failOf returns the error of command i of a, "" if it has none. Call it
+// with a.mu held.
+func (a *Action) failOf(i int) string {
+	if a.extra == nil || a.extra.fails == nil {
+		return ""
+	}
+	return a.extra.fails[i]
+}
+
+// setFail fails command i of a with the error fail. Call it with a.mu
+// held.
+func (a *Action) setFail(i int, fail string) {
+	x := a.extraLocked()
+	if x.fails == nil {
+		x.fails = make([]string, a.commandCount())
+	}
+	x.fails[i] = fail
+	a.state(i).status = commandFailed
+}
+
+// cancelled returns a's cancellation, nil if it was not cancelled. Call it
+// with a.mu held.
+func (a *Action) cancelled() *cancellation {
+	if a.extra == nil {
+		return nil
+	}
+	return a.extra.cancel
 }
 
 // ID returns the action's id: its GUID in lower case, written out from
 // its bytes on each call, or the id it was given that is not a GUID.
 func (a *Action) ID() string {
-	if a.oddID != "" {
-		return a.oddID
+	if a.shape.oddID != "" {
+		return a.shape.oddID
 	}
 	return guid.Format(a.key)
 }
 
-// setID sets the action's id: a GUID in either case is kept as its bytes
-// (and reads back in lower case), any other id as it is, lower case.
+// setID sets the action's id, after its shape: a GUID in either case is
+// kept as its bytes (and reads back in lower case), any other id as it
+// is, lower case, in a shape of the action's own.
 func (a *Action) setID(id string) {
 	if key, ok := guid.Parse(id); ok {
-		a.key, a.oddID = key, ""
+		a.key = key
 		return
 	}
-	a.oddID = strings.ToLower(id)
+	a.shape = a.shape.withOddID(strings.ToLower(id))
 }
 
 // Created returns when the action was created.
@@ -295,20 +360,18 @@ func (a *Action) online() bool {
 // is ResourceNotFound; a PutFile, which has none, and a command that has
 // not completed are BadRequest.
 func (a *Action) Result(index int) (*Result, error) {
-	a.mu.Lock()
-	if index < 0 || index >= len(a.commands) {
-		n := len(a.commands)
-		a.mu.Unlock()
+	if n := a.commandCount(); index < 0 || index >= n {
 		return nil, apierr.New(apierr.ResourceNotFound,
 			"Command index %d was not found in machine action %s, which has %d command(s).", index, a.ID(), n)
 	}
-	c := a.commands[index]
+	a.mu.Lock()
+	c := *a.state(index)
 	released := a.released
 	a.mu.Unlock()
 	switch {
 	case released:
 		return nil, apierr.New(apierr.ResourceNotFound, "Machine action %s was not found", a.ID())
-	case c.Type == PutFile:
+	case a.command(index).Type == PutFile:
 		return nil, apierr.New(apierr.BadRequest, "Command %d of machine action %s is a PutFile, which has no result.", index, a.ID())
 	case c.status != commandCompleted || c.result == nil:
 		return nil, apierr.New(apierr.BadRequest,
@@ -326,8 +389,8 @@ func (a *Action) release() {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.released = true
-	for i := range a.commands {
-		a.commands[i].result = nil
+	for i := range a.commandCount() {
+		a.state(i).result = nil
 	}
 }
 
@@ -395,8 +458,8 @@ func (a *Action) headLocked() ActionView {
 	return ActionView{
 		ID:                    a.ID(),
 		Type:                  "LiveResponse",
-		Requestor:             a.requestor,
-		RequestorComment:      a.comment,
+		Requestor:             a.shape.requestor,
+		RequestorComment:      a.shape.comment,
 		Status:                a.status.String(),
 		MachineID:             a.MachineID(),
 		ComputerDNSName:       a.machineName(),
@@ -408,17 +471,17 @@ func (a *Action) headLocked() ActionView {
 
 func (a *Action) viewLocked() ActionView {
 	v := a.headLocked()
-	v.Commands = make([]CommandView, len(a.commands))
-	if c := a.cancel; c != nil {
+	v.Commands = make([]CommandView, a.commandCount())
+	if c := a.cancelled(); c != nil {
 		// Copies: the view is the caller's.
 		by, note, at := c.by, c.note, Stamp(c.at)
 		v.CancellationRequestor, v.CancellationComment, v.CancellationDateTimeUtc = &by, &note, &at
 	}
-	for i := range a.commands {
-		c := &a.commands[i]
+	for i := range v.Commands {
+		c := a.state(i)
 		errs := []string{}
 		if c.status == commandFailed {
-			errs = []string{c.fail}
+			errs = []string{a.failOf(i)}
 		}
 		v.Commands[i] = CommandView{
 			Index:         i,
@@ -426,7 +489,7 @@ func (a *Action) viewLocked() ActionView {
 			EndTime:       stampPtrNanos(c.end),
 			CommandStatus: c.status.String(),
 			Errors:        errs,
-			Command:       c.Command,
+			Command:       a.command(i),
 		}
 	}
 	return v
@@ -492,20 +555,21 @@ func (t *Tenant) SubmitWithID(c Caller, machineKey string, req SubmitRequest, id
 	s := t.store
 	now := s.clock.Now().UTC().Truncate(Tick)
 
-	a, slot := newAction(&t.slab, req.Commands)
+	user := ""
+	if c.User != nil {
+		user = c.User.ObjectID
+	}
+	a := newAction(&t.slab, t.slab.shape(c.Requestor(), user, req.Comment, req.Commands))
 	if id == "" {
 		a.key = guid.NewBytes()
 	} else {
 		a.setID(id)
 	}
-	a.tenant, a.requestor, a.comment = t, c.Requestor(), req.Comment
+	a.tenant = t
 	a.created, a.status, a.lastUpdate = now.UnixNano(), actionPending, now.UnixNano()
-	if c.User != nil {
-		a.user = c.User.ObjectID
-	}
 	v, err := t.submitOn(c, a, m, num, now)
-	if err != nil && slot != nil {
-		t.slab.undo(slot)
+	if err != nil {
+		t.slab.undo(a)
 	}
 	return v, err
 }
@@ -596,19 +660,19 @@ func (t *Tenant) userSessionsExhausted(u *User) error {
 // acquireSession takes a session for a: one of the tenant's, and one of
 // its user's when a user started it.
 func (t *Tenant) acquireSession(a *Action) (ok, userCapped bool) {
-	if a.user == "" {
+	if a.shape.user == "" {
 		return t.sessions.Acquire(t.ID), false
 	}
-	return t.sessions.AcquireUser(t.ID, a.user)
+	return t.sessions.AcquireUser(t.ID, a.shape.user)
 }
 
 // releaseSession gives back the session acquireSession took for a.
 func (t *Tenant) releaseSession(a *Action) {
-	if a.user == "" {
+	if a.shape.user == "" {
 		t.sessions.Release(t.ID)
 		return
 	}
-	t.sessions.ReleaseUser(t.ID, a.user)
+	t.sessions.ReleaseUser(t.ID, a.shape.user)
 }
 
 // UserSessions returns how many live response sessions the user with
@@ -702,27 +766,15 @@ func (t *Tenant) validateCommands(cmds []Command) error {
 	return nil
 }
 
-// newAction returns an Action with cmds, validated, as its commands,
-// interned, each Created. Most requests have one command with at most
-// two parameters (a RunScript's ScriptName and Args, a GetFile's Path):
-// then the action, its command and the command's parameters are one
-// actionSlot from slab, returned too (nil for another shape), and lie
-// beside the tenant's other actions.
-func newAction(slab *actionSlab, cmds []Command) (*Action, *actionSlot) {
-	var a *Action
-	var params []Param
-	var slot *actionSlot
-	if len(cmds) == 1 && len(cmds[0].Params) <= 2 {
-		slot = slab.next()
-		a, params = &slot.a, slot.params[:0:len(cmds[0].Params)]
-		a.commands = slot.cmd[:]
-	} else {
-		a = &Action{commands: make([]commandState, len(cmds))}
+// newAction returns a new Action of shape sh from slab, beside the
+// tenant's other actions, each of its commands Created.
+func newAction(slab *actionSlab, sh *actionShape) *Action {
+	a := slab.next()
+	a.shape = sh
+	if n := len(sh.commands); n > 1 {
+		a.extra = &actionExtra{more: make([]commandState, n-1)}
 	}
-	for i, cmd := range cmds {
-		a.commands[i] = commandState{Command: interned(cmd, params), status: commandCreated}
-	}
-	return a, slot
+	return a
 }
 
 // interned returns cmd, validated, with its type and parameter keys

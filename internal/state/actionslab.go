@@ -2,18 +2,8 @@ package state
 
 import "sync"
 
-// actionSlot is the memory of a new action of the usual shape: one
-// command with at most two parameters (a RunScript's ScriptName and Args,
-// a GetFile's Path), the action, its command and the parameters side by
-// side.
-type actionSlot struct {
-	a      Action
-	cmd    [1]commandState
-	params [2]Param
-}
-
-// actionSlab hands out a tenant's actionSlots from blocks of consecutive
-// slots, so that the actions a tenant makes one after another lie side by
+// actionSlab hands out a tenant's new Actions from blocks of consecutive
+// ones, so that the actions a tenant makes one after another lie side by
 // side in memory, not each in a span of its own among the garbage of the
 // requests that made them. The collector marks a kept action through the
 // block it is in: under bench/run's POST load, 260,000 actions in ~4,000
@@ -24,42 +14,47 @@ type actionSlot struct {
 // neighbour, and what a forgotten action held that may be large (its
 // results) is let go when it is forgotten (Action.release).
 //
-// Blocks start small and double up to actionBlockMax slots, so a tenant
-// that makes a few actions holds a few slots.
+// Blocks start small and double up to actionBlockMax actions, so a
+// tenant that makes a few actions holds a few.
+//
+// The slab also makes the actions' shapes (shape), under the same lock.
 type actionSlab struct {
 	mu    sync.Mutex
-	block []actionSlot // the current block; next hands out block[used]
+	block []Action // the current block; next hands out block[used]
 	used  int
+	// shapes are the shapes of the latest actions asked alike, at most
+	// shapeCacheMax of them; the map is emptied when it is full.
+	shapes map[shapeKey]*actionShape
 }
 
-// actionBlockMin and actionBlockMax are the slots of a tenant's first
-// block and of its largest: 64 slots of 384 bytes are a 24 KiB object.
+// actionBlockMin and actionBlockMax are the actions of a tenant's first
+// block and of its largest: 64 actions of 144 bytes are a 9 KiB object.
 const (
 	actionBlockMin = 4
 	actionBlockMax = 64
 )
 
-// next returns a zeroed slot of its own.
-func (s *actionSlab) next() *actionSlot {
+// next returns a zeroed Action of its own.
+func (s *actionSlab) next() *Action {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.used == len(s.block) {
 		n := min(max(2*len(s.block), actionBlockMin), actionBlockMax)
-		s.block, s.used = make([]actionSlot, n), 0
+		s.block, s.used = make([]Action, n), 0
 	}
 	s.used++
 	return &s.block[s.used-1]
 }
 
-// undo takes back slot, which next returned and nothing else refers to
-// (a submit refused after its action was made), when it is the last one
-// handed out: a client retrying a busy machine reuses one slot instead of
-// filling blocks. Otherwise the slot stays unused in its block.
-func (s *actionSlab) undo(slot *actionSlot) {
+// undo takes back a, which next returned and nothing else refers to (a
+// submit refused after its action was made), when it is the last one
+// handed out: a client retrying a busy machine reuses one Action instead
+// of filling blocks. Otherwise a stays unused in its block.
+func (s *actionSlab) undo(a *Action) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.used > 0 && &s.block[s.used-1] == slot {
+	if s.used > 0 && &s.block[s.used-1] == a {
 		s.used--
-		s.block[s.used] = actionSlot{}
+		s.block[s.used] = Action{}
 	}
 }

@@ -15,8 +15,8 @@ import (
 func TestActionSlabBlocks(t *testing.T) {
 	var s actionSlab
 	var sizes []int
-	seen := map[*actionSlot]bool{}
-	var prev *actionSlot
+	seen := map[*Action]bool{}
+	var prev *Action
 	for range 400 {
 		slot := slab(t, &s, seen)
 		if slot != &s.block[s.used-1] {
@@ -27,7 +27,7 @@ func TestActionSlabBlocks(t *testing.T) {
 		} else if &s.block[s.used-2] != prev {
 			t.Fatalf("slot %d of its block does not follow the previous one", s.used)
 		}
-		slot.a.seq = 1 // used
+		slot.seq = 1 // used
 		prev = slot
 	}
 	want := []int{4, 8, 16, 32, 64}
@@ -48,8 +48,8 @@ func TestActionSlabBlocks(t *testing.T) {
 	// undo of the last slot: handed out again, zeroed; of another: kept.
 	last := prev
 	s.undo(last)
-	if again := s.next(); again != last || again.a.seq != 0 {
-		t.Errorf("after undo of the last slot, next = %p (seq %d), want %p zeroed", again, again.a.seq, last)
+	if again := s.next(); again != last || again.seq != 0 {
+		t.Errorf("after undo of the last slot, next = %p (seq %d), want %p zeroed", again, again.seq, last)
 	}
 	first := &s.block[0]
 	used := s.used
@@ -61,14 +61,14 @@ func TestActionSlabBlocks(t *testing.T) {
 
 // slab returns s.next(), failing when it was handed out before or is not
 // zeroed.
-func slab(tb testing.TB, s *actionSlab, seen map[*actionSlot]bool) *actionSlot {
+func slab(tb testing.TB, s *actionSlab, seen map[*Action]bool) *Action {
 	tb.Helper()
 	slot := s.next()
 	if seen[slot] {
 		tb.Fatalf("slot %p handed out twice", slot)
 	}
 	seen[slot] = true
-	if slot.a.seq != 0 || slot.a.commands != nil {
+	if slot.seq != 0 || slot.shape != nil || slot.extra != nil {
 		tb.Fatalf("slot %p not zeroed", slot)
 	}
 	return slot
@@ -115,7 +115,7 @@ func TestForgottenActionLetsGoOfResults(t *testing.T) {
 	e.at(2 * time.Minute) // the second finishes: the first is forgotten
 	e.requireGone(t, first.ID)
 	a.mu.Lock()
-	held := a.commands[0].result
+	held := a.first.result
 	a.mu.Unlock()
 	if held != nil {
 		t.Errorf("a forgotten action still holds its result")

@@ -192,13 +192,13 @@ func (t *Tenant) scheduleExpiry(a *Action, now time.Time) {
 
 // startCommand starts command i of a at now and schedules its end.
 func (t *Tenant) startCommand(a *Action, i int, now time.Time) bool {
-	c := &a.commands[i]
+	c := a.state(i)
 	c.status = commandInProgress
 	c.start = now.UnixNano()
 	a.lastUpdate = now.UnixNano()
 	o, result, put := t.plan(a, i)
 	after, timeout := time.Duration(o.Duration), false
-	if limit := t.store.Profile().ScriptTimeout; c.Type == RunScript && result != nil && after > limit {
+	if limit := t.store.Profile().ScriptTimeout; a.command(i).Type == RunScript && result != nil && after > limit {
 		// A script that runs (one that has a result to leave, even if it
 		// is to fail) is stopped at the script timeout.
 		after, o.Fail, timeout = limit, fmt.Sprintf(errTimedOut, limit), true
@@ -211,12 +211,11 @@ func (t *Tenant) startCommand(a *Action, i int, now time.Time) bool {
 // ends at now as st says. Call it with a.mu held.
 func (t *Tenant) endCommand(a *Action, st pendingStep, now time.Time) bool {
 	i := int(st.index)
-	c := &a.commands[i]
+	c := a.state(i)
 	c.end = now.UnixNano()
 	a.lastUpdate = now.UnixNano()
 	if st.fail != "" {
-		c.status = commandFailed
-		c.fail = st.fail
+		a.setFail(i, st.fail)
 		a.status = actionFailed
 		if st.timeout {
 			a.status = actionTimeOut
@@ -231,7 +230,7 @@ func (t *Tenant) endCommand(a *Action, st pendingStep, now time.Time) bool {
 	if r := st.result; r != nil && r.held != nil {
 		t.storage.hold(r.held)
 	}
-	if i+1 < len(a.commands) {
+	if i+1 < a.commandCount() {
 		return t.startCommand(a, i+1, now)
 	}
 	a.settling = true
@@ -246,7 +245,7 @@ func (t *Tenant) endCommand(a *Action, st pendingStep, now time.Time) bool {
 // the result a success leaves (nil for a script that does not run at all)
 // and the library file a success drops on the machine (nil: none).
 func (t *Tenant) plan(a *Action, i int) (o Outcome, result *Result, put *LibraryFile) {
-	c := &a.commands[i]
+	c := a.command(i)
 	script, _ := c.param("ScriptName")
 	if q, ok := a.takeOutcome(c.Type, script); ok {
 		o, result, put = t.planOverride(q, a, c)
@@ -268,7 +267,7 @@ func (t *Tenant) transcribes(a *Action, script string) bool {
 
 // planFromFixtures decides how command c of a ends from the library's
 // declared behaviour and the machine's files.
-func (t *Tenant) planFromFixtures(a *Action, c *commandState) (Outcome, *Result, *LibraryFile) {
+func (t *Tenant) planFromFixtures(a *Action, c Command) (Outcome, *Result, *LibraryFile) {
 	switch c.Type {
 	case PutFile:
 		name, _ := c.param("FileName")
@@ -311,7 +310,7 @@ func (t *Tenant) planFromFixtures(a *Action, c *commandState) (Outcome, *Result,
 
 // planOverride applies the queued outcome q to command c of a: its
 // duration, failure and result replace what the fixtures would have done.
-func (t *Tenant) planOverride(q Outcome, a *Action, c *commandState) (Outcome, *Result, *LibraryFile) {
+func (t *Tenant) planOverride(q Outcome, a *Action, c Command) (Outcome, *Result, *LibraryFile) {
 	o, result, put := t.planFromFixtures(a, c)
 	if limit := fixture.Duration(t.store.Profile().ScriptTimeout); c.Type == RunScript && result != nil && o.Duration > limit {
 		// The fixtures' script would be stopped at the timeout: without a
@@ -351,16 +350,14 @@ func (t *Tenant) planOverride(q Outcome, a *Action, c *commandState) (Outcome, *
 // final.
 func (a *Action) cancelLocked(who, comment string, now time.Time) {
 	a.unschedule()
-	for i := range a.commands {
-		c := &a.commands[i]
-		if c.status == commandInProgress {
-			c.status = commandFailed
+	for i := range a.commandCount() {
+		if c := a.state(i); c.status == commandInProgress {
 			c.end = now.UnixNano()
-			c.fail = fmt.Sprintf(errCancelled, who)
+			a.setFail(i, fmt.Sprintf(errCancelled, who))
 		}
 	}
 	a.settling = false
 	a.status = actionCancelled
 	a.lastUpdate = now.UnixNano()
-	a.cancel = &cancellation{by: who, note: comment, at: now}
+	a.extraLocked().cancel = &cancellation{by: who, note: comment, at: now}
 }

@@ -220,20 +220,20 @@ func (a *Action) footprint() int64 {
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	n := actionOverhead + len(a.requestor)
-	if a.comment != nil {
-		n += len(*a.comment)
+	n := actionOverhead + len(a.shape.requestor)
+	if a.shape.comment != nil {
+		n += len(*a.shape.comment)
 	}
-	if a.cancel != nil {
-		n += len(a.cancel.by) + len(a.cancel.note)
+	if c := a.cancelled(); c != nil {
+		n += len(c.by) + len(c.note)
 	}
-	n += max(len(a.commands)-1, 0) * commandOverhead
-	for i := range a.commands {
-		c := &a.commands[i]
-		for _, p := range c.Params {
+	n += max(a.commandCount()-1, 0) * commandOverhead
+	for i := range a.commandCount() {
+		for _, p := range a.command(i).Params {
 			n += paramOverhead + len(p.Key) + len(p.Value)
 		}
-		n += len(c.fail)
+		n += len(a.failOf(i))
+		c := a.state(i)
 		if r := c.result; r != nil && r.script != nil {
 			n += len(r.script.ScriptName) + len(r.script.ScriptOutput) + len(r.script.ScriptErrors)
 		}

@@ -272,7 +272,7 @@ func TestActionListRandom(t *testing.T) {
 		for range 2000 {
 			if len(ref) == 0 || rng.IntN(3) > 0 {
 				seq += 1 + uint64(rng.IntN(3))
-				a := &Action{seq: seq, oddID: fmt.Sprint(seq)}
+				a := &Action{seq: seq, shape: &actionShape{oddID: fmt.Sprint(seq)}}
 				l.add(a)
 				ref = append(ref, a)
 				continue

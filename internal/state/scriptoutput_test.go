@@ -271,7 +271,7 @@ func TestScriptResultShared(t *testing.T) {
 		}
 		a.mu.Lock()
 		defer a.mu.Unlock()
-		return a.commands[0].result
+		return a.first.result
 	}
 	var ids []string
 	for i := range 2 {

@@ -321,17 +321,17 @@ func (a *Action) snapshot(ct *contentTable) ActionSnapshot {
 	defer a.mu.Unlock()
 	id := a.ID()
 	as := ActionSnapshot{
-		Seq: a.seq, ID: id, Machine: a.MachineID(), Requestor: a.requestor, Comment: a.comment,
+		Seq: a.seq, ID: id, Machine: a.MachineID(), Requestor: a.shape.requestor, Comment: a.shape.comment,
 		Created: unixTime(a.created), Status: a.status.String(), LastUpdate: unixTime(a.lastUpdate),
-		Commands: make([]CommandSnapshot, len(a.commands)),
-		Settling: a.settling, Session: a.session, User: a.user,
+		Commands: make([]CommandSnapshot, a.commandCount()),
+		Settling: a.settling, Session: a.session, User: a.shape.user,
 	}
-	if c := a.cancel; c != nil {
+	if c := a.cancelled(); c != nil {
 		as.Cancel = &CancelSnapshot{By: c.by, Note: c.note, At: c.at}
 	}
-	for i := range a.commands {
-		c := &a.commands[i]
-		as.Commands[i] = CommandSnapshot{Command: c.Command, Status: c.status.String(), Start: nanosTime(c.start), End: nanosTime(c.end), Fail: c.fail, Result: c.result.snapshot(ct, id, i)}
+	for i := range as.Commands {
+		c := a.state(i)
+		as.Commands[i] = CommandSnapshot{Command: a.command(i), Status: c.status.String(), Start: nanosTime(c.start), End: nanosTime(c.end), Fail: a.failOf(i), Result: c.result.snapshot(ct, id, i)}
 	}
 	if p, ok := a.tenant.steps.next(a); ok && p.kind != stepNone {
 		st := &StepSnapshot{Kind: stepNames[p.kind], Due: p.due, Order: p.order, Index: int(p.index), Fail: p.fail, Timeout: p.timeout, Result: p.result.snapshot(ct, id, int(p.index))}

@@ -197,20 +197,22 @@ func (t *Tenant) restoreAction(snap *Snapshot, as *ActionSnapshot) (*Action, *pe
 	if !ok {
 		return nil, nil, fmt.Errorf("unknown status %q", as.Status)
 	}
-	a := &Action{
-		seq: as.Seq, tenant: t, machine: m, gen: uint32(num), requestor: as.Requestor, comment: as.Comment,
-		created: as.Created.UnixNano(), status: status, lastUpdate: as.LastUpdate.UnixNano(),
-		commands: make([]commandState, len(as.Commands)),
-		settling: as.Settling, session: as.Session, user: as.User,
-	}
-	a.setID(as.ID)
-	if c := as.Cancel; c != nil {
-		a.cancel = &cancellation{by: c.By, note: c.Note, at: c.At.UTC()}
-	}
+	cmds := make([]Command, len(as.Commands))
 	for i, cs := range as.Commands {
 		if _, ok := commandRank[cs.Command.Type]; !ok {
 			return nil, nil, fmt.Errorf("command %d: unknown type %q", i, cs.Command.Type)
 		}
+		cmds[i] = cs.Command
+	}
+	a := newAction(&t.slab, t.slab.shape(as.Requestor, as.User, as.Comment, cmds))
+	a.seq, a.tenant, a.machine, a.gen = as.Seq, t, m, uint32(num)
+	a.created, a.status, a.lastUpdate = as.Created.UnixNano(), status, as.LastUpdate.UnixNano()
+	a.settling, a.session = as.Settling, as.Session
+	a.setID(as.ID)
+	if c := as.Cancel; c != nil {
+		a.extraLocked().cancel = &cancellation{by: c.By, note: c.Note, at: c.At.UTC()}
+	}
+	for i, cs := range as.Commands {
 		cstatus, ok := parseCommandStatus(cs.Status)
 		if !ok {
 			return nil, nil, fmt.Errorf("command %d: unknown status %q", i, cs.Status)
@@ -219,9 +221,10 @@ func (t *Tenant) restoreAction(snap *Snapshot, as *ActionSnapshot) (*Action, *pe
 		if err != nil {
 			return nil, nil, fmt.Errorf("command %d: %w", i, err)
 		}
-		a.commands[i] = commandState{
-			Command: interned(cs.Command, nil), status: cstatus, start: nanosOf(cs.Start), end: nanosOf(cs.End),
-			fail: cs.Fail, result: result,
+		*a.state(i) = commandState{status: cstatus, start: nanosOf(cs.Start), end: nanosOf(cs.End), result: result}
+		if cs.Fail != "" {
+			a.setFail(i, cs.Fail)
+			a.state(i).status = cstatus
 		}
 	}
 	if a.status.final() || as.Next == nil {
@@ -239,10 +242,10 @@ func (t *Tenant) restoreAction(snap *Snapshot, as *ActionSnapshot) (*Action, *pe
 	}
 	st := &pendingStep{kind: kind, due: n.Due.UTC(), order: n.Order, fail: n.Fail, timeout: n.Timeout, result: result}
 	if kind == stepCommandEnd {
-		if n.Index < 0 || n.Index >= len(a.commands) {
-			return nil, nil, fmt.Errorf("step of command %d, of %d", n.Index, len(a.commands))
+		if n.Index < 0 || n.Index >= a.commandCount() {
+			return nil, nil, fmt.Errorf("step of command %d, of %d", n.Index, a.commandCount())
 		}
-		st.index = int32(n.Index) // under len(a.commands), which a request's bounded body keeps far below 2³¹
+		st.index = int32(n.Index) // under a.commandCount(), which a request's bounded body keeps far below 2³¹
 	}
 	if n.PutFile != "" {
 		content, err := snap.content(n.PutContent)

@@ -384,8 +384,10 @@ func TestSnapshotCoversFields(t *testing.T) {
 		v      any
 		fields string
 	}{
-		{Action{}, "seq key oddID tenant machine gtext requestor comment created mu lastUpdate cancel commands status settling released session kept gen user queued"},
-		{commandState{}, "Command start end fail result status"},
+		{Action{}, "seq key tenant shape machine gtext created mu lastUpdate extra first status settling released session kept gen queued"},
+		{actionShape{}, "requestor comment user oddID commands cmd params"},
+		{actionExtra{}, "cancel fails more"},
+		{commandState{}, "start end result status"},
 		{pendingStep{}, "due fail result put order index kind timeout"},
 		{stepQueue{}, "tenant timer mu chunks n armed"},
 		{Result{}, "script file path transcribe transcriptOf index held own"},
@@ -479,7 +481,7 @@ func TestSnapshotSharesContents(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := string(a.commands[0].result.file); got != "quarterly numbers\n" {
+		if got := string(a.first.result.file); got != "quarterly numbers\n" {
 			t.Fatalf("action %s's restored result: %q", id, got)
 		}
 	}

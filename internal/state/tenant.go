@@ -290,22 +290,22 @@ func (t *Tenant) actionLocked(id string) *Action {
 // indexLocked notes that a, kept in t.actions, has its id; unindexLocked
 // forgets it. Call them with t.mu held.
 func (t *Tenant) indexLocked(a *Action) {
-	if a.oddID == "" {
+	if a.shape.oddID == "" {
 		t.byID[a.key] = a.seq
 		return
 	}
 	if t.otherIDs == nil {
 		t.otherIDs = map[string]uint64{}
 	}
-	t.otherIDs[a.oddID] = a.seq
+	t.otherIDs[a.shape.oddID] = a.seq
 }
 
 func (t *Tenant) unindexLocked(a *Action) {
-	if a.oddID == "" {
+	if a.shape.oddID == "" {
 		delete(t.byID, a.key)
 		return
 	}
-	delete(t.otherIDs, a.oddID)
+	delete(t.otherIDs, a.shape.oddID)
 }
 
 // keptLocked returns how many actions t's id index holds. Call it with
@@ -410,8 +410,8 @@ func (t *Tenant) removeLocked(a *Action) {
 			t.releaseGenTextLocked(a.gen)
 		}
 	}
-	for i := range a.commands {
-		if r := a.commands[i].result; r != nil && r.held != nil {
+	for i := range a.commandCount() {
+		if r := a.state(i).result; r != nil && r.held != nil {
 			t.storage.release(r.held)
 		}
 	}
