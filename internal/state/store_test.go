@@ -146,13 +146,13 @@ func newEnvWith(tb testing.TB, set *fixture.Set, p limits.Profile) *env {
 	return &env{s: s, clk: clk, ten: s.Tenants()[0]}
 }
 
-// newEnv returns the Contoso fixture under the default profile.
 // isFinal reports whether status, an action status's name, is final.
 func isFinal(status string) bool {
 	s, ok := parseActionStatus(status)
 	return ok && s.final()
 }
 
+// newEnv returns the Contoso fixture under the default profile.
 func newEnv(tb testing.TB) *env {
 	tb.Helper()
 	return newEnvWith(tb, parseFixture(tb, contosoYAML), profile(tb, "default"))
