@@ -49,8 +49,8 @@ func TestStepQueueAgainstModel(t *testing.T) {
 			first := slices.MinFunc(ws, func(x, y want) int {
 				return cmp.Or(cmp.Compare(x.due, y.due), cmp.Compare(x.order, y.order))
 			})
-			if got := q.at(0); got.a != first.a || got.step.order != first.order {
-				t.Fatalf("step %d: earliest is order %d, want %d", step, got.step.order, first.order)
+			if got := q.at(0); got.a != first.a || got.order != first.order {
+				t.Fatalf("step %d: earliest is order %d, want %d", step, got.order, first.order)
 			}
 			if _, ok := q.take(first.a, first.order+1); ok {
 				t.Fatalf("step %d: take of an order not in force succeeded", step)
@@ -75,8 +75,8 @@ func TestStepQueueAgainstModel(t *testing.T) {
 			if p := (i - 1) / 2; i > 0 && e.before(q.at(p)) {
 				t.Fatalf("step %d: entry %d is before its parent", step, i)
 			}
-			if w := model[e.a]; w.order != e.step.order || w.due != e.due {
-				t.Fatalf("step %d: entry %d is order %d, want %d", step, i, e.step.order, w.order)
+			if w := model[e.a]; w.order != e.order || w.due != e.due {
+				t.Fatalf("step %d: entry %d is order %d, want %d", step, i, e.order, w.order)
 			}
 		}
 		for i := range actions {
@@ -231,5 +231,31 @@ func TestStepQueueUnderConcurrency(t *testing.T) {
 	}
 	if n := e.ten.Sessions(); n != 0 {
 		t.Errorf("%d sessions held with every action final, want 0", n)
+	}
+}
+
+// TestQueuedStepRoundTrip checks that an entry gives back the step it was
+// made of, failure, file and all, and keeps apart (stepRare) only what a
+// step has of them.
+func TestQueuedStepRoundTrip(t *testing.T) {
+	due := start.Add(90 * time.Second)
+	f := &LibraryFile{FileName: "tool.exe"}
+	r := &Result{path: `C:\x`}
+	for _, st := range []pendingStep{
+		{kind: stepPickup, due: due, order: 7},
+		{kind: stepCommandEnd, due: due, order: 8, index: 2, result: r},
+		{kind: stepCommandEnd, due: due, order: 9, index: 1, fail: "boom", timeout: true},
+		{kind: stepCommandEnd, due: due, order: 10, put: f},
+	} {
+		e := newQueuedStep(&Action{}, st, due.Add(time.Second))
+		if got := e.step(); got != st || !got.due.Equal(st.due) || got.due.Location() != time.UTC {
+			t.Errorf("step %d: got back %+v, want %+v", st.order, got, st)
+		}
+		if rare := st.fail != "" || st.put != nil; (e.rare != nil) != rare {
+			t.Errorf("step %d: kept apart %v, want %v", st.order, e.rare != nil, rare)
+		}
+		if e.due != due.Add(time.Second).UnixNano() {
+			t.Errorf("step %d: due %d, want the queue's", st.order, e.due)
+		}
 	}
 }
