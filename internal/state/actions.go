@@ -145,18 +145,18 @@ type Action struct {
 	// not one (a recorded or restored id). A string kept in every action
 	// was one more object for the collector to mark, spread over the heap
 	// among the garbage of the requests that made them.
-	key    [16]byte
-	tenant *Tenant // derived: a snapshot does not keep it, nor gtext and gen, which its machine's id gives
-	shape  *actionShape
+	key   [16]byte
+	shape *actionShape
 	// machine is the action's listed machine; nil when the machine is a
 	// generated one, which is gen, its number. The fleet does not make a
 	// *Machine for a generated machine's actions (fleet, genList): a live
 	// action then costs the collector no machine of its own to mark.
-	// gtext is a generated machine's id (its first 40 bytes) and computer
-	// name, one string cut from its block's (genTextBlock) when the action
-	// is kept (Tenant.addLocked).
+	// gblock is then the block that has the machine's id and computer
+	// name (genTextBlock), set when the action is kept (Tenant.addLocked).
+	// Either gives the action's tenant (Action.tenant): a snapshot keeps
+	// neither, nor gen, which its machine's id gives.
 	machine *Machine
-	gtext   string
+	gblock  *genTextBlock
 	created int64 // Unix nanoseconds: 16 bytes less than a time.Time, as lastUpdate
 
 	mu         sync.Mutex
@@ -283,12 +283,21 @@ func (a *Action) Created() time.Time { return unixTime(a.created) }
 // unixTime returns the instant of Unix nanoseconds n, in UTC.
 func unixTime(n int64) time.Time { return time.Unix(0, n).UTC() }
 
+// tenant returns the action's tenant: its listed machine's, or its
+// generated machine's text block's. Call it once the action is kept.
+func (a *Action) tenant() *Tenant {
+	if a.machine != nil {
+		return a.machine.tenant
+	}
+	return a.gblock.tenant
+}
+
 // MachineID returns the id of the action's machine.
 func (a *Action) MachineID() string {
 	if a.machine != nil {
 		return a.machine.id
 	}
-	return a.gtext[:40]
+	return a.gblock.machineText(a.gen)[:40]
 }
 
 // machineName returns the computer name of the action's machine.
@@ -296,7 +305,7 @@ func (a *Action) machineName() string {
 	if a.machine != nil {
 		return a.machine.name
 	}
-	return a.gtext[40:]
+	return a.gblock.machineText(a.gen)[40:]
 }
 
 // made returns the action's machine if it is made: its listed machine, or
@@ -307,7 +316,7 @@ func (a *Action) made() *Machine {
 	if a.gen == 0 {
 		return a.machine
 	}
-	return a.tenant.fleet.madeMachine(int(a.gen))
+	return a.tenant().fleet.madeMachine(int(a.gen))
 }
 
 // peekMachine returns the action's machine for reading: made, or a
@@ -316,7 +325,8 @@ func (a *Action) peekMachine() *Machine {
 	if a.gen == 0 {
 		return a.machine
 	}
-	return a.tenant.fleet.peek(a.tenant, int(a.gen))
+	t := a.tenant()
+	return t.fleet.peek(t, int(a.gen))
 }
 
 // toChange returns the action's machine to change: a generated one is
@@ -325,7 +335,8 @@ func (a *Action) toChange() *Machine {
 	if a.gen == 0 {
 		return a.machine
 	}
-	return a.tenant.fleet.machine(a.tenant, int(a.gen))
+	t := a.tenant()
+	return t.fleet.machine(t, int(a.gen))
 }
 
 // info returns the fixture of the action's machine (a generated machine's
@@ -334,7 +345,7 @@ func (a *Action) info() *fixture.Machine {
 	if a.gen == 0 {
 		return a.machine.info
 	}
-	return a.tenant.fleet.shared
+	return a.tenant().fleet.shared
 }
 
 // takeOutcome takes the outcome queued on the action's machine for a
@@ -565,7 +576,6 @@ func (t *Tenant) SubmitWithID(c Caller, machineKey string, req SubmitRequest, id
 	} else {
 		a.setID(id)
 	}
-	a.tenant = t
 	a.created, a.status, a.lastUpdate = now.UnixNano(), actionPending, now.UnixNano()
 	v, err := t.submitOn(c, a, m, num, now)
 	if err != nil {

@@ -6,40 +6,47 @@ const genTextBlockLen = 32
 
 // genTextBlock is the texts (fleet.text: the id, then the computer name)
 // of genTextBlockLen generated machines numbered one after another, in
-// one string, held while any of them has a kept action. An action of a
-// generated machine keeps its machine's text (Action.gtext) cut from its
-// block: under bench/run's POST load, 260,000 machines each with an
-// action, that is ~8,000 strings for the collector to mark instead of
-// 260,000 spread over the heap (docs/performance.md, "Actions side by
-// side"). A block is made when the first of its machines takes an
-// action, ~2 KiB with the default names, and let go when the last of
-// its machines' actions is forgotten.
+// one string, held while any of them has a kept action, and their
+// tenant. An action of a generated machine keeps its machine's block
+// (Action.gblock), which gives its machine's id and name and its tenant:
+// under bench/run's POST load, 260,000 machines each with an action, that
+// is ~8,000 blocks for the collector to mark instead of 260,000 strings
+// spread over the heap (docs/performance.md, "Actions side by side"), and
+// one pointer word an action instead of two. A block is made when the
+// first of its machines takes an action, ~2 KiB with the default names,
+// and let go when the last of its machines' actions is forgotten.
 type genTextBlock struct {
-	text string
-	ends [genTextBlockLen]uint32 // where each machine's text ends in text
-	refs int                     // its machines with kept actions (Tenant.gens)
+	tenant *Tenant
+	text   string
+	ends   [genTextBlockLen]uint32 // where each machine's text ends in text
+	refs   int                     // its machines with kept actions (Tenant.gens)
 }
 
-// genTextLocked returns the text of generated machine num, from its
-// block, which is made if none of its machines has kept actions. Call it
-// with t.mu held for writing; a new block holds no reference until
-// holdGenTextLocked.
-func (t *Tenant) genTextLocked(num uint32) string {
-	k := (num - 1) / genTextBlockLen
-	b := t.gtexts[k]
-	if b == nil {
-		b = t.fleet.textBlock(k)
-		if t.gtexts == nil {
-			t.gtexts = map[uint32]*genTextBlock{}
-		}
-		t.gtexts[k] = b
-	}
+// machineText returns the text of generated machine num, one of b's.
+func (b *genTextBlock) machineText(num uint32) string {
 	j := (num - 1) % genTextBlockLen
 	start := uint32(0)
 	if j > 0 {
 		start = b.ends[j-1]
 	}
 	return b.text[start:b.ends[j]]
+}
+
+// genTextLocked returns the block of generated machine num, made if none
+// of its machines has kept actions. Call it with t.mu held for writing; a
+// new block holds no reference until holdGenTextLocked.
+func (t *Tenant) genTextLocked(num uint32) *genTextBlock {
+	k := (num - 1) / genTextBlockLen
+	b := t.gtexts[k]
+	if b == nil {
+		b = t.fleet.textBlock(k)
+		b.tenant = t
+		if t.gtexts == nil {
+			t.gtexts = map[uint32]*genTextBlock{}
+		}
+		t.gtexts[k] = b
+	}
+	return b
 }
 
 // holdGenTextLocked notes that generated machine num has kept actions now

@@ -37,8 +37,11 @@ func TestGenTextBlocks(t *testing.T) {
 	older := e.ten.actions.withSeq(l.appendNewestFirst(nil, &e.ten.actions)[1].seq)
 	newer := e.ten.actions.withSeq(l.newest())
 	e.ten.mu.RUnlock()
-	if newer.ID() != v.ID || unsafe.StringData(newer.gtext) != unsafe.StringData(older.gtext) {
+	if newer.ID() != v.ID || newer.gblock != older.gblock || unsafe.StringData(newer.MachineID()) != unsafe.StringData(older.MachineID()) {
 		t.Errorf("machine 1's two actions do not share its text")
+	}
+	if newer.tenant() != e.ten || older.tenant() != e.ten {
+		t.Errorf("machine 1's actions do not know their tenant")
 	}
 	e.at(2 * time.Minute)
 

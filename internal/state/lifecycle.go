@@ -116,7 +116,7 @@ func (t *Tenant) runStep(a *Action, st pendingStep, now time.Time) (final bool) 
 
 // unschedule drops a's next step. Call it with a.mu held.
 func (a *Action) unschedule() {
-	a.tenant.steps.drop(a) // a firing already under way then does nothing
+	a.tenant().steps.drop(a) // a firing already under way then does nothing
 }
 
 // finished frees the tenant's session of an action that has just

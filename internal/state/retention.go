@@ -270,7 +270,7 @@ func evict(victims []*Action) {
 		if a == nil {
 			continue
 		}
-		t := a.tenant
+		t := a.tenant()
 		t.mu.Lock()
 		t.removeLocked(a)
 		t.mu.Unlock()

@@ -266,7 +266,7 @@ func (s *Store) Snapshot() (*Snapshot, error) {
 	for e := range w.finished.items.all() {
 		f := FinishedSnapshot{At: e.finishedAt()}
 		if e.a != nil {
-			if t := e.a.tenant; w.tenants[t.ID] == t {
+			if t := e.a.tenant(); w.tenants[t.ID] == t {
 				f.Tenant, f.Action = t.ID, e.a.ID()
 			}
 		}
@@ -333,7 +333,7 @@ func (a *Action) snapshot(ct *contentTable) ActionSnapshot {
 		c := a.state(i)
 		as.Commands[i] = CommandSnapshot{Command: a.command(i), Status: c.status.String(), Start: nanosTime(c.start), End: nanosTime(c.end), Fail: a.failOf(i), Result: c.result.snapshot(ct, id, i)}
 	}
-	if p, ok := a.tenant.steps.next(a); ok && p.kind != stepNone {
+	if p, ok := a.tenant().steps.next(a); ok && p.kind != stepNone {
 		st := &StepSnapshot{Kind: stepNames[p.kind], Due: p.due, Order: p.order, Index: int(p.index), Fail: p.fail, Timeout: p.timeout, Result: p.result.snapshot(ct, id, int(p.index))}
 		if p.put != nil {
 			st.PutFile, st.PutContent = p.put.FileName, ct.ref(p.put.Content)

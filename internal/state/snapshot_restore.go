@@ -68,7 +68,7 @@ func (s *Store) Restore(snap *Snapshot) error {
 	for _, r := range steps {
 		a := r.a
 		a.mu.Lock()
-		a.tenant.at(a, r.st)
+		a.tenant().at(a, r.st)
 		a.mu.Unlock()
 	}
 	return nil
@@ -205,7 +205,7 @@ func (t *Tenant) restoreAction(snap *Snapshot, as *ActionSnapshot) (*Action, *pe
 		cmds[i] = cs.Command
 	}
 	a := newAction(&t.slab, t.slab.shape(as.Requestor, as.User, as.Comment, cmds))
-	a.seq, a.tenant, a.machine, a.gen = as.Seq, t, m, uint32(num)
+	a.seq, a.machine, a.gen = as.Seq, m, uint32(num)
 	a.created, a.status, a.lastUpdate = as.Created.UnixNano(), status, as.LastUpdate.UnixNano()
 	a.settling, a.session = as.Settling, as.Session
 	a.setID(as.ID)

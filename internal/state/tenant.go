@@ -387,7 +387,7 @@ func (t *Tenant) addLocked(a *Action) {
 		return
 	}
 	l := t.gens.get(a.gen)
-	a.gtext = t.genTextLocked(a.gen)
+	a.gblock = t.genTextLocked(a.gen)
 	if l.live() == 0 {
 		t.holdGenTextLocked(a.gen)
 	}
