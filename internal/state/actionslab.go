@@ -15,7 +15,15 @@ import "sync"
 // results) is let go when it is forgotten (Action.release).
 //
 // Blocks start small and double up to actionBlockMax actions, so a
-// tenant that makes a few actions holds a few.
+// tenant that makes a few actions holds a few. A full block is one large
+// object (64 KiB, a span of its own): the collector marks the pointers to
+// its actions, from the tenant's list and step queue, at one mark bit,
+// and a collection of bench/run's state after its POST load took ~18 ms
+// instead of ~24 with blocks of 64 actions (8 KiB, small objects;
+// docs/performance.md, "Fewer words to scan"). What that costs: an action
+// kept long (one queued for an offline machine, up to three days) holds
+// its block, forgotten neighbours and all, 128 bytes each once they have
+// let go of their results.
 //
 // The slab also makes the actions' shapes (shape), under the same lock.
 type actionSlab struct {
@@ -28,10 +36,10 @@ type actionSlab struct {
 }
 
 // actionBlockMin and actionBlockMax are the actions of a tenant's first
-// block and of its largest: 64 actions of 144 bytes are a 9 KiB object.
+// block and of its largest: 512 actions of 128 bytes are 64 KiB.
 const (
 	actionBlockMin = 4
-	actionBlockMax = 64
+	actionBlockMax = 512
 )
 
 // next returns a zeroed Action of its own.

@@ -17,7 +17,7 @@ func TestActionSlabBlocks(t *testing.T) {
 	var sizes []int
 	seen := map[*Action]bool{}
 	var prev *Action
-	for range 400 {
+	for range 2000 {
 		slot := slab(t, &s, seen)
 		if slot != &s.block[s.used-1] {
 			t.Fatalf("slot not the last handed out of its block")
@@ -30,13 +30,16 @@ func TestActionSlabBlocks(t *testing.T) {
 		slot.seq = 1 // used
 		prev = slot
 	}
-	want := []int{4, 8, 16, 32, 64}
-	if len(sizes) < len(want) {
-		t.Fatalf("block sizes %v, want them to start %v", sizes, want)
+	var want []int
+	for n := actionBlockMin; n <= actionBlockMax; n *= 2 {
+		want = append(want, n)
+	}
+	if len(sizes) <= len(want) || want[len(want)-1] != actionBlockMax {
+		t.Fatalf("block sizes %v, want them to start %v and go on", sizes, want)
 	}
 	for i, n := range want {
 		if sizes[i] != n {
-			t.Fatalf("block sizes %v, want them to start %v then 64", sizes, want)
+			t.Fatalf("block sizes %v, want them to start %v then %d", sizes, want, actionBlockMax)
 		}
 	}
 	for _, n := range sizes[len(want):] {
