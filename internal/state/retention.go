@@ -187,16 +187,17 @@ func (q *finishedQueue) kept() int {
 }
 
 // actionOverhead is what a finished action holds besides its strings:
-// its objects and its timestamps, about 525 bytes with one command since
-// its slot and its id shrank (docs/performance.md, "Actions side by
-// side"; 790 before), rounded up: the byte bound errs on the side of
-// keeping fewer.
+// its objects and its timestamps, about 290 bytes with one command since
+// actions asked alike share their shape (docs/performance.md, "Fewer
+// words to scan"; 525 before, 790 before "Actions side by side"), rounded
+// up: the byte bound errs on the side of keeping fewer, and counts each
+// action's strings as its own even when its shape is shared.
 const actionOverhead = 1 << 10
 
 // commandOverhead and paramOverhead are what each further command and
-// each parameter add besides their strings: a command's state (88
-// bytes; 128 when these were set) and a share for its result; a
-// parameter's two string headers.
+// each parameter add besides their strings: a command's state (32 bytes
+// and its command's 40; 128 when these were set) and a share for its
+// result; a parameter's two string headers.
 // A request of 1 MiB may hold some 19,000 short commands (the API
 // documents no bound on their number), whose objects outweigh their
 // strings many times: 2,000 GetFile commands hold 178 bytes of heap each
