@@ -28,8 +28,8 @@ const baseMemoryLimit = 896 << 20
 
 // memoryPerKeptAction is the soft limit added for each finished action
 // kept past state.DefaultRetention's count: twice the 1 KiB the
-// retention's byte bound counts for one (about 0.5 KiB of heap in fact
-// since docs/performance.md's "Actions side by side"), room for the
+// retention's byte bound counts for one (about 0.3 KiB of heap in fact
+// since docs/performance.md's "Fewer words to scan"), room for the
 // collector to work without running back to back.
 const memoryPerKeptAction = 2 << 10
 
