@@ -570,7 +570,7 @@ func (t *Tenant) SubmitWithID(c Caller, machineKey string, req SubmitRequest, id
 	if c.User != nil {
 		user = c.User.ObjectID
 	}
-	a := newAction(&t.slab, t.slab.shape(c.Requestor(), user, req.Comment, req.Commands))
+	a := newAction(&t.slab, t.slab.shape(c.Requestor(), user, req.Comment, req.Commands), now.UnixNano())
 	if id == "" {
 		a.key = guid.NewBytes()
 	} else {
@@ -776,10 +776,11 @@ func (t *Tenant) validateCommands(cmds []Command) error {
 	return nil
 }
 
-// newAction returns a new Action of shape sh from slab, beside the
-// tenant's other actions, each of its commands Created.
-func newAction(slab *actionSlab, sh *actionShape) *Action {
-	a := slab.next()
+// newAction returns a new Action of shape sh from slab, made at now (Unix
+// nanoseconds), beside the tenant's other actions, each of its commands
+// Created.
+func newAction(slab *actionSlab, sh *actionShape, now int64) *Action {
+	a := slab.next(now)
 	a.shape = sh
 	if n := len(sh.commands); n > 1 {
 		a.extra = &actionExtra{more: make([]commandState, n-1)}

@@ -2,6 +2,7 @@ package state
 
 import (
 	"errors"
+	"slices"
 	"testing"
 	"time"
 
@@ -9,49 +10,64 @@ import (
 )
 
 // TestActionSlabBlocks checks that a slab hands out distinct zeroed slots
-// in blocks that double from actionBlockMin to actionBlockMax, each slot
-// after the previous one in its block, and that undo takes back only the
-// last slot handed out.
+// in blocks that double from actionBlockMin to actionBlockSmall, and on to
+// actionBlockMax only while each block fills within actionBlockFast (back
+// to actionBlockSmall when one does not), each slot after the previous one
+// in its block, and that undo takes back only the last slot handed out.
 func TestActionSlabBlocks(t *testing.T) {
 	var s actionSlab
-	var sizes []int
 	seen := map[*Action]bool{}
 	var prev *Action
-	for range 2000 {
-		slot := slab(t, &s, seen)
-		if slot != &s.block[s.used-1] {
-			t.Fatalf("slot not the last handed out of its block")
+	now := int64(0)
+	// fill hands out n slots, step apart in time, and returns the sizes
+	// of the blocks it began.
+	fill := func(n int, step time.Duration) (sizes []int) {
+		t.Helper()
+		for range n {
+			slot := slab(t, &s, seen, now)
+			if slot != &s.block[s.used-1] {
+				t.Fatalf("slot not the last handed out of its block")
+			}
+			if s.used == 1 {
+				sizes = append(sizes, len(s.block)) // a new block
+			} else if &s.block[s.used-2] != prev {
+				t.Fatalf("slot %d of its block does not follow the previous one", s.used)
+			}
+			slot.seq = 1 // used
+			prev = slot
+			now += int64(step)
 		}
-		if s.used == 1 {
-			sizes = append(sizes, len(s.block)) // a new block
-		} else if &s.block[s.used-2] != prev {
-			t.Fatalf("slot %d of its block does not follow the previous one", s.used)
+		return sizes
+	}
+	doubling := func(from, to int) (sizes []int) {
+		for n := from; n <= to; n *= 2 {
+			sizes = append(sizes, n)
 		}
-		slot.seq = 1 // used
-		prev = slot
+		return sizes
 	}
-	var want []int
-	for n := actionBlockMin; n <= actionBlockMax; n *= 2 {
-		want = append(want, n)
+	// A slow flow (one action a second: 64 take over a minute) stays at
+	// actionBlockSmall.
+	want := append(doubling(actionBlockMin, actionBlockSmall), actionBlockSmall, actionBlockSmall)
+	if got := fill(2*actionBlockSmall-actionBlockMin+2*actionBlockSmall, time.Second); !slices.Equal(got, want) {
+		t.Fatalf("slow: block sizes %v, want %v", got, want)
 	}
-	if len(sizes) <= len(want) || want[len(want)-1] != actionBlockMax {
-		t.Fatalf("block sizes %v, want them to start %v and go on", sizes, want)
+	// A fast one grows to actionBlockMax and stays there, from the block
+	// after the first it fills.
+	want = append(append([]int{actionBlockSmall}, doubling(2*actionBlockSmall, actionBlockMax)...), actionBlockMax)
+	if got := fill(actionBlockSmall+2*actionBlockMax-2*actionBlockSmall+actionBlockMax, time.Millisecond); !slices.Equal(got, want) {
+		t.Fatalf("fast: block sizes %v, want %v", got, want)
 	}
-	for i, n := range want {
-		if sizes[i] != n {
-			t.Fatalf("block sizes %v, want them to start %v then %d", sizes, want, actionBlockMax)
-		}
-	}
-	for _, n := range sizes[len(want):] {
-		if n != actionBlockMax {
-			t.Fatalf("block sizes %v: over %d", sizes, actionBlockMax)
-		}
+	// Slow again: the block after the first that fills slowly is small
+	// again.
+	want = []int{actionBlockMax, actionBlockSmall, actionBlockSmall}
+	if got := fill(actionBlockMax+2*actionBlockSmall, time.Second); !slices.Equal(got, want) {
+		t.Fatalf("slow after fast: block sizes %v, want %v", got, want)
 	}
 
 	// undo of the last slot: handed out again, zeroed; of another: kept.
 	last := prev
 	s.undo(last)
-	if again := s.next(); again != last || again.seq != 0 {
+	if again := s.next(now); again != last || again.seq != 0 {
 		t.Errorf("after undo of the last slot, next = %p (seq %d), want %p zeroed", again, again.seq, last)
 	}
 	first := &s.block[0]
@@ -64,9 +80,9 @@ func TestActionSlabBlocks(t *testing.T) {
 
 // slab returns s.next(), failing when it was handed out before or is not
 // zeroed.
-func slab(tb testing.TB, s *actionSlab, seen map[*Action]bool) *Action {
+func slab(tb testing.TB, s *actionSlab, seen map[*Action]bool, now int64) *Action {
 	tb.Helper()
-	slot := s.next()
+	slot := s.next(now)
 	if seen[slot] {
 		tb.Fatalf("slot %p handed out twice", slot)
 	}

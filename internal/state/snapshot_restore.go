@@ -204,7 +204,7 @@ func (t *Tenant) restoreAction(snap *Snapshot, as *ActionSnapshot) (*Action, *pe
 		}
 		cmds[i] = cs.Command
 	}
-	a := newAction(&t.slab, t.slab.shape(as.Requestor, as.User, as.Comment, cmds))
+	a := newAction(&t.slab, t.slab.shape(as.Requestor, as.User, as.Comment, cmds), t.store.clock.Now().UnixNano())
 	a.seq, a.machine, a.gen = as.Seq, m, uint32(num)
 	a.created, a.status, a.lastUpdate = as.Created.UnixNano(), status, as.LastUpdate.UnixNano()
 	a.settling, a.session = as.Settling, as.Session
