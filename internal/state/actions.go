@@ -237,15 +237,14 @@ func (a *Action) failOf(i int) string {
 	return a.extra.fails[i]
 }
 
-// setFail fails command i of a with the error fail. Call it with a.mu
-// held.
+// setFail records fail as the error of command i of a; its status is the
+// caller's to set. Call it with a.mu held.
 func (a *Action) setFail(i int, fail string) {
 	x := a.extraLocked()
 	if x.fails == nil {
 		x.fails = make([]string, a.commandCount())
 	}
 	x.fails[i] = fail
-	a.state(i).status = commandFailed
 }
 
 // cancelled returns a's cancellation, nil if it was not cancelled. Call it

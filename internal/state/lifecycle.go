@@ -215,6 +215,7 @@ func (t *Tenant) endCommand(a *Action, st pendingStep, now time.Time) bool {
 	c.end = now.UnixNano()
 	a.lastUpdate = now.UnixNano()
 	if st.fail != "" {
+		c.status = commandFailed
 		a.setFail(i, st.fail)
 		a.status = actionFailed
 		if st.timeout {
@@ -352,6 +353,7 @@ func (a *Action) cancelLocked(who, comment string, now time.Time) {
 	a.unschedule()
 	for i := range a.commandCount() {
 		if c := a.state(i); c.status == commandInProgress {
+			c.status = commandFailed
 			c.end = now.UnixNano()
 			a.setFail(i, fmt.Sprintf(errCancelled, who))
 		}

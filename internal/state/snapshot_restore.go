@@ -224,7 +224,6 @@ func (t *Tenant) restoreAction(snap *Snapshot, as *ActionSnapshot) (*Action, *pe
 		*a.state(i) = commandState{status: cstatus, start: nanosOf(cs.Start), end: nanosOf(cs.End), result: result}
 		if cs.Fail != "" {
 			a.setFail(i, cs.Fail)
-			a.state(i).status = cstatus
 		}
 	}
 	if a.status.final() || as.Next == nil {

@@ -64,7 +64,7 @@ type Tenant struct {
 	// generated one has no *Machine for its actions (Action.machine).
 	gens genIndex
 	// gtexts are the texts of the generated machines in gens, by block
-	// (genTextBlock): where their actions' gtext is cut from.
+	// (genTextBlock): the blocks their actions keep (Action.gblock).
 	gtexts map[uint32]*genTextBlock
 
 	// slab is where its actions of the usual shape are made (newAction):
