@@ -139,7 +139,8 @@ type Caller struct {
 // in extra. A million kept actions are a million of these, read in every
 // collection (docs/performance.md, "Fewer words to scan").
 type Action struct {
-	seq uint64 // its place in its tenant's creation order
+	seq uint64    // its place in its tenant's creation order
+	ref actionRef // its place in its tenant's slab, which its tenant's lists and step queue name it by
 	// key is the action's id, a GUID (the only ids the emulator makes),
 	// as its 16 bytes; the shape's oddID is the id instead when it is
 	// not one (a recorded or restored id). A string kept in every action

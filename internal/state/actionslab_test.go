@@ -2,6 +2,7 @@ package state
 
 import (
 	"errors"
+	"math/rand/v2"
 	"slices"
 	"testing"
 	"time"
@@ -25,12 +26,15 @@ func TestActionSlabBlocks(t *testing.T) {
 		t.Helper()
 		for range n {
 			slot := slab(t, &s, seen, now)
-			if slot != &s.block[s.used-1] {
+			if slot != &s.cur.actions[s.used-1] {
 				t.Fatalf("slot not the last handed out of its block")
 			}
+			if s.at(slot.ref) != slot {
+				t.Fatalf("slot's place %x names another", slot.ref)
+			}
 			if s.used == 1 {
-				sizes = append(sizes, len(s.block)) // a new block
-			} else if &s.block[s.used-2] != prev {
+				sizes = append(sizes, len(s.cur.actions)) // a new block
+			} else if &s.cur.actions[s.used-2] != prev {
 				t.Fatalf("slot %d of its block does not follow the previous one", s.used)
 			}
 			slot.seq = 1 // used
@@ -70,11 +74,93 @@ func TestActionSlabBlocks(t *testing.T) {
 	if again := s.next(now); again != last || again.seq != 0 {
 		t.Errorf("after undo of the last slot, next = %p (seq %d), want %p zeroed", again, again.seq, last)
 	}
-	first := &s.block[0]
-	used := s.used
+	first := &s.cur.actions[0]
+	used, live := s.used, s.cur.live
 	s.undo(first)
 	if s.used != used {
 		t.Errorf("undo of a slot not the last changed the block's use: %d, want %d", s.used, used)
+	}
+	if s.cur.live != live-1 {
+		t.Errorf("undo of a slot not the last: %d live in the block, want %d", s.cur.live, live-1)
+	}
+}
+
+// TestActionSlabTable checks the slab's table of blocks against a model:
+// every action handed out and not let go is found at its place; a block
+// leaves the table once it is full and all it handed out are let go, the
+// current one never; and the table's chunks stay within those that hold
+// a block, however far apart the blocks still in use are (an action kept
+// long among many forgotten), and begin at the first that does.
+func TestActionSlabTable(t *testing.T) {
+	var s actionSlab
+	rng := rand.New(rand.NewPCG(3, 4))
+	var live []*Action
+	pinned := s.next(0) // kept for half the run: the first block stays till then
+	now := int64(0)
+	for step := range 200_000 {
+		if step == 100_000 {
+			s.letGo(pinned)
+			pinned = s.next(now)
+		}
+		if len(live) == 0 || rng.IntN(5) < 3 {
+			a := s.next(now)
+			now += int64(time.Second) // slow: blocks of actionBlockSmall, many of them
+			live = append(live, a)
+		} else {
+			// Mostly the oldest, as the retention forgets them.
+			i := 0
+			if rng.IntN(10) == 0 {
+				i = rng.IntN(len(live))
+			}
+			a := live[i]
+			live = slices.Delete(live, i, i+1)
+			if rng.IntN(50) == 0 {
+				s.undo(a) // a refused submit's, let go unused
+			} else {
+				s.letGo(a)
+			}
+		}
+		if step%997 != 0 {
+			continue
+		}
+		for _, a := range append(live, pinned) {
+			if s.at(a.ref) != a {
+				t.Fatalf("step %d: the action at %x is not the one handed out there", step, a.ref)
+			}
+		}
+		blocks := map[uint32]bool{s.curNo: true}
+		for _, a := range append(live, pinned) {
+			blocks[a.ref.block()] = true
+		}
+		tab := s.table.Load()
+		inUse := map[uint32]bool{}
+		for no := range blocks {
+			inUse[no/blockChunkLen] = true
+		}
+		for i, c := range tab.chunks {
+			if c == nil {
+				continue
+			}
+			k := tab.first + uint32(i)
+			if !inUse[k] {
+				t.Fatalf("step %d: chunk %d kept with no block in use", step, k)
+			}
+			for j := range blockChunkLen {
+				no := k*blockChunkLen + uint32(j)
+				if held := c.blocks[j].Load() != nil; held != blocks[no] {
+					t.Fatalf("step %d: block %d in the table %v, in use %v", step, no, held, blocks[no])
+				}
+			}
+		}
+		if tab.chunks[0] == nil {
+			t.Fatalf("step %d: the table begins with an empty chunk", step)
+		}
+	}
+	if s.curNo < 3*blockChunkLen {
+		t.Fatalf("only %d blocks made: the test covers too few chunks", s.curNo)
+	}
+	if n := len(s.table.Load().chunks); n > int(s.curNo/blockChunkLen)+1 {
+		t.Fatalf("%d chunks", n)
 	}
 }
 
@@ -87,7 +173,7 @@ func slab(tb testing.TB, s *actionSlab, seen map[*Action]bool, now int64) *Actio
 		tb.Fatalf("slot %p handed out twice", slot)
 	}
 	seen[slot] = true
-	if slot.seq != 0 || slot.shape != nil || slot.extra != nil {
+	if slot.seq != 0 || slot.shape != nil || slot.extra != nil || slot.ref == 0 {
 		tb.Fatalf("slot %p not zeroed", slot)
 	}
 	return slot

@@ -10,7 +10,7 @@ func (t *Tenant) RecentActions(n int) []ActionView {
 	t.mu.RLock()
 	list := make([]*Action, 0, min(n, t.actions.live))
 	for i := len(t.actions.entries) - 1; i >= 0 && len(list) < n; i-- {
-		if a := t.actions.entries[i].a; a != nil {
+		if a := t.actions.action(i); a != nil {
 			list = append(list, a)
 		}
 	}

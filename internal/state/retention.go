@@ -276,6 +276,7 @@ func evict(victims []*Action) {
 		t.removeLocked(a)
 		t.mu.Unlock()
 		a.release()
+		t.slab.letGo(a)
 		if a.gen > 0 {
 			if m := a.made(); m != nil {
 				t.fleet.giveBack(m) // made for its files or outcomes, it may be as the fixture makes it again
@@ -287,22 +288,35 @@ func evict(victims []*Action) {
 // actionList is a list of actions in the order of their seq (the order
 // the tenant made them), from which an action is removed in O(log n),
 // amortized: its entry is blanked, and the list is compacted when over
-// half of it is blank.
+// half of it is blank. It names each action by its place in the tenant's
+// slab (actionRef), which the collector does not follow
+// (docs/performance.md, "Actions by number").
 type actionList struct {
 	entries []listEntry
 	live    int
+	slab    *actionSlab // the slab of its actions; set by add
 }
 
-// listEntry is one place of an actionList; a is nil once removed.
+// listEntry is one place of an actionList; ref is 0 once removed.
 type listEntry struct {
 	seq uint64
-	a   *Action
+	ref actionRef
 }
 
-// add appends a, whose seq is above every other's in l.
-func (l *actionList) add(a *Action) {
-	l.entries = append(l.entries, listEntry{seq: a.seq, a: a})
+// add appends a, whose seq is above every other's in l, an action of
+// slab.
+func (l *actionList) add(a *Action, slab *actionSlab) {
+	l.entries = append(l.entries, listEntry{seq: a.seq, ref: a.ref})
 	l.live++
+	l.slab = slab
+}
+
+// action returns the action of entry i, nil for a removed one.
+func (l *actionList) action(i int) *Action {
+	if r := l.entries[i].ref; r != 0 {
+		return l.slab.at(r)
+	}
+	return nil
 }
 
 // bySeq orders a list's entries by seq, for a binary search.
@@ -311,10 +325,10 @@ func bySeq(e listEntry, seq uint64) int { return cmp.Compare(e.seq, seq) }
 // remove takes a out of l, reporting whether it was there.
 func (l *actionList) remove(a *Action) bool {
 	i, ok := slices.BinarySearchFunc(l.entries, a.seq, bySeq)
-	if !ok || l.entries[i].a != a {
+	if !ok || l.entries[i].ref != a.ref {
 		return false
 	}
-	l.entries[i].a = nil
+	l.entries[i].ref = 0
 	l.live--
 	if l.live == 0 {
 		// Emptied: a small list keeps its room (a made machine's first
@@ -329,7 +343,7 @@ func (l *actionList) remove(a *Action) bool {
 	if n := len(l.entries); n >= 32 && l.live*2 < n {
 		kept := l.entries[:0]
 		for _, e := range l.entries {
-			if e.a != nil {
+			if e.ref != 0 {
 				kept = append(kept, e)
 			}
 		}
@@ -479,7 +493,7 @@ func (l *genList) appendNewestFirst(out []*Action, all *actionList) []*Action {
 // withSeq returns l's action whose seq is seq, nil for none.
 func (l *actionList) withSeq(seq uint64) *Action {
 	if i, found := slices.BinarySearchFunc(l.entries, seq, bySeq); found {
-		return l.entries[i].a
+		return l.action(i)
 	}
 	return nil
 }
@@ -487,7 +501,7 @@ func (l *actionList) withSeq(seq uint64) *Action {
 // newest returns l's newest action, nil for none.
 func (l *actionList) newest() *Action {
 	for i := len(l.entries) - 1; i >= 0; i-- {
-		if a := l.entries[i].a; a != nil {
+		if a := l.action(i); a != nil {
 			return a
 		}
 	}
@@ -500,7 +514,7 @@ func (l *actionList) newest() *Action {
 func (l *actionList) appendOlderThan(out []*Action, before uint64) []*Action {
 	i, _ := slices.BinarySearchFunc(l.entries, before, bySeq) // the first at or above before
 	for i--; i >= 0 && len(out) < cap(out); i-- {
-		if a := l.entries[i].a; a != nil {
+		if a := l.action(i); a != nil {
 			out = append(out, a)
 		}
 	}
@@ -510,7 +524,7 @@ func (l *actionList) appendOlderThan(out []*Action, before uint64) []*Action {
 // appendNewestFirst appends l's actions to out, newest first.
 func (l *actionList) appendNewestFirst(out []*Action) []*Action {
 	for i := len(l.entries) - 1; i >= 0; i-- {
-		if a := l.entries[i].a; a != nil {
+		if a := l.action(i); a != nil {
 			out = append(out, a)
 		}
 	}

@@ -59,9 +59,9 @@ func (e *env) checkIndex(tb testing.TB) {
 			tb.Errorf("generated machine %s lists actions itself, not in the tenant's gens", m.ID())
 		}
 		byMachine += l.live
-		for _, en := range l.entries {
-			if en.a != nil && (en.a.machine != m || t.actionLocked(en.a.ID()) != en.a) {
-				tb.Errorf("machine %s lists %s, which is not its own or not kept", m.ID(), en.a.ID())
+		for i := range l.entries {
+			if a := l.action(i); a != nil && (a.machine != m || t.actionLocked(a.ID()) != a) {
+				tb.Errorf("machine %s lists %s, which is not its own or not kept", m.ID(), a.ID())
 			}
 		}
 	}
@@ -267,13 +267,15 @@ func TestActionListRandom(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	for round := range 50 {
 		var l actionList
+		var slab actionSlab
 		var ref []*Action
 		seq := uint64(0)
 		for range 2000 {
 			if len(ref) == 0 || rng.IntN(3) > 0 {
 				seq += 1 + uint64(rng.IntN(3))
-				a := &Action{seq: seq, shape: &actionShape{oddID: fmt.Sprint(seq)}}
-				l.add(a)
+				a := slab.next(0)
+				a.seq, a.shape = seq, &actionShape{oddID: fmt.Sprint(seq)}
+				l.add(a, &slab)
 				ref = append(ref, a)
 				continue
 			}

@@ -384,7 +384,7 @@ func TestSnapshotCoversFields(t *testing.T) {
 		v      any
 		fields string
 	}{
-		{Action{}, "seq key shape machine gblock created mu lastUpdate extra first status settling released session kept gen queued"},
+		{Action{}, "seq ref key shape machine gblock created mu lastUpdate extra first status settling released session kept gen queued"},
 		{actionShape{}, "requestor comment user oddID commands cmd params"},
 		{actionExtra{}, "cancel fails more"},
 		{commandState{}, "start end result status"},

@@ -40,14 +40,16 @@ const stepChunkLen = 256
 
 // queuedStep is an action's entry in a stepQueue: when it is due (Unix
 // nanoseconds, after the clock's time when it was scheduled), the action,
-// and its next step (pendingStep) in fewer words: the times as numbers,
-// what only a failure or a PutFile has apart (stepRare). Each live action
-// has one: 170,000 under bench/run's POST load, whose three pointer words
-// are what the collector reads of them (five before, in 88 bytes instead
-// of 56; docs/performance.md, "Fewer words to scan").
+// by its place in the tenant's slab (actionRef), and its next step
+// (pendingStep) in fewer words: the times as numbers, what only a failure
+// or a PutFile has apart (stepRare). Each live action has one: 170,000
+// under bench/run's POST load, whose two pointer words are what the
+// collector reads of them, both to objects many entries share or nil
+// (five before, in 88 bytes instead of 56; docs/performance.md, "Fewer
+// words to scan" and "Actions by number").
 type queuedStep struct {
 	due     int64
-	a       *Action
+	ref     actionRef // the action, by its place in the tenant's slab
 	result  *Result
 	rare    *stepRare // nil: no failure, no file to drop
 	stepDue int64     // pendingStep.due, Unix nanoseconds (due may be later: Tenant.at)
@@ -67,7 +69,7 @@ type stepRare struct {
 // newQueuedStep returns the entry of a's step st, due at due.
 func newQueuedStep(a *Action, st pendingStep, due time.Time) queuedStep {
 	e := queuedStep{
-		due: due.UnixNano(), a: a, result: st.result, stepDue: st.due.UnixNano(),
+		due: due.UnixNano(), ref: a.ref, result: st.result, stepDue: st.due.UnixNano(),
 		order: st.order, index: st.index, kind: st.kind, timeout: st.timeout,
 	}
 	if st.fail != "" || st.put != nil {
@@ -194,11 +196,12 @@ func (q *stepQueue) Fire(now time.Time, _ uint64) {
 			return
 		}
 		e := *q.at(0)
+		a := q.action(&e)
 		q.mu.Unlock()
 		// The entry stays until the step runs: a Snapshot meanwhile
 		// sees it. If another took its place first, the loop finds
 		// what is earliest now.
-		q.tenant.fire(e.a, e.order, time.Unix(0, e.due))
+		q.tenant.fire(a, e.order, time.Unix(0, e.due))
 	}
 }
 
@@ -209,6 +212,12 @@ func (q *stepQueue) len() int {
 	return q.n
 }
 
+// action returns e's action. Call it with q.mu held: the action is live
+// while its entry is queued, and its block in the slab's table.
+func (q *stepQueue) action(e *queuedStep) *Action {
+	return q.tenant.slab.at(e.ref)
+}
+
 // at returns entry i. Call it with q.mu held.
 func (q *stepQueue) at(i int) *queuedStep {
 	return &q.chunks[i/stepChunkLen][i%stepChunkLen]
@@ -216,11 +225,11 @@ func (q *stepQueue) at(i int) *queuedStep {
 
 // remove takes entry i out of the heap. Call it with q.mu held.
 func (q *stepQueue) remove(i int) {
-	q.at(i).a.queued = 0
+	q.action(q.at(i)).queued = 0
 	last := q.n - 1
 	if i != last {
 		*q.at(i) = *q.at(last)
-		q.at(i).a.queued = int32(i + 1)
+		q.action(q.at(i)).queued = int32(i + 1)
 	}
 	*q.at(last) = queuedStep{} // no pointer left behind in a free place
 	q.n--
@@ -293,6 +302,6 @@ func (q *stepQueue) down(i int) bool {
 func (q *stepQueue) swap(i, j int) {
 	x, y := q.at(i), q.at(j)
 	*x, *y = *y, *x
-	x.a.queued = int32(i + 1)
-	y.a.queued = int32(j + 1)
+	q.action(x).queued = int32(i + 1)
+	q.action(y).queued = int32(j + 1)
 }

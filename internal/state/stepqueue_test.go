@@ -19,9 +19,13 @@ import (
 func TestStepQueueAgainstModel(t *testing.T) {
 	clk := clock.New(start, clock.Manual, 1) // never advanced: nothing fires
 	defer clk.Close()
-	var q stepQueue
-	q.init(nil, clk)
-	actions := make([]Action, 1000) // four chunks and more
+	ten := &Tenant{}
+	q := &ten.steps
+	q.init(ten, clk)
+	actions := make([]*Action, 1000) // four chunks and more
+	for i := range actions {
+		actions[i] = ten.slab.next(0)
+	}
 	type want struct {
 		a     *Action
 		due   int64
@@ -31,7 +35,7 @@ func TestStepQueueAgainstModel(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 4))
 	order := uint64(0)
 	for step := range 30_000 {
-		a := &actions[r.IntN(len(actions))]
+		a := actions[r.IntN(len(actions))]
 		switch op := r.IntN(10); {
 		case op < 5: // schedule, or replace a's step
 			order++
@@ -49,7 +53,7 @@ func TestStepQueueAgainstModel(t *testing.T) {
 			first := slices.MinFunc(ws, func(x, y want) int {
 				return cmp.Or(cmp.Compare(x.due, y.due), cmp.Compare(x.order, y.order))
 			})
-			if got := q.at(0); got.a != first.a || got.order != first.order {
+			if got := q.at(0); q.action(got) != first.a || got.order != first.order {
 				t.Fatalf("step %d: earliest is order %d, want %d", step, got.order, first.order)
 			}
 			if _, ok := q.take(first.a, first.order+1); ok {
@@ -69,18 +73,18 @@ func TestStepQueueAgainstModel(t *testing.T) {
 		}
 		for i := range q.n {
 			e := q.at(i)
-			if int(e.a.queued) != i+1 {
-				t.Fatalf("step %d: entry %d's action says %d", step, i, e.a.queued-1)
+			if a := q.action(e); int(a.queued) != i+1 {
+				t.Fatalf("step %d: entry %d's action says %d", step, i, a.queued-1)
 			}
 			if p := (i - 1) / stepHeapArity; i > 0 && e.before(q.at(p)) {
 				t.Fatalf("step %d: entry %d is before its parent", step, i)
 			}
-			if w := model[e.a]; w.order != e.order || w.due != e.due {
+			if w := model[q.action(e)]; w.order != e.order || w.due != e.due {
 				t.Fatalf("step %d: entry %d is order %d, want %d", step, i, e.order, w.order)
 			}
 		}
-		for i := range actions {
-			if _, ok := model[&actions[i]]; !ok && actions[i].queued != 0 {
+		for i, a := range actions {
+			if _, ok := model[a]; !ok && a.queued != 0 {
 				t.Fatalf("step %d: action %d, not queued, says %d", step, i, actions[i].queued)
 			}
 		}
@@ -267,24 +271,25 @@ func TestQueuedStepRoundTrip(t *testing.T) {
 func BenchmarkStepQueue(b *testing.B) {
 	clk := clock.New(start, clock.Manual, 1) // never advanced: nothing fires
 	defer clk.Close()
-	var q stepQueue
-	q.init(nil, clk)
+	ten := &Tenant{}
+	q := &ten.steps
+	q.init(ten, clk)
 	const n = 170_000
-	actions := make([]Action, n)
 	r := rand.New(rand.NewPCG(5, 6))
 	order := uint64(0)
-	for i := range actions {
+	for range n {
 		order++
 		due := start.Add(time.Duration(r.IntN(60_000)) * time.Millisecond)
-		q.schedule(&actions[i], pendingStep{order: order, kind: stepPickup, due: due}, due)
+		q.schedule(ten.slab.next(0), pendingStep{order: order, kind: stepPickup, due: due}, due)
 	}
 	for b.Loop() {
 		e := *q.at(0)
-		if _, ok := q.take(e.a, e.order); !ok {
+		a := q.action(&e)
+		if _, ok := q.take(a, e.order); !ok {
 			b.Fatal("the earliest step could not be taken")
 		}
 		order++
 		due := time.Unix(0, e.due).Add(time.Duration(1+r.IntN(60_000)) * time.Millisecond)
-		q.schedule(e.a, pendingStep{order: order, kind: stepCommandEnd, due: due}, due)
+		q.schedule(a, pendingStep{order: order, kind: stepCommandEnd, due: due}, due)
 	}
 }

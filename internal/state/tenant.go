@@ -380,10 +380,10 @@ func views(list []*Action) []ActionView {
 func (t *Tenant) addLocked(a *Action) {
 	t.seq++
 	a.seq = t.seq
-	t.actions.add(a)
+	t.actions.add(a, &t.slab)
 	t.indexLocked(a)
 	if a.gen == 0 {
-		a.machine.actions.add(a)
+		a.machine.actions.add(a, &t.slab)
 		return
 	}
 	l := t.gens.get(a.gen)
