@@ -263,20 +263,30 @@ func (q *stepQueue) fix(i int) {
 const stepHeapArity = 4
 
 // up moves entry i towards the root while it is before its parent.
+// The entry is held aside and its ancestors move down into the hole it
+// leaves, each action told its new place once, rather than swapped
+// level by level: a swap tells two actions, each a cache miss of its own
+// among 170,000 (docs/performance.md, "Actions by number").
 func (q *stepQueue) up(i int) {
+	e := *q.at(i)
+	start := i
 	for i > 0 {
 		p := (i - 1) / stepHeapArity
-		if !q.at(i).before(q.at(p)) {
+		if !e.before(q.at(p)) {
 			break
 		}
-		q.swap(i, p)
+		q.put(i, *q.at(p))
 		i = p
+	}
+	if i != start {
+		q.put(i, e)
 	}
 }
 
 // down moves entry i towards the leaves while a child is before it, and
-// reports whether it moved.
+// reports whether it moved; as up, through a hole.
 func (q *stepQueue) down(i int) bool {
+	e := *q.at(i)
 	start := i
 	for {
 		first := stepHeapArity*i + 1
@@ -289,19 +299,21 @@ func (q *stepQueue) down(i int) bool {
 				c = k
 			}
 		}
-		if !q.at(c).before(q.at(i)) {
+		if !q.at(c).before(&e) {
 			break
 		}
-		q.swap(i, c)
+		q.put(i, *q.at(c))
 		i = c
 	}
-	return i != start
+	if i == start {
+		return false
+	}
+	q.put(i, e)
+	return true
 }
 
-// swap exchanges entries i and j and tells their actions.
-func (q *stepQueue) swap(i, j int) {
-	x, y := q.at(i), q.at(j)
-	*x, *y = *y, *x
-	q.action(x).queued = int32(i + 1)
-	q.action(y).queued = int32(j + 1)
+// put makes e entry i and tells its action.
+func (q *stepQueue) put(i int, e queuedStep) {
+	*q.at(i) = e
+	q.action(&e).queued = int32(i + 1)
 }
