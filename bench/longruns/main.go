@@ -6,7 +6,17 @@
 // that every request waiting for the processor waits too: the latency
 // tail (docs/performance.md, "The fractional mark worker").
 //
-//	go run ./bench/longruns [-top N] [-over D] TRACE
+// With -gaps D it also prints the stretches of over D in which no
+// goroutine parked on a network read was woken, and what held the
+// processor in them, by the function each goroutine started in. On one
+// processor the Go scheduler polls the network only when it has nothing
+// else to run: a goroutine that yields (runtime.Gosched, or the
+// runtime's background sweeper) goes back on the global run queue, which
+// comes first, so a long loop of short runs delays every new request as
+// much as one long run, and no run is long (docs/performance.md, "The
+// network poller").
+//
+//	go run ./bench/longruns [-top N] [-over D] [-gaps D] TRACE
 //
 // It reads the trace with golang.org/x/exp/trace, the Go team's reader of
 // the runtime's trace format (the one cmd/trace uses, published).
@@ -28,24 +38,31 @@ import (
 
 // run is one stretch of a goroutine on a processor.
 type run struct {
-	g   trace.GoID
-	dur time.Duration
-	end string // the stack it left the processor from, innermost first
+	g        trace.GoID
+	from, to trace.Time
+	dur      time.Duration
+	end      string // the stack it left the processor from, innermost first
 }
 
 func main() {
 	top := flag.Int("top", 20, "how many of the longest runs to print")
 	over := flag.Duration("over", 2*time.Millisecond, "sum the runs longer than this by the stack that ended them")
+	gapsOver := flag.Duration("gaps", 0, "print the network gaps longer than this (0: none)")
 	flag.Parse()
 	if flag.NArg() != 1 {
-		fmt.Fprintln(os.Stderr, "usage: longruns [-top N] [-over D] TRACE")
+		fmt.Fprintln(os.Stderr, "usage: longruns [-top N] [-over D] [-gaps D] TRACE")
 		os.Exit(2)
 	}
-	runs, total, err := read(flag.Arg(0))
+	tr, err := readTrace(flag.Arg(0))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "longruns:", err)
 		os.Exit(1)
 	}
+	if *gapsOver > 0 {
+		printGaps(tr, *gapsOver, *top)
+		fmt.Println()
+	}
+	runs, total := tr.runs, tr.total
 	slices.SortFunc(runs, func(a, b run) int { return cmp.Compare(b.dur, a.dur) })
 	fmt.Printf("%d runs, %v on a processor in all\n\nlongest:\n", len(runs), total)
 	for _, r := range runs[:min(*top, len(runs))] {
@@ -71,27 +88,42 @@ func main() {
 	}
 }
 
+// traced is what longruns reads of a trace: every completed run and
+// their sum, and the instants goroutines parked on a network read were
+// woken.
+type traced struct {
+	runs  []run
+	total time.Duration
+	wakes []trace.Time
+}
+
 // read returns every completed run of the trace at path and their sum.
 func read(path string) ([]run, time.Duration, error) {
+	tr, err := readTrace(path)
+	return tr.runs, tr.total, err
+}
+
+// readTrace reads the trace at path.
+func readTrace(path string) (traced, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, 0, err
+		return traced{}, err
 	}
 	defer f.Close()
 	r, err := trace.NewReader(f)
 	if err != nil {
-		return nil, 0, err
+		return traced{}, err
 	}
+	var tr traced
 	began := map[trace.GoID]trace.Time{}
-	var runs []run
-	var total time.Duration
+	onNet := map[trace.GoID]bool{} // parked on a network read
 	for {
 		ev, err := r.ReadEvent()
 		if errors.Is(err, io.EOF) {
-			return runs, total, nil
+			return tr, nil
 		}
 		if err != nil {
-			return nil, 0, err
+			return traced{}, err
 		}
 		if ev.Kind() != trace.EventStateTransition {
 			continue
@@ -106,12 +138,17 @@ func read(path string) ([]run, time.Duration, error) {
 		case to == trace.GoRunning:
 			began[g] = ev.Time()
 		case from == trace.GoRunning:
+			end := frames(ev.Stack())
 			if t, ok := began[g]; ok {
 				d := ev.Time().Sub(t)
-				total += d
-				runs = append(runs, run{g: g, dur: d, end: frames(ev.Stack())})
+				tr.total += d
+				tr.runs = append(tr.runs, run{g: g, from: t, to: ev.Time(), dur: d, end: end})
 				delete(began, g)
 			}
+			onNet[g] = to == trace.GoWaiting && strings.Contains(end, "internal/poll.(*FD).Read")
+		case from == trace.GoWaiting && to == trace.GoRunnable && onNet[g]:
+			tr.wakes = append(tr.wakes, ev.Time())
+			onNet[g] = false
 		}
 	}
 }
