@@ -68,7 +68,13 @@ func (c *Clock) fireDue() {
 			// callbacks: a burst of due timers (thousands of actions
 			// moving on at once under load) would otherwise hold a
 			// processor for a whole time slice, and every request
-			// queued behind it would wait that long.
+			// queued behind it would wait that long. It does not let
+			// the network be read: on one processor the scheduler
+			// takes this goroutine from the global run queue before it
+			// polls the network, so a request that arrives during a
+			// burst waits for its end all the same (docs/performance.md,
+			// "The network poller": a wait instead of the yield, tried,
+			// made the tail worse).
 			runtime.Gosched()
 		}()
 	}
