@@ -15,9 +15,10 @@ import (
 // blocks rather than in spans they share with freed request objects,
 // which it visits one by one (docs/performance.md, "Actions side by
 // side"). A block lives while any of its actions is kept (and while a
-// caller holds a pointer to one); actions are forgotten nearly in the order they were made, so few are held by a
-// neighbour, and what a forgotten action held that may be large (its
-// results) is let go when it is forgotten (Action.release).
+// caller holds a pointer to one); actions are forgotten nearly in the
+// order they were made, so few are held by a neighbour, and what a
+// forgotten action held that may be large (its results) is let go when
+// it is forgotten (Action.release).
 //
 // Blocks start small and double up to actionBlockSmall actions, so a
 // tenant that makes a few actions holds a few; past it they go on
@@ -39,7 +40,7 @@ import (
 // collector follows no pointer of theirs into the blocks. A pointer from
 // them to an action in a block cost it ~15 ns on every cycle (the
 // tenant's list alone was ~4 ms of a ~17 ms collection of bench/run's
-// state after its POST load; docs/performance.md, "Actions by number").
+// state after its POST load; docs/performance.md, "The network poller").
 // So the slab holds its blocks itself, by number, in a table that
 // lock-free readers resolve a place through (at); a block leaves the
 // table when it is full and every action it handed out is let go

@@ -290,7 +290,7 @@ func evict(victims []*Action) {
 // amortized: its entry is blanked, and the list is compacted when over
 // half of it is blank. It names each action by its place in the tenant's
 // slab (actionRef), which the collector does not follow
-// (docs/performance.md, "Actions by number").
+// (docs/performance.md, "The network poller").
 type actionList struct {
 	entries []listEntry
 	live    int

@@ -46,7 +46,7 @@ const stepChunkLen = 256
 // under bench/run's POST load, whose two pointer words are what the
 // collector reads of them, both to objects many entries share or nil
 // (five before, in 88 bytes instead of 56; docs/performance.md, "Fewer
-// words to scan" and "Actions by number").
+// words to scan" and "The network poller").
 type queuedStep struct {
 	due     int64
 	ref     actionRef // the action, by its place in the tenant's slab
@@ -266,7 +266,7 @@ const stepHeapArity = 4
 // The entry is held aside and its ancestors move down into the hole it
 // leaves, each action told its new place once, rather than swapped
 // level by level: a swap tells two actions, each a cache miss of its own
-// among 170,000 (docs/performance.md, "Actions by number").
+// among 170,000 (docs/performance.md, "The network poller").
 func (q *stepQueue) up(i int) {
 	e := *q.at(i)
 	start := i
