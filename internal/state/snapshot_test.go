@@ -389,7 +389,7 @@ func TestSnapshotCoversFields(t *testing.T) {
 		{actionExtra{}, "cancel fails more"},
 		{commandState{}, "start end result status"},
 		{pendingStep{}, "due fail result put order index kind timeout"},
-		{stepQueue{}, "tenant timer mu chunks n armed"},
+		{stepQueue{}, "tenant timer mu chunks n lanes laneN armed"},
 		{Result{}, "script file path transcribe transcriptOf index held own"},
 		{Machine{}, "info id name num group tenant actions online mu offlineSince filesMu files puts outcomesMu outcomes gone"},
 		{machineFile{}, "path content size put"},

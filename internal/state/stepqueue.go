@@ -18,6 +18,10 @@ import (
 // are values in chunks, and a step that is replaced or dropped leaves no
 // stale entry behind: the queue holds exactly the live actions' steps.
 //
+// A step goes to its kind's lane (stepLane) when it is due no earlier
+// than the last that lane took, as under a steady load, and to a heap
+// otherwise; the earliest is the heap's or a lane's first.
+//
 // Lock order: an action's mu, then the queue's.
 type stepQueue struct {
 	tenant *Tenant
@@ -31,8 +35,14 @@ type stepQueue struct {
 	// clock's goroutine paid for in mark assists of up to 22 ms when it
 	// came during a collection.
 	chunks [][]queuedStep
-	n      int   // entries
-	armed  int64 // the due, Unix nanoseconds, the timer is set to; 0: not set
+	n      int // entries
+	// lanes hold the steps of each kind scheduled in the order they are
+	// due (stepLane), laneN how many live steps they hold in all. An
+	// action's queued is its heap entry's index plus one, or below 0 its
+	// lane entry's (laneLoc).
+	lanes [stepLaneCount]stepLane
+	laneN int
+	armed int64 // the due, Unix nanoseconds, the timer is set to; 0: not set
 }
 
 // stepChunkLen is how many entries a chunk of a stepQueue holds.
@@ -111,25 +121,115 @@ func (q *stepQueue) schedule(a *Action, st pendingStep, due time.Time) {
 		*q.at(i) = e
 		q.fix(i)
 	} else {
-		if q.n == len(q.chunks)*stepChunkLen {
-			q.chunks = append(q.chunks, make([]queuedStep, stepChunkLen))
+		if a.queued < 0 {
+			q.removeLane(a)
 		}
-		q.n++
-		*q.at(q.n - 1) = e
-		a.queued = int32(q.n)
-		q.up(q.n - 1)
+		q.insert(a, e)
 	}
 	q.armLocked()
 	q.mu.Unlock()
+}
+
+// insert adds e, a's entry; a has none. Call it with q.mu held.
+func (q *stepQueue) insert(a *Action, e queuedStep) {
+	if k := e.kind; k > stepNone && int(k) < stepLaneCount && q.lanes[k].fits(&e) {
+		l := &q.lanes[k]
+		a.queued = laneLoc(k, l.push(e))
+		q.laneN++
+		return
+	}
+	if q.n == len(q.chunks)*stepChunkLen {
+		q.chunks = append(q.chunks, make([]queuedStep, stepChunkLen))
+	}
+	q.n++
+	*q.at(q.n - 1) = e
+	a.queued = int32(q.n)
+	q.up(q.n - 1)
+}
+
+// entry returns a's entry, nil for none. Call it with q.mu held.
+func (q *stepQueue) entry(a *Action) *queuedStep {
+	switch {
+	case a.queued > 0:
+		return q.at(int(a.queued) - 1)
+	case a.queued < 0:
+		k, m := laneOf(a.queued)
+		l := &q.lanes[k]
+		return l.at(l.position(m))
+	}
+	return nil
+}
+
+// removeEntry takes a's entry out, if it has one. Call it with q.mu held.
+func (q *stepQueue) removeEntry(a *Action) {
+	switch {
+	case a.queued > 0:
+		q.remove(int(a.queued) - 1)
+	case a.queued < 0:
+		q.removeLane(a)
+	}
+}
+
+// removeLane takes a's lane entry out. Call it with q.mu held.
+func (q *stepQueue) removeLane(a *Action) {
+	k, m := laneOf(a.queued)
+	l := &q.lanes[k]
+	l.kill(l.position(m))
+	a.queued = 0
+	q.laneN--
+	if l.holey() {
+		q.compact(k)
+	}
+}
+
+// compact moves lane k's live entries together, after its end, and tells
+// their actions. Call it with q.mu held.
+func (q *stepQueue) compact(k stepKind) {
+	l := &q.lanes[k]
+	old, first, end := l.chunks, l.first, l.end
+	base := l.base
+	l.chunks, l.base, l.first = nil, end/stepChunkLen, end
+	l.live = 0
+	last, hasLast := l.last, l.hasLast
+	for p := first; p < end; p++ {
+		e := &old[p/stepChunkLen-base][p%stepChunkLen]
+		if e.ref == 0 {
+			continue
+		}
+		if c := l.end/stepChunkLen - l.base; c == len(l.chunks) {
+			l.chunks = append(l.chunks, make([]queuedStep, stepChunkLen))
+		}
+		*l.at(l.end) = *e
+		q.action(e).queued = laneLoc(k, l.end)
+		l.end++
+		l.live++
+	}
+	l.last, l.hasLast = last, hasLast
+}
+
+// earliest returns the earliest entry, in the heap or a lane's first;
+// nil when the queue is empty. Call it with q.mu held.
+func (q *stepQueue) earliest() *queuedStep {
+	var m *queuedStep
+	if q.n > 0 {
+		m = q.at(0)
+	}
+	if q.laneN == 0 {
+		return m
+	}
+	for k := range q.lanes {
+		if h := q.lanes[k].head(); h != nil && (m == nil || h.before(m)) {
+			m = h
+		}
+	}
+	return m
 }
 
 // drop takes a's next step out of the queue, if it has one. Call it with
 // a.mu held.
 func (q *stepQueue) drop(a *Action) {
 	q.mu.Lock()
-	if i := int(a.queued) - 1; i >= 0 {
-		q.remove(i)
-	}
+	q.removeEntry(a)
 	q.mu.Unlock()
 }
 
@@ -138,12 +238,12 @@ func (q *stepQueue) drop(a *Action) {
 func (q *stepQueue) take(a *Action, order uint64) (pendingStep, bool) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	i := int(a.queued) - 1
-	if i < 0 || q.at(i).order != order {
+	e := q.entry(a)
+	if e == nil || e.order != order {
 		return pendingStep{}, false
 	}
-	st := q.at(i).step()
-	q.remove(i)
+	st := e.step()
+	q.removeEntry(a)
 	return st, true
 }
 
@@ -152,8 +252,8 @@ func (q *stepQueue) take(a *Action, order uint64) (pendingStep, bool) {
 func (q *stepQueue) next(a *Action) (st pendingStep, ok bool) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	if i := int(a.queued) - 1; i >= 0 {
-		return q.at(i).step(), true
+	if e := q.entry(a); e != nil {
+		return e.step(), true
 	}
 	return pendingStep{}, false
 }
@@ -162,10 +262,11 @@ func (q *stepQueue) next(a *Action) (st pendingStep, ok bool) {
 // to it already. A timer set to a later due is moved; one set to an
 // earlier due fires first and sets it again (Fire).
 func (q *stepQueue) armLocked() {
-	if q.n == 0 {
+	m := q.earliest()
+	if m == nil {
 		return
 	}
-	due := q.at(0).due
+	due := m.due
 	if q.armed != 0 && q.armed <= due {
 		return
 	}
@@ -189,13 +290,14 @@ func (q *stepQueue) Fire(now time.Time, _ uint64) {
 			runtime.Gosched()
 		}
 		q.mu.Lock()
-		if q.n == 0 || q.at(0).due > limit {
+		m := q.earliest()
+		if m == nil || m.due > limit {
 			q.armed = 0
 			q.armLocked()
 			q.mu.Unlock()
 			return
 		}
-		e := *q.at(0)
+		e := *m
 		a := q.action(&e)
 		q.mu.Unlock()
 		// The entry stays until the step runs: a Snapshot meanwhile
@@ -209,7 +311,7 @@ func (q *stepQueue) Fire(now time.Time, _ uint64) {
 func (q *stepQueue) len() int {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	return q.n
+	return q.n + q.laneN
 }
 
 // action returns e's action. Call it with q.mu held: the action is live

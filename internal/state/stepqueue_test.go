@@ -15,7 +15,9 @@ import (
 // TestStepQueueAgainstModel drives a stepQueue with random schedulings,
 // replacements, drops and takes of the earliest, and checks it against a
 // plain list after each: the same steps, the earliest first by due then
-// order, every action knowing its entry's place.
+// order, every action knowing its entry's place. Most steps of a kind
+// come in the order they are due, as a steady load schedules them (its
+// lane takes them), some before (the heap takes them).
 func TestStepQueueAgainstModel(t *testing.T) {
 	clk := clock.New(start, clock.Manual, 1) // never advanced: nothing fires
 	defer clk.Close()
@@ -34,14 +36,28 @@ func TestStepQueueAgainstModel(t *testing.T) {
 	model := map[*Action]want{}
 	r := rand.New(rand.NewPCG(3, 4))
 	order := uint64(0)
-	for step := range 30_000 {
+	base := start
+	kinds := []stepKind{stepPickup, stepExpiry, stepCommandEnd, stepSettle}
+	delay := map[stepKind]time.Duration{stepPickup: 5 * time.Second, stepExpiry: 72 * time.Hour, stepCommandEnd: 3 * time.Second, stepSettle: 2 * time.Second}
+	inLanes, inHeap := 0, 0
+	for step := range 60_000 {
 		a := actions[r.IntN(len(actions))]
 		switch op := r.IntN(10); {
 		case op < 5: // schedule, or replace a's step
 			order++
-			due := start.Add(time.Duration(r.IntN(50)) * time.Second) // many alike: order decides
-			q.schedule(a, pendingStep{order: order, kind: stepPickup, due: due}, due)
+			k := kinds[r.IntN(len(kinds))]
+			base = base.Add(time.Duration(r.IntN(3)) * time.Millisecond) // many alike: order decides
+			due := base.Add(delay[k])
+			if r.IntN(8) == 0 {
+				due = due.Add(-time.Duration(r.IntN(2000)) * time.Millisecond) // out of turn: before its kind's last
+			}
+			q.schedule(a, pendingStep{order: order, kind: k, due: due}, due)
 			model[a] = want{a, due.UnixNano(), order}
+			if a.queued < 0 {
+				inLanes++
+			} else {
+				inHeap++
+			}
 		case op < 7: // drop
 			q.drop(a)
 			delete(model, a)
@@ -53,8 +69,8 @@ func TestStepQueueAgainstModel(t *testing.T) {
 			first := slices.MinFunc(ws, func(x, y want) int {
 				return cmp.Or(cmp.Compare(x.due, y.due), cmp.Compare(x.order, y.order))
 			})
-			if got := q.at(0); q.action(got) != first.a || got.order != first.order {
-				t.Fatalf("step %d: earliest is order %d, want %d", step, got.order, first.order)
+			if got := q.earliest(); got == nil || q.action(got) != first.a || got.order != first.order {
+				t.Fatalf("step %d: earliest is not order %d", step, first.order)
 			}
 			if _, ok := q.take(first.a, first.order+1); ok {
 				t.Fatalf("step %d: take of an order not in force succeeded", step)
@@ -79,15 +95,56 @@ func TestStepQueueAgainstModel(t *testing.T) {
 			if p := (i - 1) / stepHeapArity; i > 0 && e.before(q.at(p)) {
 				t.Fatalf("step %d: entry %d is before its parent", step, i)
 			}
-			if w := model[q.action(e)]; w.order != e.order || w.due != e.due {
-				t.Fatalf("step %d: entry %d is order %d, want %d", step, i, e.order, w.order)
+		}
+		live := 0
+		for k := range q.lanes {
+			l := &q.lanes[k]
+			if h := l.head(); h != nil && h.ref == 0 {
+				t.Fatalf("step %d: lane %d begins with a hole", step, k)
+			}
+			n := 0
+			var prev *queuedStep
+			for p := l.first; p < l.end; p++ {
+				e := l.at(p)
+				if prev != nil && e.before(prev) {
+					t.Fatalf("step %d: lane %d out of order at %d", step, k, p)
+				}
+				prev = e
+				if e.ref == 0 {
+					continue
+				}
+				n++
+				if a := q.action(e); a.queued != laneLoc(stepKind(k), p) {
+					t.Fatalf("step %d: lane %d entry %d's action says %d", step, k, p, a.queued)
+				}
+			}
+			if n != l.live {
+				t.Fatalf("step %d: lane %d holds %d live, says %d", step, k, n, l.live)
+			}
+			if span := l.end - l.first; span > 2*l.live+stepChunkLen+1 {
+				t.Fatalf("step %d: lane %d spans %d for %d live", step, k, span, l.live)
+			}
+			if len(l.chunks) > (l.end-l.first)/stepChunkLen+2 {
+				t.Fatalf("step %d: lane %d keeps %d chunks for a span of %d", step, k, len(l.chunks), l.end-l.first)
+			}
+			live += n
+		}
+		if live != q.laneN {
+			t.Fatalf("step %d: lanes hold %d, queue says %d", step, live, q.laneN)
+		}
+		for a, w := range model {
+			if e := q.entry(a); e == nil || e.order != w.order || e.due != w.due || q.action(e) != a {
+				t.Fatalf("step %d: an action's entry is not its step of order %d", step, w.order)
 			}
 		}
-		for i, a := range actions {
+		for _, a := range actions {
 			if _, ok := model[a]; !ok && a.queued != 0 {
-				t.Fatalf("step %d: action %d, not queued, says %d", step, i, actions[i].queued)
+				t.Fatalf("step %d: an action not queued says %d", step, a.queued)
 			}
 		}
+	}
+	if inLanes < 10_000 || inHeap < 1_000 {
+		t.Fatalf("%d steps went to lanes, %d to the heap: the test did not cover both", inLanes, inHeap)
 	}
 }
 
@@ -267,29 +324,47 @@ func TestQueuedStepRoundTrip(t *testing.T) {
 // BenchmarkStepQueue times a step of the lifecycle's queue in the state
 // bench/run's POST load leaves: 170,000 live actions, each with a step.
 // Each op takes the earliest step out, as Fire does, and schedules that
-// action's next one later, as the step it ran would.
+// action's next one later, as the step it ran would: at random
+// ("random", the heap's case), or as a steady load does ("steady": each
+// action picked up 5 s after it was submitted, its script done 3 s later,
+// settled 2 s after that, and submitted again; its lanes' case).
 func BenchmarkStepQueue(b *testing.B) {
-	clk := clock.New(start, clock.Manual, 1) // never advanced: nothing fires
-	defer clk.Close()
-	ten := &Tenant{}
-	q := &ten.steps
-	q.init(ten, clk)
-	const n = 170_000
-	r := rand.New(rand.NewPCG(5, 6))
-	order := uint64(0)
-	for range n {
-		order++
-		due := start.Add(time.Duration(r.IntN(60_000)) * time.Millisecond)
-		q.schedule(ten.slab.next(0), pendingStep{order: order, kind: stepPickup, due: due}, due)
-	}
-	for b.Loop() {
-		e := *q.at(0)
-		a := q.action(&e)
-		if _, ok := q.take(a, e.order); !ok {
-			b.Fatal("the earliest step could not be taken")
-		}
-		order++
-		due := time.Unix(0, e.due).Add(time.Duration(1+r.IntN(60_000)) * time.Millisecond)
-		q.schedule(a, pendingStep{order: order, kind: stepCommandEnd, due: due}, due)
+	for _, steady := range []bool{false, true} {
+		name := map[bool]string{false: "random", true: "steady"}[steady]
+		b.Run(name, func(b *testing.B) {
+			clk := clock.New(start, clock.Manual, 1) // never advanced: nothing fires
+			defer clk.Close()
+			ten := &Tenant{}
+			q := &ten.steps
+			q.init(ten, clk)
+			const n = 170_000
+			r := rand.New(rand.NewPCG(5, 6))
+			order := uint64(0)
+			next := map[stepKind]stepKind{stepPickup: stepCommandEnd, stepCommandEnd: stepSettle, stepSettle: stepPickup}
+			delay := map[stepKind]time.Duration{stepPickup: 5 * time.Second, stepCommandEnd: 3 * time.Second, stepSettle: 2 * time.Second}
+			for i := range n {
+				order++
+				due := start.Add(time.Duration(r.IntN(60_000)) * time.Millisecond)
+				if steady {
+					due = start.Add(time.Duration(i) * 10 * time.Second / n) // submitted in turn over the last 10 s
+				}
+				q.schedule(ten.slab.next(0), pendingStep{order: order, kind: stepPickup, due: due}, due)
+			}
+			for b.Loop() {
+				e := *q.earliest()
+				a := q.action(&e)
+				if _, ok := q.take(a, e.order); !ok {
+					b.Fatal("the earliest step could not be taken")
+				}
+				order++
+				kind := stepCommandEnd
+				due := time.Unix(0, e.due).Add(time.Duration(1+r.IntN(60_000)) * time.Millisecond)
+				if steady {
+					kind = next[e.kind]
+					due = time.Unix(0, e.due).Add(delay[kind])
+				}
+				q.schedule(a, pendingStep{order: order, kind: kind, due: due}, due)
+			}
+		})
 	}
 }
