@@ -3,10 +3,7 @@ package main
 import (
 	"io"
 	"net"
-	"os"
-	"path/filepath"
 	"runtime"
-	"runtime/trace"
 	"strings"
 	"testing"
 	"time"
@@ -51,46 +48,36 @@ func TestGapsFindTheYielder(t *testing.T) {
 	}
 	defer conn.Close()
 
-	path := filepath.Join(t.TempDir(), "trace.out")
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := trace.Start(f); err != nil {
-		t.Fatal(err)
-	}
 	stop := make(chan struct{})
 	pinged := make(chan error, 1)
-	go func() {
-		b := []byte{0}
-		for {
-			select {
-			case <-stop:
-				pinged <- nil
-				return
-			default:
+	path := traceOf(t, func() {
+		go func() {
+			b := []byte{0}
+			for {
+				select {
+				case <-stop:
+					pinged <- nil
+					return
+				default:
+				}
+				if _, err := conn.Write(b); err != nil {
+					pinged <- err
+					return
+				}
+				if _, err := io.ReadFull(conn, b); err != nil {
+					pinged <- err
+					return
+				}
 			}
-			if _, err := conn.Write(b); err != nil {
-				pinged <- err
-				return
-			}
-			if _, err := io.ReadFull(conn, b); err != nil {
-				pinged <- err
-				return
-			}
-		}
-	}()
-	time.Sleep(20 * time.Millisecond) // the exchange going
-	done := make(chan struct{})
-	go yielder(60*time.Millisecond, done)
-	<-done
-	time.Sleep(20 * time.Millisecond)
-	close(stop)
+		}()
+		time.Sleep(20 * time.Millisecond) // the exchange going
+		done := make(chan struct{})
+		go yielder(60*time.Millisecond, done)
+		<-done
+		time.Sleep(20 * time.Millisecond)
+		close(stop)
+	})
 	if err := <-pinged; err != nil {
-		t.Fatal(err)
-	}
-	trace.Stop()
-	if err := f.Close(); err != nil {
 		t.Fatal(err)
 	}
 

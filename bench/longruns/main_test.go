@@ -23,31 +23,21 @@ func spin(d time.Duration) {
 // that run, with spin on the stack it left from.
 func TestReadFindsTheLongRun(t *testing.T) {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
-	path := filepath.Join(t.TempDir(), "trace.out")
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := trace.Start(f); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	for range 20 {
-		go func() { done <- struct{}{} }()
-	}
-	for range 20 {
+	path := traceOf(t, func() {
+		done := make(chan struct{})
+		for range 20 {
+			go func() { done <- struct{}{} }()
+		}
+		for range 20 {
+			<-done
+		}
+		go func() {
+			spin(30 * time.Millisecond)
+			runtime.Gosched() // leaves the processor from spin's caller
+			done <- struct{}{}
+		}()
 		<-done
-	}
-	go func() {
-		spin(30 * time.Millisecond)
-		runtime.Gosched() // leaves the processor from spin's caller
-		done <- struct{}{}
-	}()
-	<-done
-	trace.Stop()
-	if err := f.Close(); err != nil {
-		t.Fatal(err)
-	}
+	})
 
 	runs, total, err := read(path)
 	if err != nil {
@@ -86,4 +76,23 @@ func TestShort(t *testing.T) {
 			t.Errorf("short(%q, %d) = %q, want %q", c.in, c.n, got, c.want)
 		}
 	}
+}
+
+// traceOf runs f under runtime/trace and returns the trace's file.
+func traceOf(t *testing.T, f func()) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "trace.out")
+	out, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := trace.Start(out); err != nil {
+		t.Fatal(err)
+	}
+	f()
+	trace.Stop()
+	if err := out.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }
