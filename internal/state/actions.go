@@ -172,7 +172,8 @@ type Action struct {
 	gen        uint32 // its generated machine's number (0: machine, a listed one)
 
 	// queued is the place in its tenant's stepQueue of the entry that
-	// holds its next lifecycle step, plus one; 0: none (once final, and
+	// holds its next lifecycle step: its index in the heap plus one, or
+	// below 0 its place in a lane (laneLoc); 0: none (once final, and
 	// while a step runs). Guarded by the queue's mu; it goes from 0 or
 	// to 0 only with mu held as well.
 	queued int32
