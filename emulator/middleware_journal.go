@@ -126,9 +126,9 @@ func (s *Server) journaled(next echo.HandlerFunc) echo.HandlerFunc {
 }
 
 // apiContexts are the apiContexts of requests answered without a body,
-// for the next ones: 224 bytes a request less for the collector (a GET of an action
-// allocated ~3.1 KB, most of it net/http's; docs/performance.md, "The
-// network poller").
+// for the next ones: 224 bytes a request less for the collector (a GET
+// of an action allocated ~3.1 KB, most of it net/http's;
+// docs/performance.md, "The network poller").
 var apiContexts = sync.Pool{New: func() any { return new(apiContext) }}
 
 // record writes the journal entry of a request answered with status (0:

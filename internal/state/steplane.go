@@ -21,8 +21,7 @@ type stepLane struct {
 	base       int
 	first, end int
 	live       int
-	last       queuedStep // the entry added last (its due and order decide what fits)
-	hasLast    bool
+	last       queuedStep // the due and order of the entry pushed last, which decide what fits
 }
 
 // stepLanePosMask bounds the position an Action.queued keeps of a lane
@@ -50,24 +49,29 @@ func laneOf(queued int32) (k stepKind, masked int) {
 // fits reports whether e may be added at the end of l: l is empty, or e
 // is not before the entry l took last.
 func (l *stepLane) fits(e *queuedStep) bool {
-	return l.end == l.first || !l.hasLast || !e.before(&l.last)
+	return l.end == l.first || !e.before(&l.last)
 }
 
-// push adds e at the end of l and returns its position.
+// push adds e at the end of l, which it fits, and returns its position.
 func (l *stepLane) push(e queuedStep) int {
 	if l.end == l.first { // empty: start afresh
 		clear(l.chunks)
 		l.chunks, l.first, l.end, l.base = l.chunks[:0], 0, 0, 0
 	}
+	l.last = queuedStep{due: e.due, order: e.order}
+	return l.appendEntry(&e)
+}
+
+// appendEntry puts e at l's end and returns its position; push and
+// compaction add through it.
+func (l *stepLane) appendEntry(e *queuedStep) int {
 	if c := l.end/stepChunkLen - l.base; c == len(l.chunks) {
 		l.chunks = append(l.chunks, make([]queuedStep, stepChunkLen))
 	}
 	p := l.end
-	*l.at(p) = e
+	*l.at(p) = *e
 	l.end++
 	l.live++
-	l.last, l.hasLast = e, true
-	l.last.ref, l.last.result, l.last.rare = 0, nil, nil // keeps no pointer
 	return p
 }
 

@@ -186,25 +186,13 @@ func (q *stepQueue) removeLane(a *Action) {
 // their actions. Call it with q.mu held.
 func (q *stepQueue) compact(k stepKind) {
 	l := &q.lanes[k]
-	old, first, end := l.chunks, l.first, l.end
-	base := l.base
-	l.chunks, l.base, l.first = nil, end/stepChunkLen, end
-	l.live = 0
-	last, hasLast := l.last, l.hasLast
-	for p := first; p < end; p++ {
-		e := &old[p/stepChunkLen-base][p%stepChunkLen]
-		if e.ref == 0 {
-			continue
+	old := *l
+	l.chunks, l.base, l.first, l.live = nil, old.end/stepChunkLen, old.end, 0
+	for p := old.first; p < old.end; p++ {
+		if e := old.at(p); e.ref != 0 {
+			q.action(e).queued = laneLoc(k, l.appendEntry(e))
 		}
-		if c := l.end/stepChunkLen - l.base; c == len(l.chunks) {
-			l.chunks = append(l.chunks, make([]queuedStep, stepChunkLen))
-		}
-		*l.at(l.end) = *e
-		q.action(e).queued = laneLoc(k, l.end)
-		l.end++
-		l.live++
 	}
-	l.last, l.hasLast = last, hasLast
 }
 
 // earliest returns the earliest entry, in the heap or a lane's first;

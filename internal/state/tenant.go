@@ -67,8 +67,9 @@ type Tenant struct {
 	// (genTextBlock): the blocks their actions keep (Action.gblock).
 	gtexts map[uint32]*genTextBlock
 
-	// slab is where its actions of the usual shape are made (newAction):
-	// memory, not state; Restore makes its actions apart.
+	// slab is where all its actions are made (newAction), submitted or
+	// restored, and the table its lists and step queue find them through
+	// by place (actionRef): memory, not state a snapshot keeps.
 	slab actionSlab
 
 	// steps are the live actions' pending lifecycle steps. Not in a
