@@ -38,7 +38,7 @@ func TestActionIndex(t *testing.T) {
 		e.requireGone(t, id)
 	}
 	e.ten.mu.RLock()
-	n := e.ten.keptLocked()
+	n := len(e.ten.byID) + len(e.ten.otherIDs)
 	e.ten.mu.RUnlock()
 	if n != 0 {
 		t.Errorf("the index holds %d ids after every action was forgotten", n)

@@ -141,11 +141,13 @@ type Caller struct {
 type Action struct {
 	seq uint64    // its place in its tenant's creation order
 	ref actionRef // its place in its tenant's slab, which its tenant's lists and step queue name it by
-	// key is the action's id, a GUID (the only ids the emulator makes),
-	// as its 16 bytes; the shape's oddID is the id instead when it is
-	// not one (a recorded or restored id). A string kept in every action
-	// was one more object for the collector to mark, spread over the heap
-	// among the garbage of the requests that made them.
+	// key is the action's id, a GUID (the only ids the emulator makes,
+	// which carry the seq: seqMixer), as its 16 bytes; all zero until
+	// the tenant keeps the action and makes it (Tenant.addLocked). The
+	// shape's oddID is the id instead when it is not one (a recorded or
+	// restored id). A string kept in every action was one more object for
+	// the collector to mark, spread over the heap among the garbage of
+	// the requests that made them.
 	key   [16]byte
 	shape *actionShape
 	// machine is the action's listed machine; nil when the machine is a
@@ -269,9 +271,10 @@ func (a *Action) ID() string {
 
 // setID sets the action's id, after its shape: a GUID in either case is
 // kept as its bytes (and reads back in lower case), any other id as it
-// is, lower case, in a shape of the action's own.
+// is, lower case, in a shape of the action's own; so is the nil GUID,
+// whose 16 zero bytes say that the tenant is to make the id.
 func (a *Action) setID(id string) {
-	if key, ok := guid.Parse(id); ok {
+	if key, ok := guid.Parse(id); ok && key != ([16]byte{}) {
 		a.key = key
 		return
 	}
@@ -572,11 +575,9 @@ func (t *Tenant) SubmitWithID(c Caller, machineKey string, req SubmitRequest, id
 		user = c.User.ObjectID
 	}
 	a := newAction(&t.slab, t.slab.shape(c.Requestor(), user, req.Comment, req.Commands), now.UnixNano())
-	if id == "" {
-		a.key = guid.NewBytes()
-	} else {
+	if id != "" {
 		a.setID(id)
-	}
+	} // else Tenant.addLocked makes its id, which carries its seq
 	a.created, a.status, a.lastUpdate = now.UnixNano(), actionPending, now.UnixNano()
 	v, err := t.submitOn(c, a, m, num, now)
 	if err != nil {

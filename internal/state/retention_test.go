@@ -99,8 +99,23 @@ func (e *env) checkIndex(tb testing.TB) {
 			tb.Errorf("text block %d missing, its machines have kept actions", k)
 		}
 	}
-	if t.actions.live != t.keptLocked() || byMachine != t.keptLocked() {
-		tb.Errorf("kept: list %d, ids %d, by machine %d", t.actions.live, t.keptLocked(), byMachine)
+	// The id index holds the ids the tenant did not make, of kept actions
+	// only; every kept action is found by its id.
+	foreign := 0
+	for i := range t.actions.entries {
+		a := t.actions.action(i)
+		if a == nil {
+			continue
+		}
+		if t.actionLocked(a.ID()) != a {
+			tb.Errorf("kept action %s is not found by its id", a.ID())
+		}
+		if a.shape.oddID != "" || t.ids.seqOf(a.key) != a.seq {
+			foreign++
+		}
+	}
+	if t.actions.live != byMachine || foreign != len(t.byID)+len(t.otherIDs) {
+		tb.Errorf("kept: list %d, by machine %d; ids not made by the tenant %d, indexed %d", t.actions.live, byMachine, foreign, len(t.byID)+len(t.otherIDs))
 	}
 }
 

@@ -118,7 +118,7 @@ func (t *Tenant) restore(snap *Snapshot, ts *TenantSnapshot, steps []restoredSte
 
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if t.keptLocked() > 0 {
+	if t.actions.live > 0 {
 		return steps, errors.New("the tenant has actions already")
 	}
 	for i := range ts.Actions {

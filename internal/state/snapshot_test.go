@@ -393,7 +393,7 @@ func TestSnapshotCoversFields(t *testing.T) {
 		{Result{}, "script file path transcribe transcriptOf index held own"},
 		{Machine{}, "info id name num group tenant actions online mu offlineSince filesMu files puts outcomesMu outcomes gone"},
 		{machineFile{}, "path content size put"},
-		{Tenant{}, "ID Name store gen start sessions machines byName order fleet groups users library storage settings undeclared wrapOutput done origin mu removed seq actions byID otherIDs gens gtexts slab steps"},
+		{Tenant{}, "ID Name store gen start sessions machines byName order fleet groups users library storage settings undeclared wrapOutput done origin mu removed seq actions ids byID otherIDs gens gtexts slab steps"},
 		{DeviceGroup{}, "ID Name mu remediationLevel"},
 		{LibraryFile{}, "FileName Description HasParameters ParametersDescription CreatedBy CreationTime LastUpdatedTime Content SHA256 Declared Signed Behavior ByArgs listed holders results"},
 		{Store{}, "clock profile retention world loads steps writers start"},

@@ -49,13 +49,13 @@ type Tenant struct {
 	removed bool       // RemoveTenant removed it: no action is made in it any more
 	seq     uint64     // the seq of the last action made
 	actions actionList // every kept action, in creation order
-	// byID finds a kept action by its id: the seq of the action whose id
-	// is the GUID, then the action by seq in actions. Numbers, not
-	// pointers: the collector neither scans it nor follows 200,000 more
-	// pointers to the actions and their ids on each cycle (a quarter of
-	// the marking 100,000 kept actions cost, docs/performance.md, "The
-	// fractional mark worker"). An id that is not a GUID (none the
-	// emulator makes) is kept in otherIDs, lower case.
+	// ids makes the ids of its actions, which carry their seq (seqMixer):
+	// such an id finds its action in actions by seq. byID finds a kept
+	// action whose id is a GUID it did not make (a replay's, a
+	// scenario's): the seq of the action; otherIDs one whose id is not a
+	// GUID, lower case. Numbers, not pointers: the collector neither scans
+	// them nor follows pointers to the actions.
+	ids      seqMixer
 	byID     map[[16]byte]uint64
 	otherIDs map[string]uint64
 	// gens is, by number, the kept actions of each generated machine that
@@ -94,6 +94,7 @@ func newTenant(s *Store, w *world, gen uint64, ft *fixture.Tenant) *Tenant {
 		groups:   map[int64]*DeviceGroup{},
 		users:    make(map[string]*User, len(ft.Users)),
 		storage:  newStorage(w.storage),
+		ids:      newSeqMixer(strings.ToLower(ft.ID)),
 		byID:     map[[16]byte]uint64{},
 		settings: ft.LiveResponse,
 
@@ -275,43 +276,45 @@ func (t *Tenant) Action(id string) (*Action, error) {
 // actionLocked returns the kept action with id (any case), or nil. Call
 // it with t.mu held.
 func (t *Tenant) actionLocked(id string) *Action {
-	var seq uint64
-	var ok bool
-	if key, isGUID := guid.Parse(id); isGUID {
-		seq, ok = t.byID[key]
-	} else {
-		seq, ok = t.otherIDs[strings.ToLower(id)]
-	}
-	if !ok {
+	key, isGUID := guid.Parse(id)
+	if !isGUID || key == ([16]byte{}) {
+		if seq, ok := t.otherIDs[strings.ToLower(id)]; ok {
+			return t.actions.withSeq(seq)
+		}
 		return nil
 	}
-	return t.actions.withSeq(seq)
+	if a := t.actions.withSeq(t.ids.seqOf(key)); a != nil && a.key == key && a.shape.oddID == "" {
+		return a
+	}
+	if seq, ok := t.byID[key]; ok {
+		return t.actions.withSeq(seq)
+	}
+	return nil
 }
 
 // indexLocked notes that a, kept in t.actions, has its id; unindexLocked
-// forgets it. Call them with t.mu held.
+// forgets it. An id t made carries a's seq, and needs no entry. Call them
+// with t.mu held.
 func (t *Tenant) indexLocked(a *Action) {
-	if a.shape.oddID == "" {
+	switch {
+	case a.shape.oddID != "":
+		if t.otherIDs == nil {
+			t.otherIDs = map[string]uint64{}
+		}
+		t.otherIDs[a.shape.oddID] = a.seq
+	case t.ids.seqOf(a.key) != a.seq:
 		t.byID[a.key] = a.seq
-		return
 	}
-	if t.otherIDs == nil {
-		t.otherIDs = map[string]uint64{}
-	}
-	t.otherIDs[a.shape.oddID] = a.seq
 }
 
 func (t *Tenant) unindexLocked(a *Action) {
-	if a.shape.oddID == "" {
+	switch {
+	case a.shape.oddID != "":
+		delete(t.otherIDs, a.shape.oddID)
+	case t.ids.seqOf(a.key) != a.seq:
 		delete(t.byID, a.key)
-		return
 	}
-	delete(t.otherIDs, a.shape.oddID)
 }
-
-// keptLocked returns how many actions t's id index holds. Call it with
-// t.mu held.
-func (t *Tenant) keptLocked() int { return len(t.byID) + len(t.otherIDs) }
 
 // Actions returns snapshots of t's actions, newest first.
 func (t *Tenant) Actions() []ActionView { return t.ActionsFor(Caller{}) }
@@ -381,6 +384,9 @@ func views(list []*Action) []ActionView {
 func (t *Tenant) addLocked(a *Action) {
 	t.seq++
 	a.seq = t.seq
+	if a.key == ([16]byte{}) && a.shape.oddID == "" {
+		a.key = t.ids.newKey(a.seq) // a new action, whose id t makes
+	}
 	t.actions.add(a, &t.slab)
 	t.indexLocked(a)
 	if a.gen == 0 {
