@@ -1,6 +1,8 @@
 package state
 
 import (
+	"math/rand/v2"
+	"slices"
 	"testing"
 	"time"
 	"unsafe"
@@ -52,51 +54,76 @@ func TestGenTextBlocks(t *testing.T) {
 	e.checkIndex(t)
 }
 
-// TestGenIndex checks that a machine with one kept action is held in the
-// map without pointers, one with more in the other, and one with none in
-// neither, whatever it had before.
+// TestGenIndex holds genIndex to a model (a map of each machine's kept
+// seqs) through random adds and removes over machines in several chunks:
+// every machine's list, all's machines in order, more holding exactly the
+// machines with more than one, and the chunks let go once empty.
 func TestGenIndex(t *testing.T) {
 	var g genIndex
-	check := func(step string, one, more int) {
+	model := map[uint32][]uint64{}
+	nums := []uint32{1, 2, genChunkLen - 1, genChunkLen, 3*genChunkLen + 5, 10 * genChunkLen}
+	r := rand.New(rand.NewPCG(3, 4))
+	check := func(step int) {
 		t.Helper()
-		n := 0
-		for range g.all() {
-			n++
+		var prev uint32
+		seen := 0
+		for n, l := range g.all() {
+			if seen > 0 && n <= prev {
+				t.Fatalf("step %d: all yields %d after %d", step, n, prev)
+			}
+			prev = n
+			seen++
+			if l.live() == 0 {
+				t.Fatalf("step %d: machine %d yielded empty", step, n)
+			}
 		}
-		if len(g.one) != one || len(g.more) != more || n != one+more {
-			t.Errorf("%s: %d with one, %d with more (all yields %d); want %d, %d", step, len(g.one), len(g.more), n, one, more)
+		if seen != len(model) {
+			t.Fatalf("step %d: all yields %d machines, want %d", step, seen, len(model))
+		}
+		more := 0
+		for _, n := range nums {
+			l := g.get(n)
+			want := model[n]
+			if l.live() != len(want) || (len(want) > 0 && l.newest() != want[len(want)-1]) {
+				t.Fatalf("step %d: machine %d has %d (newest %d), want %v", step, n, l.live(), l.newest(), want)
+			}
+			if len(want) > 1 {
+				more++
+			}
+		}
+		if len(g.more) != more {
+			t.Fatalf("step %d: %d machines in more, want %d", step, len(g.more), more)
 		}
 	}
-	l := g.get(7)
-	l.add(3)
-	g.set(7, l)
-	check("one action", 1, 0)
-	l = g.get(7)
-	l.add(5)
-	g.set(7, l)
-	check("two actions", 0, 1)
-	if got := g.get(7); got.live() != 2 || got.newest() != 5 {
-		t.Errorf("two actions: live %d, newest %d", got.live(), got.newest())
-	}
-	for _, s := range []uint64{3, 5} {
-		l = g.get(7)
-		if !l.remove(s) {
-			t.Fatalf("remove(%d) = false", s)
+	seq := uint64(0)
+	for step := range 5000 {
+		n := nums[r.IntN(len(nums))]
+		l := g.get(n)
+		if have := model[n]; len(have) > 0 && r.IntN(2) == 0 {
+			s := have[r.IntN(len(have))]
+			if !l.remove(s) {
+				t.Fatalf("step %d: remove(%d) from machine %d = false", step, s, n)
+			}
+			model[n] = slices.DeleteFunc(slices.Clone(have), func(x uint64) bool { return x == s })
+			if len(model[n]) == 0 {
+				delete(model, n)
+			}
+		} else {
+			seq++
+			l.add(seq)
+			model[n] = append(model[n], seq)
 		}
-		g.set(7, l)
+		g.set(n, l)
+		check(step)
 	}
-	check("none", 0, 0)
-	l = g.get(9)
-	l.add(11)
-	g.set(9, l)
-	l.remove(11)
-	g.set(9, l)
-	check("one, then none", 0, 0)
-	n := 0
-	for range g.all() {
-		n++
+	for n, have := range model {
+		l := g.get(n)
+		for _, s := range have {
+			l.remove(s)
+		}
+		g.set(n, l)
 	}
-	if n != 0 {
-		t.Errorf("all() yields %d machines of none", n)
+	if len(g.chunks) != 0 || len(g.more) != 0 {
+		t.Errorf("with no kept action: %d chunks, %d in more", len(g.chunks), len(g.more))
 	}
 }

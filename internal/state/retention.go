@@ -370,55 +370,129 @@ type genList struct {
 }
 
 // genIndex is the genList of each generated machine that has kept
-// actions, by number, in two maps: a machine with one kept action, as
-// most have, is a number to a number, which the collector does not scan;
-// only one with more is a slice. One map of genList values was 23 MB of
-// map memory with a pointer word in each entry, scanned on every cycle
-// after bench/run's POST load.
+// actions, by number. The seq of a machine's only kept action, as most
+// have, is in a table by number (genChunk, a chunk of consecutive
+// numbers made when one of them first has an action and dropped when
+// none has): a lookup is an index, not a hash, and the table is memory
+// the collector does not scan. A machine with more is in the map more,
+// its place in the table moreMark. A map from number to seq was ~600 ns
+// a lookup (a cache miss or two in a map of 400,000 machines) under
+// bench/run's GET load, where the retention looks up the machine of
+// each action it forgets (docs/performance.md, "Ids that carry their
+// seq"); one map of genList values was 23 MB of map memory with a
+// pointer word in each entry, scanned on every cycle.
 type genIndex struct {
-	one  map[uint32]uint64
-	more map[uint32][]uint64
+	chunks []*genChunk // by number / genChunkLen; nil: none of its machines has kept actions
+	more   map[uint32][]uint64
+}
+
+// genChunk is the genIndex places of genChunkLen consecutive machine
+// numbers: 0, none; moreMark, in genIndex.more; else the seq of the
+// machine's only kept action.
+type genChunk struct {
+	seqs [genChunkLen]uint64
+	used int // its non-zero places
+}
+
+// genChunkLen is how many machine numbers a genChunk holds: 32 KiB.
+const genChunkLen = 4096
+
+// moreMark is the genIndex place of a machine with more than one kept
+// action: no seq reaches it.
+const moreMark = ^uint64(0)
+
+// place returns the place of machine n, nil when its chunk is not made.
+func (g *genIndex) place(n uint32) *uint64 {
+	if k := int(n / genChunkLen); k < len(g.chunks) && g.chunks[k] != nil {
+		return &g.chunks[k].seqs[n%genChunkLen]
+	}
+	return nil
 }
 
 // get returns the genList of machine n (empty for none).
 func (g *genIndex) get(n uint32) genList {
-	if s, ok := g.one[n]; ok {
-		return genList{one: s}
+	p := g.place(n)
+	switch {
+	case p == nil:
+		return genList{}
+	case *p == moreMark:
+		return genList{more: g.more[n]}
+	default:
+		return genList{one: *p}
 	}
-	return genList{more: g.more[n]}
 }
 
 // set makes l the genList of machine n; an empty l forgets n.
 func (g *genIndex) set(n uint32, l genList) {
+	if len(l.more) == 1 {
+		l = genList{one: l.more[0]} // back to one: out of more
+	}
+	v := l.one
 	switch {
 	case l.live() == 0:
-		delete(g.one, n)
-		delete(g.more, n)
+		v = 0
 	case l.more != nil:
-		delete(g.one, n)
+		v = moreMark
+	}
+	k := int(n / genChunkLen)
+	if k >= len(g.chunks) {
+		if v == 0 {
+			return
+		}
+		g.chunks = append(g.chunks, make([]*genChunk, k+1-len(g.chunks))...)
+	}
+	c := g.chunks[k]
+	if c == nil {
+		if v == 0 {
+			return
+		}
+		c = &genChunk{}
+		g.chunks[k] = c
+	}
+	p := &c.seqs[n%genChunkLen]
+	if *p == moreMark && v != moreMark {
+		delete(g.more, n)
+	}
+	switch {
+	case *p == 0 && v != 0:
+		c.used++
+	case *p != 0 && v == 0:
+		c.used--
+	}
+	*p = v
+	if v == moreMark {
 		if g.more == nil {
 			g.more = map[uint32][]uint64{}
 		}
 		g.more[n] = l.more
-	default:
-		if g.one == nil {
-			g.one = map[uint32]uint64{}
+	}
+	if c.used == 0 {
+		g.chunks[k] = nil
+		for len(g.chunks) > 0 && g.chunks[len(g.chunks)-1] == nil {
+			g.chunks = g.chunks[:len(g.chunks)-1]
 		}
-		g.one[n] = l.one
 	}
 }
 
-// all yields each machine of g and its genList.
+// all yields each machine of g and its genList, by number.
 func (g *genIndex) all() iter.Seq2[uint32, genList] {
 	return func(yield func(uint32, genList) bool) {
-		for n, s := range g.one {
-			if !yield(n, genList{one: s}) {
-				return
+		for k, c := range g.chunks {
+			if c == nil {
+				continue
 			}
-		}
-		for n, more := range g.more {
-			if !yield(n, genList{more: more}) {
-				return
+			for i, v := range c.seqs {
+				if v == 0 {
+					continue
+				}
+				n := uint32(k*genChunkLen + i)
+				l := genList{one: v}
+				if v == moreMark {
+					l = genList{more: g.more[n]}
+				}
+				if !yield(n, l) {
+					return
+				}
 			}
 		}
 	}
