@@ -165,6 +165,10 @@ type Action struct {
 	mu         sync.Mutex
 	lastUpdate int64
 	extra      *actionExtra // nil: none of it; read and written with mu held
+	// stepResult is the result its next step gives its command, while
+	// the step is queued (stepQueue keeps no pointer; newQueuedStep).
+	// Read and written with mu held.
+	stepResult *Result
 	first      commandState // the first command's state; the others' are in extra
 	status     actionStatus
 	settling   bool   // last command done, status not yet settled
@@ -188,6 +192,10 @@ type actionExtra struct {
 	cancel *cancellation // nil: not cancelled
 	fails  []string      // by command; "": none (nil: no command failed)
 	more   []commandState
+	// stepFail and stepPut are the failure's text and the file to drop
+	// of its next step, while the step is queued (newQueuedStep).
+	stepFail string
+	stepPut  *LibraryFile
 }
 
 // cancellation is who cancelled an action, why and when: most actions

@@ -384,9 +384,9 @@ func TestSnapshotCoversFields(t *testing.T) {
 		v      any
 		fields string
 	}{
-		{Action{}, "seq ref key shape machine gblock created mu lastUpdate extra first status settling released session kept gen queued"},
+		{Action{}, "seq ref key shape machine gblock created mu lastUpdate extra stepResult first status settling released session kept gen queued"},
 		{actionShape{}, "requestor comment user oddID commands cmd params"},
-		{actionExtra{}, "cancel fails more"},
+		{actionExtra{}, "cancel fails more stepFail stepPut"},
 		{commandState{}, "start end result status"},
 		{pendingStep{}, "due fail result put order index kind timeout"},
 		{stepQueue{}, "tenant timer mu chunks n lanes laneN armed"},

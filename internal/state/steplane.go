@@ -98,7 +98,7 @@ func (l *stepLane) head() *queuedStep {
 // holes at it, letting go of the chunks it leaves.
 func (l *stepLane) kill(p int) {
 	e := l.at(p)
-	e.ref, e.result, e.rare = 0, nil, nil
+	e.ref = 0
 	l.live--
 	for l.first < l.end && l.at(l.first).ref == 0 {
 		l.first++

@@ -51,17 +51,18 @@ const stepChunkLen = 256
 // queuedStep is an action's entry in a stepQueue: when it is due (Unix
 // nanoseconds, after the clock's time when it was scheduled), the action,
 // by its place in the tenant's slab (actionRef), and its next step
-// (pendingStep) in fewer words: the times as numbers, what only a failure
-// or a PutFile has apart (stepRare). Each live action has one: 170,000
-// under bench/run's POST load, whose two pointer words are what the
-// collector reads of them, both to objects many entries share or nil
-// (five before, in 88 bytes instead of 56; docs/performance.md, "Fewer
-// words to scan" and "The network poller").
+// (pendingStep) in fewer words: the times as numbers, and no pointer at
+// all. What a step holds by pointer (the command's result, a failure's
+// text, a file a PutFile drops) is kept in its action instead
+// (Action.stepResult, actionExtra's stepFail and stepPut), which has one
+// step at a time: the queue's chunks are memory the collector does not
+// scan. Each live action has an entry: 170,000 under bench/run's POST
+// load, five pointer words each in 88 bytes, then two in 56, now none in
+// 40 (docs/performance.md, "Fewer words to scan", "The network poller",
+// "Ids that carry their seq").
 type queuedStep struct {
 	due     int64
 	ref     actionRef // the action, by its place in the tenant's slab
-	result  *Result
-	rare    *stepRare // nil: no failure, no file to drop
 	stepDue int64     // pendingStep.due, Unix nanoseconds (due may be later: Tenant.at)
 	order   uint64
 	index   int32
@@ -69,35 +70,42 @@ type queuedStep struct {
 	timeout bool
 }
 
-// stepRare is what few steps have: a failure's text, a file a PutFile
-// drops on the machine.
-type stepRare struct {
-	fail string
-	put  *LibraryFile
-}
-
-// newQueuedStep returns the entry of a's step st, due at due.
+// newQueuedStep returns the entry of a's step st, due at due, and keeps
+// what st holds by pointer in a. Call it with a.mu held.
 func newQueuedStep(a *Action, st pendingStep, due time.Time) queuedStep {
-	e := queuedStep{
-		due: due.UnixNano(), ref: a.ref, result: st.result, stepDue: st.due.UnixNano(),
+	a.stepResult = st.result
+	switch {
+	case st.fail != "" || st.put != nil:
+		x := a.extraLocked()
+		x.stepFail, x.stepPut = st.fail, st.put
+	case a.extra != nil:
+		a.extra.stepFail, a.extra.stepPut = "", nil
+	}
+	return queuedStep{
+		due: due.UnixNano(), ref: a.ref, stepDue: st.due.UnixNano(),
 		order: st.order, index: st.index, kind: st.kind, timeout: st.timeout,
 	}
-	if st.fail != "" || st.put != nil {
-		e.rare = &stepRare{fail: st.fail, put: st.put}
-	}
-	return e
 }
 
-// step returns the step e holds.
-func (e *queuedStep) step() pendingStep {
+// step returns the step e, a's entry, holds. Call it with a.mu held.
+func (e *queuedStep) step(a *Action) pendingStep {
 	st := pendingStep{
-		due: unixTime(e.stepDue), result: e.result,
+		due: unixTime(e.stepDue), result: a.stepResult,
 		order: e.order, index: e.index, kind: e.kind, timeout: e.timeout,
 	}
-	if r := e.rare; r != nil {
-		st.fail, st.put = r.fail, r.put
+	if x := a.extra; x != nil {
+		st.fail, st.put = x.stepFail, x.stepPut
 	}
 	return st
+}
+
+// letGoStep lets go of what a's step, taken out of its queue, held by
+// pointer. Call it with a.mu held.
+func letGoStep(a *Action) {
+	a.stepResult = nil
+	if x := a.extra; x != nil {
+		x.stepFail, x.stepPut = "", nil
+	}
 }
 
 // before orders entries as the clock fires timers: by due, then in the
@@ -219,6 +227,7 @@ func (q *stepQueue) drop(a *Action) {
 	q.mu.Lock()
 	q.removeEntry(a)
 	q.mu.Unlock()
+	letGoStep(a)
 }
 
 // take takes a's next step out of the queue if it is the one scheduled as
@@ -230,8 +239,9 @@ func (q *stepQueue) take(a *Action, order uint64) (pendingStep, bool) {
 	if e == nil || e.order != order {
 		return pendingStep{}, false
 	}
-	st := e.step()
+	st := e.step(a)
 	q.removeEntry(a)
+	letGoStep(a)
 	return st, true
 }
 
@@ -241,7 +251,7 @@ func (q *stepQueue) next(a *Action) (st pendingStep, ok bool) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if e := q.entry(a); e != nil {
-		return e.step(), true
+		return e.step(a), true
 	}
 	return pendingStep{}, false
 }

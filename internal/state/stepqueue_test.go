@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"maps"
 	"math/rand/v2"
+	"reflect"
 	"slices"
 	"sync"
 	"testing"
@@ -295,29 +296,44 @@ func TestStepQueueUnderConcurrency(t *testing.T) {
 	}
 }
 
-// TestQueuedStepRoundTrip checks that an entry gives back the step it was
-// made of, failure, file and all, and keeps apart (stepRare) only what a
-// step has of them.
+// TestQueuedStepRoundTrip checks that an entry and its action give back
+// the step it was made of, failure, file and all; that the entry has no
+// pointer (the queue's chunks are not scanned by the collector); that a
+// step without a failure or a file clears those its action's previous
+// step had; and that taking the step lets go of what it held.
 func TestQueuedStepRoundTrip(t *testing.T) {
+	if reflect.TypeFor[queuedStep]().Size() != 40 {
+		t.Errorf("queuedStep is %d bytes, want 40", reflect.TypeFor[queuedStep]().Size())
+	}
+	for f := range reflect.TypeFor[queuedStep]().Fields() {
+		switch f.Type.Kind() {
+		case reflect.Pointer, reflect.String, reflect.Slice, reflect.Map, reflect.Interface:
+			t.Errorf("queuedStep.%s is a %s: the queue's chunks would be scanned", f.Name, f.Type.Kind())
+		}
+	}
 	due := start.Add(90 * time.Second)
 	f := &LibraryFile{FileName: "tool.exe"}
 	r := &Result{path: `C:\x`}
+	a := &Action{}
 	for _, st := range []pendingStep{
 		{kind: stepPickup, due: due, order: 7},
 		{kind: stepCommandEnd, due: due, order: 8, index: 2, result: r},
 		{kind: stepCommandEnd, due: due, order: 9, index: 1, fail: "boom", timeout: true},
 		{kind: stepCommandEnd, due: due, order: 10, put: f},
+		{kind: stepSettle, due: due, order: 11},
 	} {
-		e := newQueuedStep(&Action{}, st, due.Add(time.Second))
-		if got := e.step(); got != st || !got.due.Equal(st.due) || got.due.Location() != time.UTC {
+		e := newQueuedStep(a, st, due.Add(time.Second))
+		if got := e.step(a); got != st || !got.due.Equal(st.due) || got.due.Location() != time.UTC {
 			t.Errorf("step %d: got back %+v, want %+v", st.order, got, st)
-		}
-		if rare := st.fail != "" || st.put != nil; (e.rare != nil) != rare {
-			t.Errorf("step %d: kept apart %v, want %v", st.order, e.rare != nil, rare)
 		}
 		if e.due != due.Add(time.Second).UnixNano() {
 			t.Errorf("step %d: due %d, want the queue's", st.order, e.due)
 		}
+	}
+	newQueuedStep(a, pendingStep{kind: stepCommandEnd, due: due, result: r, put: f}, due)
+	letGoStep(a)
+	if a.stepResult != nil || a.extra.stepPut != nil {
+		t.Error("a taken step's result and file still held by its action")
 	}
 }
 
