@@ -3,7 +3,9 @@ package emulator_test
 import (
 	"encoding/json"
 	"encoding/xml"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strconv"
 	"strings"
@@ -12,6 +14,7 @@ import (
 	"time"
 
 	"github.com/mdelive/mde-emulator/emulator"
+	"github.com/mdelive/mde-emulator/emulator/clock"
 	"github.com/mdelive/mde-emulator/internal/faults"
 	"github.com/mdelive/mde-emulator/internal/journal"
 )
@@ -494,5 +497,69 @@ func TestJournalKeepsNoSecrets(t *testing.T) {
 	}
 	if r := e.call("GET", "/_emulator/journal", "", ""); strings.Contains(string(r.body), defaultSecret) {
 		t.Errorf("the secret is in the journal: %s", r.body)
+	}
+}
+
+// TestBodyGivenBack: the journal records a request's body through a
+// recorder it puts in the request's place, from a pool, and gives the
+// request its own body back when done. The caller of a request closes
+// its body after ServeHTTP (as net/http and in-process clients do): that
+// must close its own body, not the recorder of a later request that the
+// pool handed the same context, whose body would be cut mid-read.
+func TestBodyGivenBack(t *testing.T) {
+	set := benchFleet(t, 2)
+	srv, err := emulator.New(emulator.Options{Fixtures: set, Clock: clock.Manual})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	_, tok, err := srv.Authority().Mint(identityDefault())
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := srv.Handler()
+	machines := set.Tenants[0].AllMachines()
+	request := func(machine string, body io.ReadCloser) *http.Request {
+		r := httptest.NewRequest(http.MethodPost, "/api/machines/"+machine+"/runliveresponse", nil)
+		r.Host = "127.0.0.1:8080"
+		r.Header.Set("Authorization", "Bearer "+tok.AccessToken)
+		r.Header.Set("Content-Type", "application/json")
+		r.Body, r.ContentLength = body, int64(len(benchBody))
+		return r
+	}
+
+	own := io.NopCloser(strings.NewReader(benchBody))
+	first := request(machines[0].ID, own)
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, first)
+	if w.Code != http.StatusCreated {
+		t.Fatalf("first POST: %d %s", w.Code, w.Body)
+	}
+	if first.Body != own {
+		t.Errorf("the first request's body is %T after ServeHTTP, not its own", first.Body)
+	}
+
+	// The second request's body comes in two halves; the first's caller
+	// closes that request's body in between.
+	pr, pw := io.Pipe()
+	second := request(machines[1].ID, pr)
+	w2 := httptest.NewRecorder()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		h.ServeHTTP(w2, second)
+	}()
+	half := len(benchBody) / 2
+	if _, err := io.WriteString(pw, benchBody[:half]); err != nil {
+		t.Fatal(err)
+	}
+	first.Body.Close()
+	if _, err := io.WriteString(pw, benchBody[half:]); err != nil {
+		t.Errorf("the second request's body was closed when the first's caller closed its own: %v", err)
+	}
+	pw.Close()
+	<-done
+	if w2.Code != http.StatusCreated {
+		t.Errorf("second POST: %d %s", w2.Code, w2.Body)
 	}
 }

@@ -114,21 +114,24 @@ func (s *Server) journaled(next echo.HandlerFunc) echo.HandlerFunc {
 		dropped = false
 		s.record(c, x, rec, wall, c.Response().Status)
 		// Done with, as echo is with its own context once this returns:
-		// the journal's entry holds copies. Not one whose recorder is
-		// the request's body, which net/http (or a client in process)
-		// closes later, nor one dropped (above).
-		if rec == nil {
-			*ac = apiContext{}
-			apiContexts.Put(ac)
+		// the journal's entry holds copies. A request with a body gets
+		// its own body back first: net/http, or a client in process,
+		// closes the request's body after the handler, and that must not
+		// close the recorder of the next request to use ac. Not one
+		// dropped (above).
+		if rec != nil {
+			r.Body = rec.rc
 		}
+		*ac = apiContext{}
+		apiContexts.Put(ac)
 		return nil
 	}
 }
 
-// apiContexts are the apiContexts of requests answered without a body,
-// for the next ones: 224 bytes a request less for the collector (a GET
-// of an action allocated ~3.1 KB, most of it net/http's;
-// docs/performance.md, "The network poller").
+// apiContexts are the apiContexts of requests answered, for the next
+// ones: 224 bytes a request less for the collector (a GET of an action
+// allocated ~3.1 KB, most of it net/http's; docs/performance.md, "The
+// network poller"), 250 with a body's recorder.
 var apiContexts = sync.Pool{New: func() any { return new(apiContext) }}
 
 // record writes the journal entry of a request answered with status (0:
