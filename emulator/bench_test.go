@@ -120,21 +120,21 @@ func (br *benchRequest) reset(path, body string) *http.Request {
 // benchServer is an emulator on a manual clock with the unlimited profile
 // and n generated machines (benchFleet), its handler, a token of the
 // fleet's app and the machines' ids.
-func benchServer(b *testing.B, n int) (*emulator.Server, http.Handler, string, []string) {
-	b.Helper()
-	set := benchFleet(b, n)
+func benchServer(tb testing.TB, n int) (*emulator.Server, http.Handler, string, []string) {
+	tb.Helper()
+	set := benchFleet(tb, n)
 	ids := make([]string, 0, n)
 	for _, m := range set.Tenants[0].AllMachines() {
 		ids = append(ids, m.ID)
 	}
 	srv, err := emulator.New(emulator.Options{Fixtures: set, Clock: clock.Manual})
 	if err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
-	b.Cleanup(func() { srv.Close() })
+	tb.Cleanup(func() { srv.Close() })
 	_, tok, err := srv.Authority().Mint(identityDefault())
 	if err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
 	return srv, srv.Handler(), tok.AccessToken, ids
 }

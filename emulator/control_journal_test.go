@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/mdelive/mde-emulator/emulator"
-	"github.com/mdelive/mde-emulator/emulator/clock"
 	"github.com/mdelive/mde-emulator/internal/faults"
 	"github.com/mdelive/mde-emulator/internal/journal"
 )
@@ -507,29 +506,18 @@ func TestJournalKeepsNoSecrets(t *testing.T) {
 // must close its own body, not the recorder of a later request that the
 // pool handed the same context, whose body would be cut mid-read.
 func TestBodyGivenBack(t *testing.T) {
-	set := benchFleet(t, 2)
-	srv, err := emulator.New(emulator.Options{Fixtures: set, Clock: clock.Manual})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
-	_, tok, err := srv.Authority().Mint(identityDefault())
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := srv.Handler()
-	machines := set.Tenants[0].AllMachines()
+	_, h, tok, machines := benchServer(t, 2)
 	request := func(machine string, body io.ReadCloser) *http.Request {
 		r := httptest.NewRequest(http.MethodPost, "/api/machines/"+machine+"/runliveresponse", nil)
 		r.Host = "127.0.0.1:8080"
-		r.Header.Set("Authorization", "Bearer "+tok.AccessToken)
+		r.Header.Set("Authorization", "Bearer "+tok)
 		r.Header.Set("Content-Type", "application/json")
 		r.Body, r.ContentLength = body, int64(len(benchBody))
 		return r
 	}
 
 	own := io.NopCloser(strings.NewReader(benchBody))
-	first := request(machines[0].ID, own)
+	first := request(machines[0], own)
 	w := httptest.NewRecorder()
 	h.ServeHTTP(w, first)
 	if w.Code != http.StatusCreated {
@@ -542,7 +530,7 @@ func TestBodyGivenBack(t *testing.T) {
 	// The second request's body comes in two halves; the first's caller
 	// closes that request's body in between.
 	pr, pw := io.Pipe()
-	second := request(machines[1].ID, pr)
+	second := request(machines[1], pr)
 	w2 := httptest.NewRecorder()
 	done := make(chan struct{})
 	go func() {
