@@ -24,16 +24,16 @@ import (
 // tenant that makes a few actions holds a few; past it they go on
 // doubling, up to actionBlockMax, only while each fills within
 // actionBlockFast of the emulator's time, for a tenant under load. A
-// block of actionBlockMax is one large object (68 KiB, a span of its
+// block of actionBlockMax is one large object (72 KiB, a span of its
 // own): the collector marks the pointers to its actions, from callers
 // and the retention's queue, at one mark bit, and a collection of
 // bench/run's state after its POST load took ~18 ms instead of ~24 with
 // blocks of 64 actions (8 KiB, small objects; docs/performance.md, "Fewer
 // words to scan"). A tenant that makes actions slowly keeps blocks of 64:
 // a block lives as long as its longest-kept action, so a block of 512
-// filled over a week would hold its memory in steps of 68 KiB, and an
+// filled over a week would hold its memory in steps of 72 KiB, and an
 // action kept long (queued for an offline machine, up to three days)
-// would hold 512 neighbours' memory, 136 bytes each once forgotten.
+// would hold 512 neighbours' memory, 144 bytes each once forgotten.
 //
 // The tenant's list, its step queue and its machines' lists name an
 // action by its place in the slab (actionRef), not by a pointer: the
@@ -106,7 +106,7 @@ const blockChunkLen = 256
 
 // actionBlockMin, actionBlockSmall and actionBlockMax are the actions of
 // a tenant's first block, of its largest under a slow flow of actions, and
-// of its largest: 512 actions of 136 bytes are 68 KiB. A block that fills
+// of its largest: 512 actions of 144 bytes are 72 KiB. A block that fills
 // within actionBlockFast lets the next grow past actionBlockSmall.
 const (
 	actionBlockMin   = 4
