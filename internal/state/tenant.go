@@ -283,7 +283,9 @@ func (t *Tenant) actionLocked(id string) *Action {
 		}
 		return nil
 	}
-	if a := t.actions.withSeq(t.ids.seqOf(key)); a != nil && a.key == key && a.shape.oddID == "" {
+	// key is not zero: an action with an id that is not a GUID has a
+	// zero key, so the match is one with this GUID as its id.
+	if a := t.actions.withSeq(t.ids.seqOf(key)); a != nil && a.key == key {
 		return a
 	}
 	if seq, ok := t.byID[key]; ok {
