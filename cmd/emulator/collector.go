@@ -5,6 +5,7 @@ import (
 	"os"
 	"runtime/debug"
 
+	"github.com/mdelive/mde-emulator/internal/pollnudge"
 	"github.com/mdelive/mde-emulator/internal/state"
 )
 
@@ -50,5 +51,31 @@ func tuneCollector(retain int) {
 	}
 	if os.Getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(memoryLimit(retain))
+	}
+}
+
+// nudgeSwitch is the environment variable that turns the network poller's
+// nudge off when set to "off" (for measuring the binary without it, as
+// GOGC=off measures it without collections).
+const nudgeSwitch = "MDE_POLL_NUDGE"
+
+// nudgePoller starts, unless the environment turns it off, a
+// pollnudge.Nudger that keeps the network read while the runtime sweeps
+// after each collection, and returns what stops it. On one processor
+// under load the sweeper's yields otherwise hold back every request that
+// arrives during a sweep until sysmon polls the network, up to 10 ms
+// (docs/performance.md, "Nudging the network poller").
+func nudgePoller() (stop func()) {
+	if os.Getenv(nudgeSwitch) == "off" {
+		return func() {}
+	}
+	n, err := pollnudge.New(pollnudge.DefaultPeriod)
+	if err != nil { // no pipe to spare: serve without it
+		return func() {}
+	}
+	stopWatching := n.AfterCollections()
+	return func() {
+		stopWatching()
+		_ = n.Close()
 	}
 }

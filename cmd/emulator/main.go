@@ -81,6 +81,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	tuneCollector(opts.RetainActions)
+	defer nudgePoller()()
 	opts.ExposeControl = *exposeControl || (*controlAddr != "" && !loopbackAddr(*controlAddr))
 	opts.ControlToken = *controlToken
 	if err := data.apply(&opts); err != nil {
