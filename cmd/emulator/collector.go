@@ -64,7 +64,7 @@ const nudgeSwitch = "MDE_POLL_NUDGE"
 // after each collection, and returns what stops it. On one processor
 // under load the sweeper's yields otherwise hold back every request that
 // arrives during a sweep until sysmon polls the network, up to 10 ms
-// (docs/performance.md, "Nudging the network poller").
+// (docs/performance.md, "The network poller nudged").
 func nudgePoller() (stop func()) {
 	if os.Getenv(nudgeSwitch) == "off" {
 		return func() {}

@@ -11,8 +11,8 @@
 // the sweeper runs (tens of milliseconds after each collection of a large
 // heap) waits for sysmon, up to 10 ms, however short each of the
 // sweeper's runs is: that wait was the emulator's latency tail
-// (docs/performance.md, "The network poller" and "Nudging the network
-// poller"; golang/go#56060).
+// (docs/performance.md, "The network poller", "Nudging the network
+// poller" and "The network poller nudged"; golang/go#56060).
 //
 // A Nudger notices that the network has not been polled for a period and
 // then stops the world for a moment (runtime.ReadMemStats, ~15 µs on one
